@@ -1,0 +1,88 @@
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sluice/pipeline.hpp"
+
+namespace sluice::actors {
+
+/// Operator side of a custom actor stage (see `via_actor`). The hosting task
+/// spawns the user's actor when it opens the stage, sends it every input
+/// batch as one request and emits the reply; it returns credits, forwards
+/// watermarks and barriers, and stops the actor at the end. Requests are
+/// awaited one at a time, so order is kept.
+class actor_stage_base : public operator_base {
+ public:
+  void process(size_t, batch_base&) override {
+    throw std::logic_error("actor stages are driven through request(), not process()");
+  }
+  size_t num_ports() const noexcept override { return 1; }
+
+  /// Spawns this instance's user actor.
+  virtual caf::actor spawn_user(caf::actor_system& sys) = 0;
+  /// Sends `batch` to the user actor; calls `done` after the reply was
+  /// emitted to port 0, or `failed` with the error.
+  virtual void request(caf::event_based_actor* self, const caf::actor& user, batch_base& batch,
+                       std::function<void()> done, std::function<void(const caf::error&)> failed) = 0;
+};
+
+/// Typed actor stage: the user actor answers `std::vector<In>` with
+/// `std::vector<Out>`. Outputs take the highest timestamp of their input batch.
+template <class In, class Out, class Spawn>
+class actor_stage final : public actor_stage_base {
+ public:
+  explicit actor_stage(Spawn spawn) : spawn_(std::move(spawn)) {}
+
+  caf::actor spawn_user(caf::actor_system& sys) override { return std::invoke(spawn_, sys); }
+
+  void request(caf::event_based_actor* self, const caf::actor& user, batch_base& batch, std::function<void()> done,
+               std::function<void(const caf::error&)> failed) override {
+    auto& rs = batch_cast<In>(batch).records;
+    std::vector<In> values;
+    values.reserve(rs.size());
+    timestamp ts = timestamp::min();
+    for (auto& r : rs) {
+      ts = std::max(ts, r.ts);
+      values.push_back(std::move(r.value));
+    }
+    self->request(user, caf::infinite, std::move(values))
+        .await(
+            [this, ts, done](std::vector<Out>& out) {
+              for (auto& x : out) out_.emit(std::move(x), ts);
+              done();
+            },
+            [failed](caf::error& err) { failed(err); });
+  }
+
+  output_port_base& out(size_t) override { return out_; }
+
+ private:
+  Spawn spawn_;
+  port<Out> out_;
+};
+
+/// Plugs a user-defined CAF actor into a pipeline as a stage ("custom actor
+/// pipelines"). `spawn(caf::actor_system&) -> caf::actor` is called once per
+/// parallel instance; the actor must handle `std::vector<In>` and reply with
+/// `std::vector<Out>` (it may keep any state of its own). The framework does
+/// the rest: batching, credits and backpressure, watermarks, lifecycle.
+///
+/// `In` and `Out` must be CAF message types: builtin types and std::string
+/// work; for a user struct add `CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<S>)`
+/// at global scope (or an `inspect` overload).
+template <class Out, class In, class Spawn>
+stream<Out> via_actor(stream<In> in, std::string name, Spawn spawn) {
+  auto out = in.template then<Out>("actor_stage", [spawn] { return std::make_unique<actor_stage<In, Out, Spawn>>(spawn); });
+  out.name(std::move(name));
+  out.start_new_chain();
+  return out;
+}
+
+}  // namespace sluice::actors

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sluice/dead_letter.hpp"
+#include "sluice/record.hpp"
+
+namespace sluice::actors {
+
+// Data path between tasks. A channel is identified by the receiver's input
+// channel index; FIFO per channel is what CAF guarantees between two actors.
+using data_atom = caf::atom_constant<caf::atom("data")>;            ///< (channel, batch)
+using watermark_atom = caf::atom_constant<caf::atom("watermark")>;  ///< (channel, ms, idle)
+using eos_atom = caf::atom_constant<caf::atom("eos")>;              ///< (channel): end of stream
+using credit_atom = caf::atom_constant<caf::atom("credit")>;        ///< (gate, target, n) back upstream
+
+// Task lifecycle and self-scheduling.
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+
+// Task -> supervisor reports.
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+using dead_atom = caf::atom_constant<caf::atom("deadltr")>;
+
+// Supervisor -> job runner.
+using job_done_atom = caf::atom_constant<caf::atom("jobdone")>;
+
+/// Counters of one operator instance.
+struct operator_metrics {
+  std::string name;
+  uint32_t node = 0;
+  uint32_t instance = 0;
+  uint64_t records_in = 0;
+  uint64_t records_out = 0;
+  uint64_t dead_letters = 0;
+  /// Records emitted on ports nobody consumes (e.g. late records).
+  uint64_t unconsumed = 0;
+  /// Times the task held back credits because downstream was full.
+  uint64_t backpressure_events = 0;
+};
+
+/// Why a task failed: which operator, which instance, where, and the cause.
+struct task_failure {
+  std::string operator_name;
+  uint32_t instance = 0;
+  std::string position;
+  std::string cause;
+  std::string describe() const;
+};
+
+/// Result of a job run, as the supervisor reports it.
+struct job_report {
+  bool ok = false;
+  std::string error;  ///< Empty when ok.
+  std::vector<operator_metrics> metrics;
+  uint64_t dead_letters = 0;
+  std::string dead_letter_path;  ///< Where unconsumed dead letters went, if any.
+};
+
+}  // namespace sluice::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::operator_metrics)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::actors::operator_metrics>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::task_failure)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::job_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::dead_letter>)

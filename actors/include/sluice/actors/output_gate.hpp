@@ -1,0 +1,154 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "sluice/partitioner.hpp"
+#include "sluice/record.hpp"
+#include "sluice/time.hpp"
+
+namespace sluice::actors {
+
+/// One element on a channel, in FIFO order with the data.
+struct channel_element {
+  enum class kind { batch, watermark, idle, active, eos };
+  kind k = kind::batch;
+  batch_ptr batch;
+  timestamp wm;
+};
+
+/// The sending side of one edge for one upstream instance: partitions records
+/// into per-target buffers, cuts batches (`batch_size`), and sends them only
+/// with credit. What cannot be sent waits in a per-target queue, and
+/// watermarks, idleness and end-of-stream wait behind the data ahead of them.
+///
+/// Pure logic: `send` is how an element leaves (the task wraps a CAF send), so
+/// credit accounting is testable without actors. Used by one task's thread.
+class output_gate {
+ public:
+  using send_fn = std::function<void(size_t target, channel_element&&)>;
+
+  output_gate(std::unique_ptr<partitioner_base> part, uint32_t credits, uint32_t batch_size, send_fn send)
+      : part_(std::move(part)), batch_size_(batch_size), send_(std::move(send)), out_(part_->targets()) {
+    for (auto& o : out_) o.credits = credits;
+  }
+
+  size_t targets() const noexcept { return out_.size(); }
+
+  /// Partitions the records of `b`; full buffers are cut into batches.
+  void add(batch_base& b, bool consume) {
+    part_->add(b, consume);
+    for (size_t t = 0; t < out_.size(); ++t)
+      if (part_->buffered(t) >= batch_size_) cut(t);
+  }
+
+  /// Sends every non-empty buffer as a batch (flush interval elapsed).
+  void flush() {
+    for (size_t t = 0; t < out_.size(); ++t)
+      if (part_->buffered(t) > 0) cut(t);
+  }
+
+  bool has_buffered() const noexcept {
+    for (size_t t = 0; t < out_.size(); ++t)
+      if (part_->buffered(t) > 0) return true;
+    return false;
+  }
+
+  /// Event time advanced to `wm`: goes out after the data buffered so far.
+  void watermark(timestamp wm) {
+    for (size_t t = 0; t < out_.size(); ++t) {
+      if (part_->buffered(t) > 0)
+        out_[t].pending_wm = wm;
+      else
+        enqueue(t, {channel_element::kind::watermark, nullptr, wm});
+    }
+  }
+
+  /// Marks all channels idle (or active again).
+  void idle(bool is_idle) {
+    flush();
+    for (size_t t = 0; t < out_.size(); ++t)
+      enqueue(t, {is_idle ? channel_element::kind::idle : channel_element::kind::active, nullptr, {}});
+  }
+
+  /// End of stream: flushes and sends end-of-stream on every channel.
+  void end() {
+    flush();
+    for (size_t t = 0; t < out_.size(); ++t) enqueue(t, {channel_element::kind::eos, nullptr, {}});
+  }
+
+  /// The receiver of target `t` processed `n` batches.
+  void credit(size_t t, uint32_t n) {
+    out_[t].credits += n;
+    pump(t);
+  }
+
+  /// True when some target has `limit` or more batches waiting for credit:
+  /// the task should stop taking new input.
+  bool backpressured(uint32_t limit = 2) const noexcept {
+    for (auto& o : out_)
+      if (o.queued_batches >= limit) return true;
+    return false;
+  }
+
+  /// True when everything was handed to `send`.
+  bool drained() const noexcept {
+    for (auto& o : out_)
+      if (!o.queue.empty()) return false;
+    return !has_buffered();
+  }
+
+  uint32_t credits(size_t t) const noexcept { return out_[t].credits; }
+  size_t queued_batches(size_t t) const noexcept { return out_[t].queued_batches; }
+
+ private:
+  struct target_state {
+    uint32_t credits = 0;
+    size_t queued_batches = 0;
+    std::deque<channel_element> queue;
+    std::optional<timestamp> pending_wm;
+  };
+
+  void cut(size_t t) {
+    enqueue(t, {channel_element::kind::batch, part_->take(t), {}});
+    if (auto wm = std::exchange(out_[t].pending_wm, std::nullopt))
+      enqueue(t, {channel_element::kind::watermark, nullptr, *wm});
+  }
+
+  void enqueue(size_t t, channel_element&& e) {
+    auto& o = out_[t];
+    if (o.queue.empty() && (e.k != channel_element::kind::batch || o.credits > 0)) {
+      if (e.k == channel_element::kind::batch) --o.credits;
+      send_(t, std::move(e));
+      return;
+    }
+    if (e.k == channel_element::kind::batch) ++o.queued_batches;
+    o.queue.push_back(std::move(e));
+  }
+
+  void pump(size_t t) {
+    auto& o = out_[t];
+    while (!o.queue.empty()) {
+      auto& e = o.queue.front();
+      if (e.k == channel_element::kind::batch) {
+        if (o.credits == 0) return;
+        --o.credits;
+        --o.queued_batches;
+      }
+      send_(t, std::move(e));
+      o.queue.pop_front();
+    }
+  }
+
+  std::unique_ptr<partitioner_base> part_;
+  uint32_t batch_size_;
+  send_fn send_;
+  std::vector<target_state> out_;
+};
+
+}  // namespace sluice::actors

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include <caf/actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/actors/config.hpp"
+#include "sluice/actors/job_graph.hpp"
+#include "sluice/operator.hpp"
+
+namespace sluice::actors {
+
+/// Where one output gate of a task sends: the partitioner of the edge for
+/// this instance, and per target the receiving task and its channel index.
+struct gate_spec {
+  uint32_t edge = 0;
+  std::unique_ptr<partitioner_base> partitioner;
+  std::vector<caf::actor> dest;
+  std::vector<uint32_t> dest_channel;
+};
+
+/// Everything a task needs to run one instance of a vertex.
+struct task_spec {
+  std::shared_ptr<const job_graph> graph;
+  uint32_t vertex = 0;
+  uint32_t instance = 0;
+  runtime_config cfg;
+  caf::actor supervisor;
+  std::vector<gate_spec> gates;         ///< Parallel to graph->gates_of(vertex).
+  std::vector<input_channel> inputs;    ///< Channel index = position.
+};
+
+/// Spawns the task actor for one vertex instance. The task opens its
+/// operators when it receives `start_atom`, runs until all inputs ended (or
+/// its source is exhausted) and everything it emitted was sent, reports
+/// `done_atom` with its metrics to the supervisor and quits. An operator
+/// exception makes it report `failed_atom` with a `task_failure` and quit.
+caf::actor spawn_task(caf::actor_system& sys, task_spec spec);
+
+}  // namespace sluice::actors

@@ -1,0 +1,488 @@
+#include "sluice/actors/task.hpp"
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include "sluice/actors/actor_stage.hpp"
+#include "sluice/actors/input_gate.hpp"
+#include "sluice/actors/messages.hpp"
+#include "sluice/actors/output_gate.hpp"
+
+namespace sluice::actors {
+namespace {
+
+using std::chrono::milliseconds;
+
+/// One operator of the task's chain with its context and routing.
+struct chained_op {
+  uint32_t node = 0;
+  std::unique_ptr<operator_base> op;
+  std::unique_ptr<operator_context> ctx;
+  /// Per port (the last one is the dead-letter port): gates it feeds.
+  std::vector<std::vector<uint32_t>> port_gates;
+  bool port0_chained = false;
+  operator_metrics m;
+};
+
+/// The actor hosting one instance of a vertex: a chain of operators, its
+/// input channels and its output gates. See task.hpp for the lifecycle.
+class task_actor : public caf::event_based_actor {
+ public:
+  task_actor(caf::actor_config& cfg, task_spec spec)
+      : caf::event_based_actor(cfg), spec_(std::move(spec)), inputs_(spec_.inputs.size()) {}
+
+  caf::behavior make_behavior() override {
+    set_exception_handler([this](caf::scheduled_actor*, std::exception_ptr& ep) -> caf::error {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        report_failure(e.what());
+      } catch (...) {
+        report_failure("unknown exception");
+      }
+      return caf::sec::runtime_error;
+    });
+    return {
+        [this](start_atom) { guarded([&] { start(); }); },
+        [this](data_atom, uint32_t ch, batch_ptr& b) { guarded([&] { on_data(ch, b); }); },
+        [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) { guarded([&] { on_watermark(ch, ms, idle); }); },
+        [this](eos_atom, uint32_t ch) { guarded([&] { on_eos(ch); }); },
+        [this](credit_atom, uint32_t gate, uint32_t target, uint32_t n) {
+          guarded([&] { on_credit(gate, target, n); });
+        },
+        [this](poll_atom) { guarded([&] { poll(); }); },
+        [this](flush_atom) {
+          guarded([&] {
+            flush_scheduled_ = false;
+            for (auto& g : gates_) g.flush();
+            after_emit();
+          });
+        },
+        [this](timer_atom) { guarded([&] { on_timer(); }); },
+    };
+  }
+
+ private:
+  // -- setup ---------------------------------------------------------------
+
+  void start() {
+    const auto& g = *spec_.graph;
+    const auto& vx = g.vertices()[spec_.vertex];
+    const auto& p = g.logical();
+    name_ = fmt::format("{}#{}", vx.name, spec_.instance);
+
+    for (size_t i = 0; i < spec_.gates.size(); ++i) {
+      auto& gs = spec_.gates[i];
+      gates_.emplace_back(std::move(gs.partitioner), spec_.cfg.credits, spec_.cfg.batch_size,
+                          [this, i](size_t t, channel_element&& e) { transmit(i, t, std::move(e)); });
+    }
+    for (size_t k = 0; k < vx.chain.size(); ++k) {
+      const auto& node = p.nodes[vx.chain[k]];
+      chained_op c;
+      c.node = node.id;
+      c.op = node.make();
+      c.ctx = std::make_unique<operator_context>(node.name, spec_.instance, vx.parallelism, p.max_parallelism,
+                                                 clock_);
+      c.port_gates.resize(node.num_ports + 1);
+      c.m.name = node.name;
+      c.m.node = node.id;
+      c.m.instance = spec_.instance;
+      ops_.push_back(std::move(c));
+    }
+    const auto& gate_edges = g.gates_of(spec_.vertex);
+    for (uint32_t gi = 0; gi < gate_edges.size(); ++gi) {
+      const auto& ed = p.edges[gate_edges[gi]];
+      for (auto& c : ops_)
+        if (c.node == ed.from) c.port_gates[ed.from_port].push_back(gi);
+    }
+    for (size_t k = 0; k + 1 < ops_.size(); ++k) ops_[k].port0_chained = true;
+
+    source_ = dynamic_cast<source_base*>(ops_[0].op.get());
+    stage_ = dynamic_cast<actor_stage_base*>(ops_[0].op.get());
+    if (source_ && !spec_.inputs.empty()) throw std::logic_error("a source task cannot have inputs");
+    for (size_t k = 0; k < ops_.size(); ++k) {
+      current_ = k;
+      ops_[k].op->open(*ops_[k].ctx);
+      drain(k);
+    }
+    if (stage_) {
+      user_ = stage_->spawn_user(system());
+      link_to(user_);
+    }
+    if (source_) {
+      const auto& node = p.nodes[vx.chain[0]];
+      if (node.rate_limit > 0) rate_ = node.rate_limit / vx.parallelism;
+      last_refill_ = std::chrono::steady_clock::now();
+      schedule_poll(milliseconds{0});
+    } else if (spec_.inputs.empty()) {
+      throw std::logic_error("task without inputs that is not a source");
+    }
+    after_emit();
+  }
+
+  // -- input ---------------------------------------------------------------
+
+  void on_data(uint32_t ch, batch_ptr& b) {
+    auto& in = inputs_[ch];
+    if (!in.upstream) in.upstream = caf::actor_cast<caf::actor>(current_sender());
+    gate_.on_data(ch);
+    const uint64_t first = ops_[0].m.records_in;
+    position_ = fmt::format("batch of {} records from {} (records {}..{} of this instance's input)", b->size(),
+                            upstream_name(ch), first + 1, first + b->size());
+    if (stage_) {
+      ops_[0].m.records_in += b->size();
+      current_ = 0;
+      stage_->request(
+          this, user_, *b,
+          [this, ch] {
+            guarded([&] {
+              drain(0);
+              release_credit(ch);
+              after_emit();
+            });
+          },
+          [this](const caf::error& err) { fail(fmt::format("actor stage failed: {}", system().render(err))); });
+      return;
+    }
+    feed(0, spec_.inputs[ch].input, *b);
+    position_.clear();
+    release_credit(ch);
+    after_emit();
+  }
+
+  void on_watermark(uint32_t ch, int64_t ms, bool idle) {
+    std::optional<timestamp> wm;
+    if (idle)
+      wm = gate_.on_idle(ch, true);
+    else if (ms == INT64_MIN)
+      wm = gate_.on_idle(ch, false);
+    else
+      wm = gate_.on_watermark(ch, timestamp::of(ms));
+    if (wm) advance_watermark(*wm, 0);
+    update_idleness();
+    after_emit();
+  }
+
+  void on_eos(uint32_t ch) {
+    if (auto wm = gate_.on_end(ch)) advance_watermark(*wm, 0);
+    if (gate_.all_ended())
+      end_input();
+    else
+      update_idleness();
+    after_emit();
+  }
+
+  void on_credit(uint32_t gate, uint32_t target, uint32_t n) {
+    gates_[gate].credit(target, n);
+    if (!backpressured()) {
+      for (uint32_t ch = 0; ch < inputs_.size(); ++ch)
+        while (inputs_[ch].owed > 0) {
+          --inputs_[ch].owed;
+          send_credit(ch);
+        }
+      if (source_ && blocked_) {
+        blocked_ = false;
+        schedule_poll(milliseconds{0});
+      }
+    }
+    try_finish();
+  }
+
+  void release_credit(uint32_t ch) {
+    if (backpressured()) {
+      ++inputs_[ch].owed;
+      ++ops_[0].m.backpressure_events;
+    } else {
+      send_credit(ch);
+    }
+  }
+
+  void send_credit(uint32_t ch) {
+    auto& in = spec_.inputs[ch];
+    if (inputs_[ch].upstream) send(inputs_[ch].upstream, credit_atom::value, in.upstream_gate, in.upstream_target, 1u);
+  }
+
+  // -- sources -------------------------------------------------------------
+
+  void poll() {
+    poll_scheduled_ = false;
+    if (input_ended_) return;
+    if (backpressured()) {
+      blocked_ = true;
+      ++ops_[0].m.backpressure_events;
+      return;
+    }
+    size_t budget = spec_.cfg.batch_size;
+    if (rate_ > 0) {
+      auto now = std::chrono::steady_clock::now();
+      tokens_ = std::min(tokens_ + rate_ * std::chrono::duration<double>(now - last_refill_).count(),
+                         std::max<double>(spec_.cfg.batch_size, rate_ / 10));
+      last_refill_ = now;
+      if (tokens_ < 1) {
+        schedule_poll(milliseconds{std::max<int64_t>(1, static_cast<int64_t>((1 - tokens_) / rate_ * 1000))});
+        return;
+      }
+      budget = std::min<size_t>(budget, static_cast<size_t>(tokens_));
+    }
+    current_ = 0;
+    const uint64_t before = ops_[0].m.records_out;
+    poll_status st = source_->poll(budget);
+    drain(0);
+    const uint64_t produced = ops_[0].m.records_out - before;
+    ops_[0].m.records_in += produced;
+    tokens_ -= static_cast<double>(produced);
+    if (timestamp wm = source_->watermark(); wm > source_wm_) {
+      source_wm_ = wm;
+      advance_watermark(wm, 1);
+    }
+    if (st == poll_status::end) {
+      advance_watermark(timestamp::max(), 1);
+      end_input();
+    } else if (st == poll_status::idle && produced == 0) {
+      auto now = std::chrono::steady_clock::now();
+      if (!idle_since_) idle_since_ = now;
+      if (auto to = source_->idle_timeout(); to && !idle_ && now - *idle_since_ >= *to) {
+        idle_ = true;
+        for (auto& g : gates_) g.idle(true);
+      }
+      schedule_poll(milliseconds{5});
+    } else {
+      idle_since_.reset();
+      if (idle_) {
+        idle_ = false;
+        for (auto& g : gates_) g.idle(false);
+      }
+      schedule_poll(milliseconds{0});
+    }
+    after_emit();
+  }
+
+  void schedule_poll(milliseconds delay) {
+    if (poll_scheduled_) return;
+    poll_scheduled_ = true;
+    if (delay.count() == 0)
+      send(this, poll_atom::value);
+    else
+      delayed_send(this, delay, poll_atom::value);
+  }
+
+  // -- the operator chain --------------------------------------------------
+
+  /// Runs a batch through operator k and everything chained after it.
+  void feed(size_t k, size_t input, batch_base& b) {
+    current_ = k;
+    ops_[k].m.records_in += b.size();
+    ops_[k].op->process(input, b);
+    drain(k);
+  }
+
+  /// Moves what operator k emitted to the next operator or to its gates.
+  void drain(size_t k) {
+    auto& c = ops_[k];
+    const size_t ports = c.port_gates.size();
+    for (size_t p = 0; p < ports; ++p) {
+      const bool dlq = p + 1 == ports;
+      output_port_base& port = dlq ? static_cast<output_port_base&>(c.ctx->dead_letters()) : c.op->out(p);
+      if (port.size() == 0) continue;
+      batch_ptr b = port.take();
+      if (dlq)
+        c.m.dead_letters += b->size();
+      else
+        c.m.records_out += b->size();
+      auto& gs = c.port_gates[p];
+      if (p == 0 && c.port0_chained) {
+        feed(k + 1, 0, *b);
+        current_ = k;
+      } else if (!gs.empty()) {
+        for (size_t i = 0; i < gs.size(); ++i) gates_[gs[i]].add(*b, i + 1 == gs.size());
+      } else if (dlq) {
+        std::vector<dead_letter> ds;
+        for (auto& r : batch_cast<dead_letter>(*b).records) ds.push_back(std::move(r.value));
+        send(spec_.supervisor, dead_atom::value, std::move(ds));
+      } else {
+        c.m.unconsumed += b->size();
+      }
+    }
+    if (auto t = c.ctx->pending_timer()) schedule_timer(*t);
+  }
+
+  /// Event time reached `wm` at operator `from` (1 for a source's chain).
+  void advance_watermark(timestamp wm, size_t from) {
+    for (size_t k = from; k < ops_.size(); ++k) {
+      current_ = k;
+      ops_[k].ctx->set_watermark(wm);
+      ops_[k].op->on_watermark(wm);
+      drain(k);
+    }
+    for (auto& g : gates_) g.watermark(wm);
+  }
+
+  /// All input ended: end and close the operators, then end the channels.
+  void end_input() {
+    if (input_ended_) return;
+    input_ended_ = true;
+    for (size_t k = 0; k < ops_.size(); ++k) {
+      current_ = k;
+      ops_[k].op->end_input();
+      drain(k);
+    }
+    for (size_t k = 0; k < ops_.size(); ++k) {
+      current_ = k;
+      ops_[k].op->close();
+      drain(k);
+    }
+    closed_ = true;
+    for (auto& g : gates_) g.end();
+  }
+
+  void schedule_timer(timestamp t) {
+    if (timer_scheduled_ && *timer_scheduled_ <= t) return;
+    timer_scheduled_ = t;
+    auto delay = std::max<int64_t>(0, t.ms - clock_.now().ms);
+    delayed_send(this, milliseconds{delay}, timer_atom::value);
+  }
+
+  void on_timer() {
+    timer_scheduled_.reset();
+    if (closed_) return;
+    const timestamp now = clock_.now();
+    for (size_t k = 0; k < ops_.size(); ++k) {
+      auto t = ops_[k].ctx->pending_timer();
+      if (t && *t <= now) {
+        ops_[k].ctx->take_timer();
+        current_ = k;
+        ops_[k].op->on_timer(now);
+      }
+      drain(k);
+    }
+    after_emit();
+  }
+
+  // -- output --------------------------------------------------------------
+
+  void transmit(size_t gate, size_t target, channel_element&& e) {
+    const auto& gs = spec_.gates[gate];
+    const auto& dest = gs.dest[target];
+    const uint32_t ch = gs.dest_channel[target];
+    switch (e.k) {
+      case channel_element::kind::batch: send(dest, data_atom::value, ch, std::move(e.batch)); break;
+      case channel_element::kind::watermark: send(dest, watermark_atom::value, ch, e.wm.ms, false); break;
+      case channel_element::kind::idle: send(dest, watermark_atom::value, ch, int64_t{0}, true); break;
+      case channel_element::kind::active: send(dest, watermark_atom::value, ch, INT64_MIN, false); break;
+      case channel_element::kind::eos: send(dest, eos_atom::value, ch); break;
+    }
+  }
+
+  void after_emit() {
+    bool buffered = false;
+    for (auto& g : gates_) buffered = buffered || g.has_buffered();
+    if (buffered && !flush_scheduled_) {
+      flush_scheduled_ = true;
+      delayed_send(this, spec_.cfg.flush_interval, flush_atom::value);
+    }
+    try_finish();
+  }
+
+  bool backpressured() const {
+    for (auto& g : gates_)
+      if (g.backpressured()) return true;
+    return false;
+  }
+
+  void update_idleness() {
+    bool idle = gate_.all_idle();
+    if (idle == idle_) return;
+    idle_ = idle;
+    for (auto& g : gates_) g.idle(idle);
+  }
+
+  void try_finish() {
+    if (!closed_ || finished_) return;
+    for (auto& g : gates_)
+      if (!g.drained()) return;
+    finished_ = true;
+    std::vector<operator_metrics> ms;
+    for (auto& c : ops_) ms.push_back(c.m);
+    send(spec_.supervisor, done_atom::value, spec_.vertex, spec_.instance, std::move(ms));
+    if (user_) send_exit(user_, caf::exit_reason::user_shutdown);
+    quit();
+  }
+
+  // -- failures ------------------------------------------------------------
+
+  template <class F>
+  void guarded(F&& f) {
+    if (failed_) return;
+    try {
+      f();
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
+
+  void fail(std::string cause) {
+    report_failure(std::move(cause));
+    quit(caf::sec::runtime_error);
+  }
+
+  void report_failure(std::string cause) {
+    if (failed_) return;
+    failed_ = true;
+    task_failure f;
+    f.operator_name = ops_.empty() ? spec_.graph->vertices()[spec_.vertex].name : ops_[current_].m.name;
+    f.instance = spec_.instance;
+    f.position = position_;
+    f.cause = std::move(cause);
+    send(spec_.supervisor, failed_atom::value, spec_.vertex, spec_.instance, std::move(f));
+    if (user_) send_exit(user_, caf::exit_reason::user_shutdown);
+  }
+
+  std::string upstream_name(uint32_t ch) const {
+    const auto& in = spec_.inputs[ch];
+    return fmt::format("{}#{}", spec_.graph->vertices()[in.from_vertex].name, in.from_instance);
+  }
+
+  struct input_state {
+    caf::actor upstream;
+    uint32_t owed = 0;
+  };
+
+  task_spec spec_;
+  std::vector<input_state> inputs_;
+  input_gate gate_{spec_.inputs.size()};
+  std::vector<output_gate> gates_;
+  std::vector<chained_op> ops_;
+  system_clock clock_;
+  std::string name_;
+  std::string position_;
+  size_t current_ = 0;
+  source_base* source_ = nullptr;
+  actor_stage_base* stage_ = nullptr;
+  caf::actor user_;
+  timestamp source_wm_ = timestamp::min();
+  double rate_ = 0;
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point last_refill_;
+  std::optional<std::chrono::steady_clock::time_point> idle_since_;
+  std::optional<timestamp> timer_scheduled_;
+  bool poll_scheduled_ = false;
+  bool flush_scheduled_ = false;
+  bool blocked_ = false;
+  bool idle_ = false;
+  bool input_ended_ = false;
+  bool closed_ = false;
+  bool finished_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+caf::actor spawn_task(caf::actor_system& sys, task_spec spec) {
+  return sys.spawn<task_actor>(std::move(spec));
+}
+
+}  // namespace sluice::actors

@@ -1,0 +1,165 @@
+#pragma once
+
+// Included by stream.hpp: keyed, windowed and connected stream handles.
+
+#include <type_traits>
+#include <utility>
+
+#include "sluice/stream.hpp"
+#include "sluice/window/count.hpp"
+#include "sluice/window/session.hpp"
+
+namespace sluice {
+
+template <class T, class K, class KeyFn, class Assigner>
+class windowed_stream;
+
+/// The output of a window operator: the results, plus the records that
+/// arrived too late for any window (after watermark passed window end +
+/// allowed lateness). Late records are never silently dropped: consume them
+/// with `late_records()`, or they are counted in the job summary.
+template <class R, class T>
+class window_output : public stream<R> {
+ public:
+  using stream<R>::stream;
+  explicit window_output(stream<R> s) : stream<R>(std::move(s)) {}
+  stream<T> late_records() const { return stream<T>{&this->owner(), this->node_id(), 1, partitioning::rebalance}; }
+};
+
+template <class A, class B, class K, class KeyA, class KeyB>
+class connected_streams;
+
+/// A stream partitioned by key: keyed state and windows are per key.
+template <class T, class K, class KeyFn>
+class keyed_stream {
+ public:
+  keyed_stream(stream<T> in, KeyFn key) : in_(std::move(in)), key_(std::move(key)) {}
+
+  /// Reduce per key with `T f(T, T)`. By default emits the new value after
+  /// each record (continuous); `emit_policy::every(d)` emits changed keys
+  /// every `d` of processing time (micro-batch), `emit_policy::at_end()` emits
+  /// each key's final value when the input ends.
+  template <class F>
+  stream<T> reduce(F f, ops::emit_policy policy = {}) {
+    return keyed<T>("reduce", [key = key_, f, policy] {
+      return std::make_unique<ops::reduce_operator<T, K, KeyFn, F>>(key, f, policy);
+    });
+  }
+
+  /// Per-key processing with user state `S`:
+  /// `void f(const K&, T, S&, collector<Out>&)`.
+  template <class S, class Out, class F>
+  stream<Out> process(F f) {
+    return keyed<Out>("keyed_process", [key = key_, f] {
+      return std::make_unique<ops::keyed_process_operator<T, K, S, Out, KeyFn, F>>(key, f);
+    });
+  }
+
+  /// Groups each key's records into windows (tumbling, sliding, session, count).
+  template <class Assigner>
+  windowed_stream<T, K, KeyFn, Assigner> window(Assigner a) {
+    return {*this, std::move(a)};
+  }
+
+  /// Connects with another keyed stream (same key type) for a two-input
+  /// keyed operator such as stream-table enrichment.
+  template <class B, class KeyB>
+  connected_streams<T, B, K, KeyFn, KeyB> connect(keyed_stream<B, K, KeyB> other) {
+    return {*this, std::move(other)};
+  }
+
+  template <class Out, class Make>
+  stream<Out> keyed(std::string kind, Make make, uint32_t num_ports = 1) {
+    return in_.template then<Out>(std::move(kind), std::move(make), num_ports, partitioning::hash,
+                                  make_partitioner_factory<T>(key_));
+  }
+
+  const KeyFn& key() const noexcept { return key_; }
+  const stream<T>& input() const noexcept { return in_; }
+
+ private:
+  stream<T> in_;
+  KeyFn key_;
+};
+
+/// A keyed stream cut into windows, waiting for its aggregation.
+template <class T, class K, class KeyFn, class Assigner>
+class windowed_stream {
+ public:
+  windowed_stream(keyed_stream<T, K, KeyFn> in, Assigner a) : in_(std::move(in)), assigner_(std::move(a)) {}
+
+  /// Keeps window state for `d` after the watermark passed a window's end;
+  /// each late record within that bound fires the window again.
+  windowed_stream& allowed_lateness(duration d) {
+    lateness_ = d;
+    return *this;
+  }
+
+  /// Incremental aggregation with an aggregate function: a type with
+  /// `acc_type`, `create()`, `add(acc&, const T&)`, `result(const acc&)` and,
+  /// for session windows, `merge(acc&, acc&&)`.
+  template <class Agg>
+  auto aggregate(Agg agg) {
+    using R = window::aggregate_result_t<Agg>;
+    using Out = window::window_result<K, R>;
+    auto key = in_.key();
+    auto lateness = lateness_;
+    auto a = assigner_;
+    if constexpr (std::is_same_v<Assigner, window::count>) {
+      return window_output<Out, T>{in_.template keyed<Out>("count_window", [key, a, agg] {
+        return std::make_unique<window::count_window_operator<T, K, KeyFn, Agg>>(key, a, agg);
+      })};
+    } else if constexpr (std::is_same_v<Assigner, window::session>) {
+      return window_output<Out, T>{in_.template keyed<Out>(
+          "session_window",
+          [key, a, agg, lateness] {
+            return std::make_unique<window::session_window_operator<T, K, KeyFn, Agg>>(key, a, agg, lateness);
+          },
+          2)};
+    } else {
+      return window_output<Out, T>{in_.template keyed<Out>(
+          "window",
+          [key, a, agg, lateness] {
+            return std::make_unique<window::time_window_operator<T, K, KeyFn, Assigner, Agg>>(key, a, agg, lateness);
+          },
+          2)};
+    }
+  }
+
+  /// Reduces each window with `T f(T, T)`.
+  template <class F>
+  auto reduce(F f) {
+    return aggregate(window::reduce_aggregate<T, F>{std::move(f)});
+  }
+
+ private:
+  keyed_stream<T, K, KeyFn> in_;
+  Assigner assigner_;
+  duration lateness_{0};
+};
+
+/// Two keyed streams with the same key type, processed together.
+template <class A, class B, class K, class KeyA, class KeyB>
+class connected_streams {
+ public:
+  connected_streams(keyed_stream<A, K, KeyA> a, keyed_stream<B, K, KeyB> b) : a_(std::move(a)), b_(std::move(b)) {}
+
+  /// `f1(const K&, A, S&, collector<Out>&)` for input 0 and
+  /// `f2(const K&, B, S&, collector<Out>&)` for input 1, sharing state `S`
+  /// per key.
+  template <class S, class Out, class F1, class F2>
+  stream<Out> process(F1 f1, F2 f2) {
+    auto out = a_.template keyed<Out>("co_process", [ka = a_.key(), kb = b_.key(), f1, f2] {
+      return std::make_unique<ops::co_process_operator<A, B, K, S, Out, KeyA, KeyB, F1, F2>>(ka, kb, f1, f2);
+    });
+    b_.input().connect_to(out.node_id(), 1, partitioning::hash, make_partitioner_factory<B>(b_.key()));
+    out.node().chainable = false;
+    return out;
+  }
+
+ private:
+  keyed_stream<A, K, KeyA> a_;
+  keyed_stream<B, K, KeyB> b_;
+};
+
+}  // namespace sluice

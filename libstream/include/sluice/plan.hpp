@@ -1,0 +1,58 @@
+#pragma once
+
+#include <any>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/key_group.hpp"
+#include "sluice/operator.hpp"
+#include "sluice/partitioner.hpp"
+
+namespace sluice {
+
+/// One logical operator of a pipeline, as the typed API recorded it. The
+/// runtime expands it into `parallelism` instances, each hosting an operator
+/// made by `make`.
+struct plan_node {
+  uint32_t id = 0;
+  std::string kind;   ///< What it is: "source", "map", "window", ...
+  std::string name;   ///< Shown in logs, errors and metrics.
+  std::string uid;    ///< Stable identity for state (defaults to name#id).
+  uint32_t parallelism = 0;  ///< 0 = the job's default parallelism.
+  bool is_source = false;
+  bool chainable = true;     ///< May share a task with its forward upstream.
+  double rate_limit = 0;     ///< Sources: records per second over all instances (0 = unlimited).
+  uint32_t num_ports = 1;    ///< Operator output ports; port `num_ports` is the dead-letter stream.
+  std::function<std::unique_ptr<operator_base>()> make;
+  /// Runtime-specific payload (e.g. the custom actor stage's spawn function);
+  /// libstream never looks inside.
+  std::any extension;
+};
+
+/// A data edge: records emitted on `from_port` of `from` go to input
+/// `to_input` (0 or 1) of `to`.
+struct plan_edge {
+  uint32_t from = 0;
+  uint32_t from_port = 0;
+  uint32_t to = 0;
+  uint32_t to_input = 0;
+  partitioning kind = partitioning::forward;
+  partitioner_factory make_partitioner;
+};
+
+/// The logical dataflow graph built by `pipeline`. Node ids are definition
+/// order, so every process that builds the same pipeline gets the same plan.
+struct plan {
+  std::string job_name = "job";
+  uint32_t max_parallelism = default_max_parallelism;
+  std::vector<plan_node> nodes;
+  std::vector<plan_edge> edges;
+
+  /// Port index of a node's dead-letter stream.
+  static uint32_t dead_letter_port(const plan_node& n) { return n.num_ports; }
+};
+
+}  // namespace sluice

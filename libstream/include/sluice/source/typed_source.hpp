@@ -1,0 +1,49 @@
+#pragma once
+
+#include <algorithm>
+#include <utility>
+
+#include "sluice/operator.hpp"
+#include "sluice/source/watermarks.hpp"
+
+namespace sluice {
+
+/// Base of sources producing `T`: owns the output port, stamps records
+/// according to the watermark strategy and tracks the watermark. Derived
+/// sources implement `poll` and call `emit`.
+template <class T>
+class typed_source : public source_base {
+ public:
+  using value_type = T;
+
+  void set_watermarks(watermark_strategy<T> s) { strategy_ = std::move(s); }
+
+  timestamp watermark() const noexcept override {
+    if (!strategy_.timestamp_of || max_ts_ == timestamp::min()) return timestamp::min();
+    return max_ts_ - strategy_.out_of_orderness - duration{1};
+  }
+
+  std::optional<duration> idle_timeout() const noexcept override { return strategy_.idleness; }
+
+  size_t num_ports() const noexcept override { return 1; }
+  output_port_base& out(size_t) override { return out_; }
+
+ protected:
+  void emit(T value) {
+    timestamp ts = timestamp::min();
+    if (strategy_.timestamp_of) {
+      ts = strategy_.timestamp_of(value);
+      max_ts_ = std::max(max_ts_, ts);
+    }
+    out_.emit(std::move(value), ts);
+  }
+
+  port<T>& output() noexcept { return out_; }
+
+ private:
+  watermark_strategy<T> strategy_;
+  timestamp max_ts_ = timestamp::min();
+  port<T> out_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <cstdint>
+
+namespace sluice::window {
+
+/// Count windows: every `size` records of a key form one window, fired when
+/// it is full. Incomplete count windows are not emitted at end of input (as in
+/// Flink); the result's window spans the timestamps of its records.
+struct count {
+  uint64_t size;
+
+  static count of(uint64_t size) { return {size}; }
+};
+
+}  // namespace sluice::window

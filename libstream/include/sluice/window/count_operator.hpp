@@ -1,0 +1,63 @@
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <unordered_map>
+#include <utility>
+
+#include "sluice/hash.hpp"
+#include "sluice/operator.hpp"
+#include "sluice/window/count.hpp"
+#include "sluice/window/window.hpp"
+
+namespace sluice::window {
+
+/// Keyed tumbling count windows: every `size` records of a key are aggregated
+/// and emitted together, in arrival order. Port 0 = `window_result<K, R>`,
+/// whose window spans the records' timestamps [min, max + 1).
+template <class T, class K, class KeyFn, class Agg>
+class count_window_operator final : public operator_base {
+ public:
+  using acc_type = typename Agg::acc_type;
+  using result_type = aggregate_result_t<Agg>;
+  using output_type = window_result<K, result_type>;
+
+  count_window_operator(KeyFn key, count c, Agg agg) : key_(std::move(key)), size_(c.size), agg_(std::move(agg)) {}
+
+  void process(size_t, batch_base& b) override {
+    for (auto& r : batch_cast<T>(b).records) {
+      K k = std::invoke(key_, std::as_const(r.value));
+      auto [it, inserted] = state_.try_emplace(k, entry{0, agg_.create(), r.ts, r.ts});
+      entry& e = it->second;
+      agg_.add(e.acc, std::as_const(r.value));
+      e.lo = std::min(e.lo, r.ts);
+      e.hi = std::max(e.hi, r.ts);
+      if (++e.n == size_) {
+        out_.emit(output_type{it->first, time_window{e.lo.ms, (e.hi + duration{1}).ms}, agg_.result(e.acc)}, e.hi);
+        state_.erase(it);
+      }
+    }
+  }
+
+  size_t num_ports() const noexcept override { return 1; }
+  output_port_base& out(size_t) override { return out_; }
+
+  /// Keys with an incomplete window.
+  size_t open_windows() const noexcept { return state_.size(); }
+
+ private:
+  struct entry {
+    uint64_t n;
+    acc_type acc;
+    timestamp lo;
+    timestamp hi;
+  };
+
+  KeyFn key_;
+  uint64_t size_;
+  Agg agg_;
+  std::unordered_map<K, entry, key_hash<K>> state_;
+  port<output_type> out_;
+};
+
+}  // namespace sluice::window

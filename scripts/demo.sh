@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Build Sluice (build/, RelWithDebInfo) and run the main demo job on the shared data.
+# Runs examples/churn if it has been built, otherwise examples/wordcount.
+# Extra arguments are passed to the job.
+set -euo pipefail
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+# shellcheck source=scripts/common.sh
+source "${script_dir}/common.sh"
+root="$(sluice_root)"
+
+data_dir="${root}/../shared/data"
+if [[ ! -d "$data_dir" ]]; then
+  echo "demo: data directory not found: ${data_dir} ($(realpath -m "$data_dir"))" >&2
+  echo "demo: the demo needs the shared data sets in ../shared/data relative to the repo root" >&2
+  exit 1
+fi
+data_dir="$(cd "$data_dir" && pwd -P)"
+
+"${script_dir}/setup.sh"
+configure_and_build build RelWithDebInfo
+
+demo_dir="${root}/build/demo"
+mkdir -p "$demo_dir"
+
+churn="${root}/build/examples/churn/churn"
+wordcount="${root}/build/examples/wordcount/wordcount"
+
+if [[ -x "$churn" ]]; then
+  output="${demo_dir}/churn"
+  "$churn" --data "$data_dir" --output "$output" "$@"
+elif [[ -x "$wordcount" ]]; then
+  input="${data_dir}/churn_modelling/Churn_Modelling.csv"
+  if [[ ! -f "$input" ]]; then
+    echo "demo: input file not found: ${input}" >&2
+    exit 1
+  fi
+  output="${demo_dir}/wordcount.csv"
+  "$wordcount" --input "$input" --output "$output" "$@"
+else
+  echo "demo: no demo program was built (looked for ${churn} and ${wordcount})" >&2
+  exit 1
+fi
+
+echo "demo: output in ${output#"${root}/"}"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Install the Debian packages Sluice needs to build and test.
+# Idempotent: prints nothing and does nothing when everything is already installed.
+# On failure, prints the apt-get log.
+set -euo pipefail
+
+packages=(
+  build-essential
+  cmake
+  pkg-config
+  libcaf-dev
+  capnproto
+  libcapnp-dev
+  liblmdb-dev
+  libboost-test-dev
+  libfmt-dev
+  libtomlplusplus-dev
+  libcli11-dev
+  libspdlog-dev
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "setup: missing packages: ${missing[*]}" >&2
+    echo "setup: not running as root and sudo is not available; install them manually." >&2
+    exit 1
+  fi
+fi
+
+log="$(mktemp "${TMPDIR:-/tmp}/sluice-setup.XXXXXX.log")"
+if ! {
+  "${sudo_cmd[@]}" apt-get update -qq &&
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "${missing[@]}"
+} >"$log" 2>&1; then
+  echo "setup: failed to install: ${missing[*]}" >&2
+  echo "setup: ---- apt-get log ($log) ----" >&2
+  cat "$log" >&2
+  exit 1
+fi
+rm -f "$log"
