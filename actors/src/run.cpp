@@ -61,11 +61,13 @@ job_report execute(const pipeline& p, const runtime_config& cfg) {
       got = true;
     };
     if (cfg.timeout.count() > 0) {
-      self->receive(on_report, caf::after(cfg.timeout) >> [&] {
-        report.ok = false;
-        report.error = fmt::format("job '{}' did not end within {} ms", p.plan().job_name, cfg.timeout.count());
-        self->send_exit(sup, caf::exit_reason::user_shutdown);
-      });
+      bool timed_out = false;
+      self->receive(on_report, caf::after(cfg.timeout) >> [&] { timed_out = true; });
+      if (timed_out) {
+        self->send(sup, stop_atom::value,
+                   fmt::format("job '{}' did not end within {} ms", p.plan().job_name, cfg.timeout.count()));
+        self->receive(on_report);
+      }
     } else {
       self->receive(on_report);
     }

@@ -27,6 +27,9 @@ class node_supervisor : public caf::event_based_actor {
 
   caf::behavior make_behavior() override {
     set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+    // Tasks are linked to the supervisor so that they never outlive it; their
+    // own exits are handled through monitoring (down messages) instead.
+    set_exit_handler([](caf::exit_msg&) {});
     deploy();
     return {
         [this](done_atom, uint32_t v, uint32_t i, std::vector<operator_metrics>& ms) {
@@ -39,6 +42,7 @@ class node_supervisor : public caf::event_based_actor {
           on_failure(f.describe());
         },
         [this](dead_atom, std::vector<dead_letter>& ds) { write_dead_letters(ds); },
+        [this](stop_atom, std::string& why) { on_failure(why); },
     };
   }
 
@@ -80,6 +84,7 @@ class node_supervisor : public caf::event_based_actor {
         }
         auto task = spawn_task(system(), std::move(spec));
         monitor(task);
+        link_to(task);
         actors_[v.id].push_back(task);
         ++total_;
       }

@@ -29,6 +29,9 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using dead_atom = caf::atom_constant<caf::atom("deadltr")>;
 
+// Job runner -> supervisor: stop the job now (timeout, user request).
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
 // Supervisor -> job runner.
 using job_done_atom = caf::atom_constant<caf::atom("jobdone")>;
 

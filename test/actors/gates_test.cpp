@@ -1,0 +1,140 @@
+#define BOOST_TEST_MODULE actors_gates
+#include <boost/test/unit_test.hpp>
+
+#include <vector>
+
+#include "sluice/actors/input_gate.hpp"
+#include "sluice/actors/output_gate.hpp"
+
+using namespace sluice;
+using namespace sluice::actors;
+
+BOOST_AUTO_TEST_SUITE(input_gate_suite)
+
+BOOST_AUTO_TEST_CASE(watermark_is_minimum_over_channels) {
+  input_gate g{2};
+  BOOST_TEST(!g.on_watermark(0, timestamp::of(10)).has_value());  // channel 1 still at min
+  auto wm = g.on_watermark(1, timestamp::of(5));
+  BOOST_REQUIRE(wm.has_value());
+  BOOST_TEST(wm->ms == 5);
+  wm = g.on_watermark(1, timestamp::of(20));
+  BOOST_REQUIRE(wm.has_value());
+  BOOST_TEST(wm->ms == 10);
+  BOOST_TEST(!g.on_watermark(1, timestamp::of(15)).has_value());  // never goes back
+}
+
+BOOST_AUTO_TEST_CASE(idle_channel_does_not_hold_back_event_time) {
+  input_gate g{2};
+  g.on_watermark(0, timestamp::of(100));
+  auto wm = g.on_idle(1, true);
+  BOOST_REQUIRE(wm.has_value());
+  BOOST_TEST(wm->ms == 100);
+  BOOST_TEST(!g.all_idle());
+  g.on_idle(0, true);
+  BOOST_TEST(g.all_idle());
+  // A watermark makes the channel active again.
+  g.on_watermark(1, timestamp::of(50));
+  BOOST_TEST(!g.all_idle());
+}
+
+BOOST_AUTO_TEST_CASE(ended_channel_counts_as_end_of_time) {
+  input_gate g{2};
+  g.on_watermark(0, timestamp::of(7));
+  auto wm = g.on_end(1);
+  BOOST_REQUIRE(wm.has_value());
+  BOOST_TEST(wm->ms == 7);
+  BOOST_TEST(!g.all_ended());
+  wm = g.on_end(0);
+  BOOST_REQUIRE(wm.has_value());
+  BOOST_TEST((*wm == timestamp::max()));
+  BOOST_TEST(g.all_ended());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(output_gate_suite)
+
+namespace {
+
+struct sent {
+  size_t target;
+  channel_element::kind k;
+  size_t records;
+  int64_t wm;
+};
+
+struct fixture {
+  std::vector<sent> log;
+  output_gate make(partitioning kind, uint32_t targets, uint32_t credits, uint32_t batch) {
+    auto part = make_partitioner_factory<int>([](int x) { return x; })(kind, 0, targets, 128);
+    return output_gate{std::move(part), credits, batch, [this](size_t t, channel_element&& e) {
+                         log.push_back({t, e.k, e.batch ? e.batch->size() : 0, e.wm.ms});
+                       }};
+  }
+};
+
+typed_batch<int> ints(int from, int n) {
+  typed_batch<int> b;
+  for (int i = 0; i < n; ++i) b.records.push_back({from + i, timestamp::of(from + i)});
+  return b;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(sends_only_with_credit_and_resumes_on_credit, fixture) {
+  auto g = make(partitioning::forward, 1, 2, 4);
+  auto b = ints(0, 16);
+  g.add(b, true);
+  g.flush();
+  // 16 records in a forward swap become one batch; cut at add since >= 4.
+  BOOST_TEST(log.size() == 1u);
+  auto b2 = ints(16, 4);
+  g.add(b2, true);
+  auto b3 = ints(20, 4);
+  g.add(b3, true);
+  BOOST_TEST(log.size() == 2u);  // credits exhausted after two batches
+  BOOST_TEST(g.queued_batches(0) == 1u);
+  BOOST_TEST(!g.backpressured(2));
+  BOOST_TEST(g.backpressured(1));
+  g.credit(0, 1);
+  BOOST_TEST(log.size() == 3u);
+  BOOST_TEST(g.queued_batches(0) == 0u);
+  BOOST_TEST(g.drained());
+}
+
+BOOST_FIXTURE_TEST_CASE(watermark_and_eos_follow_buffered_data, fixture) {
+  auto g = make(partitioning::forward, 1, 1, 100);
+  auto b = ints(0, 3);
+  g.add(b, true);
+  g.watermark(timestamp::of(2));  // must wait behind the 3 buffered records
+  BOOST_TEST(log.empty());
+  g.flush();
+  BOOST_REQUIRE(log.size() == 2u);
+  BOOST_TEST((log[0].k == channel_element::kind::batch));
+  BOOST_TEST(log[0].records == 3u);
+  BOOST_TEST((log[1].k == channel_element::kind::watermark));
+  BOOST_TEST(log[1].wm == 2);
+  auto b2 = ints(3, 1);
+  g.add(b2, true);
+  g.end();  // no credit left: batch and eos wait, in order
+  BOOST_TEST(log.size() == 2u);
+  BOOST_TEST(!g.drained());
+  g.credit(0, 1);
+  BOOST_REQUIRE(log.size() == 4u);
+  BOOST_TEST((log[2].k == channel_element::kind::batch));
+  BOOST_TEST((log[3].k == channel_element::kind::eos));
+  BOOST_TEST(g.drained());
+}
+
+BOOST_FIXTURE_TEST_CASE(hash_gate_routes_every_record_once, fixture) {
+  auto g = make(partitioning::hash, 3, 100, 1000);
+  auto b = ints(0, 999);
+  g.add(b, true);
+  g.flush();
+  size_t total = 0;
+  for (auto& s : log) total += s.records;
+  BOOST_TEST(total == 999u);
+  BOOST_TEST(log.size() == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
