@@ -195,12 +195,12 @@ class quiet_source final : public typed_source<event> {
 BOOST_AUTO_TEST_CASE(idle_input_does_not_stall_event_time) {
   // A busy source and a quiet one feed one window. The quiet source only ends
   // once a window result arrived, which can only happen when its idleness
-  // lets the watermark advance; otherwise the job times out.
+  // lets the watermark advance; otherwise the job would hang until its timeout.
   auto stop = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"idle"};
   auto results = std::make_shared<collected<result_t>>();
   auto ts = [](const event& e) { return timestamp::of(e.ts); };
-  auto busy = p.generate(generator_source<event, int>::unbounded_count, [](uint64_t i) { return make_event(i, 3, 4, 0); })
+  auto busy = p.generate(4000, [](uint64_t i) { return make_event(i, 3, 4, 0); })
                   .with_watermarks(watermark_strategy<event>::bounded(duration{0}, ts))
                   .rate_limit(20000);
   auto quiet = p.add_source<event>("quiet", [stop] { return std::make_unique<quiet_source>(stop); })
@@ -216,10 +216,8 @@ BOOST_AUTO_TEST_CASE(idle_input_does_not_stall_event_time) {
   auto cfg = config(2);
   cfg.timeout = std::chrono::seconds(20);
   auto r = execute(p, cfg);
-  // The busy source is unbounded, so the job ends by timeout either way; what
-  // matters is that windows fired while the quiet source was idle.
+  require_ok(r);
   BOOST_TEST(results->size() > 0u);
-  BOOST_TEST(!r.ok);
 }
 
 BOOST_AUTO_TEST_CASE(reduce_emit_policies_continuous_periodic_and_at_end) {
