@@ -14,12 +14,12 @@
 /// It declares `sluice_fields(x)`, a tuple of references to the members, and
 /// `sluice_field_names(x)`, their names, found by argument-dependent lookup.
 #define SLUICE_FIELDS(type, ...)                                                                     \
-  [[maybe_unused]] inline auto sluice_fields(type& x) {                                             \
-    auto& [__VA_ARGS__] = x;                                                                         \
+  [[maybe_unused]] inline auto sluice_fields(type& sluice_self_) {                                             \
+    auto& [__VA_ARGS__] = sluice_self_;                                                                         \
     return std::tie(__VA_ARGS__);                                                                    \
   }                                                                                                  \
-  [[maybe_unused]] inline auto sluice_fields(const type& x) {                                       \
-    const auto& [__VA_ARGS__] = x;                                                                   \
+  [[maybe_unused]] inline auto sluice_fields(const type& sluice_self_) {                                       \
+    const auto& [__VA_ARGS__] = sluice_self_;                                                                   \
     return std::tie(__VA_ARGS__);                                                                    \
   }                                                                                                  \
   [[maybe_unused]] inline const std::vector<std::string_view>& sluice_field_names(const type*) {    \

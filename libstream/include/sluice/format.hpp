@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -56,6 +57,11 @@ template <class T>
 void append_json(std::string& out, const T& x) {
   if constexpr (std::is_same_v<T, bool>) {
     out += x ? "true" : "false";
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (std::isfinite(x))
+      fmt::format_to(std::back_inserter(out), "{}", x);
+    else
+      out += "null";  // JSON has no NaN or infinity
   } else if constexpr (std::is_arithmetic_v<T>) {
     fmt::format_to(std::back_inserter(out), "{}", x);
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
@@ -161,12 +167,45 @@ void append_csv(std::string& out, const T& x) {
   }
 }
 
-/// A CSV header for `T` when its field names are known (SLUICE_FIELDS), else empty.
+/// Appends the CSV column names of `T` under `prefix`, one per column that
+/// `append_csv` writes: nested structs, pairs and tuples are flattened into
+/// `prefix.field`, `prefix.first`, `prefix.0`, ...
+template <class T>
+void append_csv_names(std::vector<std::string>& out, const std::string& prefix) {
+  auto join = [&](std::string_view name) { return prefix.empty() ? std::string{name} : prefix + "." + std::string{name}; };
+  if constexpr (has_fields<T>) {
+    const auto& names = sluice_field_names(static_cast<const T*>(nullptr));
+    using tuple_t = decltype(sluice_fields(std::declval<const T&>()));
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      (append_csv_names<std::decay_t<std::tuple_element_t<I, tuple_t>>>(out, join(names[I])), ...);
+    }(std::make_index_sequence<std::tuple_size_v<tuple_t>>{});
+  } else if constexpr (is_pair<T>::value) {
+    append_csv_names<typename T::first_type>(out, join("first"));
+    append_csv_names<typename T::second_type>(out, join("second"));
+  } else if constexpr (is_tuple<T>::value) {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      (append_csv_names<std::tuple_element_t<I, T>>(out, join(std::to_string(I))), ...);
+    }(std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else if constexpr (is_optional<T>::value) {
+    append_csv_names<typename T::value_type>(out, prefix);
+  } else if constexpr (requires(const T& x) { x.key, x.window, x.value; }) {
+    append_csv_names<decltype(std::declval<T>().key)>(out, join("key"));
+    out.push_back(join("window_start"));
+    out.push_back(join("window_end"));
+    append_csv_names<decltype(std::declval<T>().value)>(out, join("value"));
+  } else {
+    out.push_back(prefix.empty() ? std::string{"value"} : prefix);
+  }
+}
+
+/// A CSV header for `T` when its columns have names (structs declared with
+/// SLUICE_FIELDS, window results), else empty. One name per column.
 template <class T>
 std::string csv_header() {
   std::string out;
-  if constexpr (has_fields<T>) {
-    const auto& names = sluice_field_names(static_cast<const T*>(nullptr));
+  if constexpr (has_fields<T> || requires(const T& x) { x.key, x.window, x.value; }) {
+    std::vector<std::string> names;
+    append_csv_names<T>(names, "");
     for (size_t i = 0; i < names.size(); ++i) {
       if (i) out += ',';
       out += names[i];

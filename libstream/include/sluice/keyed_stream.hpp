@@ -46,6 +46,17 @@ class keyed_stream {
     });
   }
 
+  /// Running aggregate per key with an aggregate function (`acc_type`,
+  /// `create()`, `add(acc&, const T&)`, `result(const acc&)`); emits
+  /// `std::pair<K, R>` according to the emit policy.
+  template <class Agg>
+  auto aggregate(Agg agg, ops::emit_policy policy = {}) {
+    using Out = std::pair<K, window::aggregate_result_t<Agg>>;
+    return keyed<Out>("aggregate", [key = key_, agg, policy] {
+      return std::make_unique<ops::aggregate_operator<T, K, KeyFn, Agg>>(key, agg, policy);
+    });
+  }
+
   /// Per-key processing with user state `S`:
   /// `void f(const K&, T, S&, collector<Out>&)`.
   template <class S, class Out, class F>

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <stdexcept>
 #include <algorithm>
 #include <unordered_map>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "sluice/collector.hpp"
 #include "sluice/hash.hpp"
 #include "sluice/operator.hpp"
+#include "sluice/window/window.hpp"
 
 namespace sluice::ops {
 
@@ -21,17 +23,21 @@ struct emit_policy {
   duration interval{0};
 
   static emit_policy continuous() { return {}; }
-  static emit_policy every(duration d) { return {kind::periodic, d}; }
+  static emit_policy every(duration d) {
+    if (d.count() <= 0) throw std::invalid_argument("emit_policy::every needs a positive interval");
+    return {kind::periodic, d};
+  }
   static emit_policy at_end() { return {kind::at_end, duration{0}}; }
 };
 
-/// Reduce per key (`T f(T acc, T next)`): keeps one value per key and emits
-/// it according to the emit policy. Emitted records carry the timestamp of
-/// the latest record of the key.
-template <class T, class K, class KeyFn, class F>
-class reduce_operator final : public operator_base {
+/// Shared machinery of the running per-key aggregations (reduce and
+/// aggregate): one accumulator per key, emitted according to the emit policy
+/// with the timestamp of the key's latest record. `Derived` supplies
+/// `init(T&&)`, `fold(Acc&, T&&)` and `output(const K&, const Acc&)`.
+template <class T, class K, class KeyFn, class Acc, class Out, class Derived>
+class running_keyed_operator : public operator_base {
  public:
-  reduce_operator(KeyFn key, F f, emit_policy policy = {}) : key_(std::move(key)), f_(std::move(f)), policy_(policy) {}
+  running_keyed_operator(KeyFn key, emit_policy policy) : key_(std::move(key)), policy_(policy) {}
 
   void open(operator_context& ctx) override {
     operator_base::open(ctx);
@@ -39,20 +45,20 @@ class reduce_operator final : public operator_base {
   }
 
   void process(size_t, batch_base& b) override {
+    auto& self = static_cast<Derived&>(*this);
     auto& in = batch_cast<T>(b).records;
-    auto& out = out_.records();
-    if (policy_.k == emit_policy::kind::every_record) out.reserve(out.size() + in.size());
+    if (policy_.k == emit_policy::kind::every_record) out_.records().reserve(out_.size() + in.size());
     for (auto& r : in) {
       K k = std::invoke(key_, std::as_const(r.value));
       auto it = state_.find(k);
       if (it == state_.end()) {
-        it = state_.emplace(std::move(k), entry{std::move(r.value), r.ts, false}).first;
+        it = state_.emplace(std::move(k), entry{self.init(std::move(r.value)), r.ts, false}).first;
       } else {
-        it->second.value = std::invoke(f_, std::move(it->second.value), std::move(r.value));
+        self.fold(it->second.acc, std::move(r.value));
         it->second.ts = std::max(it->second.ts, r.ts);
       }
       if (policy_.k == emit_policy::kind::every_record) {
-        out.push_back(record<T>{it->second.value, r.ts});
+        out_.emit(self.output(it->first, it->second.acc), r.ts);
       } else if (!it->second.dirty) {
         it->second.dirty = true;
         dirty_.push_back(it->first);
@@ -70,35 +76,77 @@ class reduce_operator final : public operator_base {
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
-  /// Current value of a key, if any (tests, snapshots).
-  const T* value(const K& k) const {
+  /// Accumulator of a key, if any (tests, snapshots).
+  const Acc* value(const K& k) const {
     auto it = state_.find(k);
-    return it == state_.end() ? nullptr : &it->second.value;
+    return it == state_.end() ? nullptr : &it->second.acc;
   }
   size_t keys() const noexcept { return state_.size(); }
 
  private:
   struct entry {
-    T value;
+    Acc acc;
     timestamp ts;
     bool dirty;
   };
 
   void emit_dirty() {
+    auto& self = static_cast<Derived&>(*this);
     for (auto& k : dirty_) {
-      auto& e = state_.find(k)->second;
-      e.dirty = false;
-      out_.emit(e.value, e.ts);
+      auto it = state_.find(k);
+      it->second.dirty = false;
+      out_.emit(self.output(it->first, it->second.acc), it->second.ts);
     }
     dirty_.clear();
   }
 
   KeyFn key_;
-  F f_;
   emit_policy policy_;
   std::unordered_map<K, entry, key_hash<K>> state_;
   std::vector<K> dirty_;
-  port<T> out_;
+  port<Out> out_;
+};
+
+/// Reduce per key with `T f(T acc, T next)`; emits the reduced value.
+template <class T, class K, class KeyFn, class F>
+class reduce_operator final
+    : public running_keyed_operator<T, K, KeyFn, T, T, reduce_operator<T, K, KeyFn, F>> {
+  using base = running_keyed_operator<T, K, KeyFn, T, T, reduce_operator<T, K, KeyFn, F>>;
+
+ public:
+  reduce_operator(KeyFn key, F f, emit_policy policy = {}) : base(std::move(key), policy), f_(std::move(f)) {}
+
+  T init(T&& x) { return std::move(x); }
+  void fold(T& acc, T&& x) { acc = std::invoke(f_, std::move(acc), std::move(x)); }
+  const T& output(const K&, const T& acc) { return acc; }
+
+ private:
+  F f_;
+};
+
+/// Running aggregate per key with an aggregate function (`create`, `add`,
+/// `result`); emits `(key, result)` pairs.
+template <class T, class K, class KeyFn, class Agg>
+class aggregate_operator final
+    : public running_keyed_operator<T, K, KeyFn, typename Agg::acc_type,
+                                    std::pair<K, window::aggregate_result_t<Agg>>, aggregate_operator<T, K, KeyFn, Agg>> {
+  using acc_type = typename Agg::acc_type;
+  using base = running_keyed_operator<T, K, KeyFn, acc_type, std::pair<K, window::aggregate_result_t<Agg>>,
+                                      aggregate_operator<T, K, KeyFn, Agg>>;
+
+ public:
+  aggregate_operator(KeyFn key, Agg agg, emit_policy policy = {}) : base(std::move(key), policy), agg_(std::move(agg)) {}
+
+  acc_type init(T&& x) {
+    acc_type a = agg_.create();
+    agg_.add(a, std::as_const(x));
+    return a;
+  }
+  void fold(acc_type& acc, T&& x) { agg_.add(acc, std::as_const(x)); }
+  std::pair<K, window::aggregate_result_t<Agg>> output(const K& k, const acc_type& acc) { return {k, agg_.result(acc)}; }
+
+ private:
+  Agg agg_;
 };
 
 /// Keyed processing with user state: for each record,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace sluice::window {
 
@@ -10,7 +11,10 @@ namespace sluice::window {
 struct count {
   uint64_t size;
 
-  static count of(uint64_t size) { return {size}; }
+  static count of(uint64_t size) {
+    if (size == 0) throw std::invalid_argument("count windows need a size of at least 1");
+    return {size};
+  }
 };
 
 }  // namespace sluice::window

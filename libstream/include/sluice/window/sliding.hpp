@@ -1,11 +1,15 @@
 #pragma once
 
+#include <stdexcept>
+
 #include "sluice/window/window.hpp"
 
 namespace sluice::window {
 
-/// Windows of `size` starting every `slide`; a record belongs to
-/// ceil(size / slide) windows.
+/// Windows of `size` starting every `slide`; a record belongs to every
+/// window that contains it (size / slide of them when slide divides size).
+/// With slide > size (hopping windows with gaps) a record may belong to none;
+/// such records are not late and produce no result.
 struct sliding {
   duration size;
   duration slide;
@@ -13,9 +17,11 @@ struct sliding {
   time_domain domain = time_domain::event;
 
   static sliding of(duration size, duration slide, duration offset = duration{0}) {
+    check_positive(size, slide);
     return {size, slide, offset, time_domain::event};
   }
   static sliding processing(duration size, duration slide) {
+    check_positive(size, slide);
     return {size, slide, duration{0}, time_domain::processing};
   }
 

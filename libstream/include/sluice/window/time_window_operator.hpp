@@ -51,18 +51,28 @@ class time_window_operator final : public operator_base {
       }
       K k = std::invoke(key_, std::as_const(r.value));
       bool assigned = false;
+      bool expired = false;
       assigner_.assign(t, [&](time_window w) {
-        if (event && w.max_timestamp() + lateness_ <= wm) return;  // window already cleaned up
+        if (event && w.max_timestamp() + lateness_ <= wm) {  // window already cleaned up
+          expired = true;
+          return;
+        }
         assigned = true;
         auto [it, inserted] = state_.try_emplace(slot{k, w}, agg_.create());
         agg_.add(it->second, std::as_const(r.value));
+        const bool due = event && w.max_timestamp() <= wm;
         if (inserted) {
-          timers_[event ? w.max_timestamp().ms : w.end].push_back(slot{k, w});
+          if (due)  // fired right below; only its cleanup is left to schedule
+            cleanup_[(w.max_timestamp() + lateness_).ms].push_back(slot{k, w});
+          else
+            timers_[event ? w.max_timestamp().ms : w.end].push_back(slot{k, w});
           if (!event) context().request_timer(timestamp::of(timers_.begin()->first));
         }
-        if (event && w.max_timestamp() <= wm) emit(it->first, it->second);  // late but allowed: fire again
+        if (due) emit(it->first, it->second);  // late but allowed: fire (again)
       });
-      if (!assigned) late_.emit(std::move(r));
+      // A record in the gap between hopping windows (slide > size) belongs to
+      // no window and is not late; only a record whose windows expired is.
+      if (!assigned && expired) late_.emit(std::move(r));
     }
   }
 

@@ -11,9 +11,15 @@ struct tumbling {
   time_domain domain = time_domain::event;
 
   /// Event-time tumbling windows of `size`.
-  static tumbling of(duration size, duration offset = duration{0}) { return {size, offset, time_domain::event}; }
+  static tumbling of(duration size, duration offset = duration{0}) {
+    check_positive(size);
+    return {size, offset, time_domain::event};
+  }
   /// Processing-time tumbling windows: results every `size` of wall-clock time.
-  static tumbling processing(duration size) { return {size, duration{0}, time_domain::processing}; }
+  static tumbling processing(duration size) {
+    check_positive(size);
+    return {size, duration{0}, time_domain::processing};
+  }
 
   template <class F>
   void assign(int64_t t, F&& f) const {

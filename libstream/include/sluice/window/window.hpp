@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "sluice/hash.hpp"
@@ -39,6 +40,12 @@ struct window_result {
   friend bool operator==(const window_result&, const window_result&) = default;
   friend auto operator<=>(const window_result&, const window_result&) = default;
 };
+
+/// Throws std::invalid_argument unless every given window length is positive.
+template <class... D>
+void check_positive(D... ds) {
+  if (((ds.count() <= 0) || ...)) throw std::invalid_argument("window sizes, slides and gaps must be positive");
+}
 
 /// Floor of `t` to a multiple of `size` shifted by `offset` (negative-safe).
 constexpr int64_t window_start(int64_t t, int64_t offset, int64_t size) {
