@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sluice/dead_letter.hpp"
+#include "sluice/state/snapshot.hpp"
 #include "sluice/record.hpp"
 #include "sluice/time.hpp"
 
@@ -103,7 +104,10 @@ class operator_context {
 /// input 0 or 1), `on_watermark` (event time advanced), `on_timer`
 /// (processing time reached a requested timer); then `end_input` once all
 /// inputs ended; then `close`. After each call the host drains the output
-/// ports. `snapshot`/`restore` are the checkpoint seams.
+/// ports. `snapshot` is called at a checkpoint barrier (between calls, on
+/// the host's thread); `restore` once after `open` when the job recovers;
+/// `notify_checkpoint_complete` when a checkpoint the operator took part in
+/// completed everywhere (sinks publish what they staged for it).
 ///
 /// Errors: an operator throws (any std::exception) to fail its task; the
 /// runtime reports the operator, instance and exception text and fails the
@@ -118,6 +122,15 @@ class operator_base {
   virtual void on_timer(timestamp) {}
   virtual void end_input() {}
   virtual void close() {}
+
+  /// Writes the operator's state for a checkpoint. Stateless operators keep
+  /// the default (nothing to write).
+  virtual void snapshot(state::snapshot_writer&) {}
+  /// Restores state written by `snapshot` (possibly by other instances, for
+  /// keyed state after a change of parallelism).
+  virtual void restore(const state::snapshot_reader&) {}
+  /// Checkpoint `id` completed: every operator's state for it is durable.
+  virtual void notify_checkpoint_complete(uint64_t /*id*/) {}
 
   /// Number of output ports (0 for sinks). Port 0 is the main output.
   virtual size_t num_ports() const noexcept = 0;

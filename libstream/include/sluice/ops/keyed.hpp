@@ -76,6 +76,31 @@ class running_keyed_operator : public operator_base {
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
+  void snapshot(state::snapshot_writer& w) override {
+    state::require_serializable<K>("key");
+    state::require_serializable<Acc>("aggregate state");
+    for (auto& [k, e] : state_) {
+      auto out = w.keyed(k);
+      state::encode_checked(out, k, "key");
+      state::encode_checked(out, e.acc, "aggregate state");
+      state::encode(out, e.ts);
+      state::encode(out, e.dirty);
+    }
+  }
+
+  void restore(const state::snapshot_reader& in) override {
+    in.for_each_keyed([&](state::reader& r) {
+      K k{};
+      entry e{};
+      state::decode_checked(r, k, "key");
+      state::decode_checked(r, e.acc, "aggregate state");
+      state::decode(r, e.ts);
+      state::decode(r, e.dirty);
+      if (e.dirty) dirty_.push_back(k);
+      state_.insert_or_assign(std::move(k), std::move(e));
+    });
+  }
+
   /// Accumulator of a key, if any (tests, snapshots).
   const Acc* value(const K& k) const {
     auto it = state_.find(k);
@@ -149,6 +174,29 @@ class aggregate_operator final
   Agg agg_;
 };
 
+/// Snapshot and restore of a per-key state map (keyed process, co-process).
+template <class K, class S, class Map>
+void snapshot_map(state::snapshot_writer& w, const Map& m) {
+  state::require_serializable<K>("key");
+  state::require_serializable<S>("keyed state");
+  for (auto& [k, s] : m) {
+    auto out = w.keyed(k);
+    state::encode_checked(out, k, "key");
+    state::encode_checked(out, s, "keyed state");
+  }
+}
+
+template <class K, class S, class Map>
+void restore_map(const state::snapshot_reader& in, Map& m) {
+  in.for_each_keyed([&](state::reader& r) {
+    K k{};
+    S s{};
+    state::decode_checked(r, k, "key");
+    state::decode_checked(r, s, "keyed state");
+    m.insert_or_assign(std::move(k), std::move(s));
+  });
+}
+
 /// Keyed processing with user state: for each record,
 /// `void f(const K& key, T value, S& state, collector<Out>& out)`, where `state`
 /// is the key's own value of type `S` (default-constructed on first use).
@@ -169,6 +217,8 @@ class keyed_process_operator final : public operator_base {
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
   const std::unordered_map<K, S, key_hash<K>>& state() const noexcept { return state_; }
+  void snapshot(state::snapshot_writer& w) override { snapshot_map<K, S>(w, state_); }
+  void restore(const state::snapshot_reader& in) override { restore_map<K, S>(in, state_); }
 
  private:
   KeyFn key_;
@@ -196,6 +246,8 @@ class co_process_operator final : public operator_base {
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
   const std::unordered_map<K, S, key_hash<K>>& state() const noexcept { return state_; }
+  void snapshot(state::snapshot_writer& w) override { snapshot_map<K, S>(w, state_); }
+  void restore(const state::snapshot_reader& in) override { restore_map<K, S>(in, state_); }
 
  private:
   template <class T, class KeyFn, class F>

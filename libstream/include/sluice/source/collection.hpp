@@ -29,6 +29,10 @@ class collection_source final : public typed_source<T> {
 
   size_t position() const noexcept { return next_; }
 
+ protected:
+  void snapshot_position(state::writer& w) override { state::encode(w, static_cast<uint64_t>(next_)); }
+  void restore_position(state::reader& r) override { next_ = static_cast<size_t>(r.number<uint64_t>()); }
+
  private:
   std::shared_ptr<const std::vector<T>> items_;
   size_t next_ = 0;

@@ -39,6 +39,10 @@ class generator_source final : public typed_source<T> {
   /// Next index this instance will produce.
   uint64_t position() const noexcept { return next_; }
 
+ protected:
+  void snapshot_position(state::writer& w) override { state::encode(w, next_); }
+  void restore_position(state::reader& r) override { state::decode(r, next_); }
+
  private:
   uint64_t count_;
   F f_;

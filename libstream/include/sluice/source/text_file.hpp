@@ -47,6 +47,7 @@ class text_file_source final : public typed_source<T> {
         if (in_.bad()) throw std::runtime_error("error reading '" + path_ + "' after line " + std::to_string(line_no_));
         return poll_status::end;
       }
+      offset_ += line_.size() + (in_.eof() ? 0 : 1);
       const uint64_t no = ++line_no_;
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
       if (no == 1 && opts_.skip_header) continue;
@@ -59,6 +60,20 @@ class text_file_source final : public typed_source<T> {
 
   /// Lines read so far (the replay position).
   uint64_t line_number() const noexcept { return line_no_; }
+
+ protected:
+  /// Position = byte offset and line number of the next line to read.
+  void snapshot_position(state::writer& w) override {
+    state::encode(w, offset_);
+    state::encode(w, line_no_);
+  }
+  void restore_position(state::reader& r) override {
+    state::decode(r, offset_);
+    state::decode(r, line_no_);
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset_));
+    if (!in_) throw std::runtime_error("cannot seek to byte " + std::to_string(offset_) + " of '" + path_ + "'");
+  }
 
  private:
   void handle(uint64_t no) {
@@ -89,6 +104,7 @@ class text_file_source final : public typed_source<T> {
   std::ifstream in_;
   std::string line_;
   uint64_t line_no_ = 0;
+  uint64_t offset_ = 0;
   uint64_t instance_ = 0;
   uint64_t stride_ = 1;
 };

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "sluice/operator.hpp"
@@ -28,7 +30,35 @@ class typed_source : public source_base {
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
+  /// Sources keep their read position (and event-time progress) as operator
+  /// state: derived sources write their position in `snapshot_position`.
+  void snapshot(state::snapshot_writer& w) override {
+    auto out = w.operator_state();
+    state::encode(out, max_ts_);
+    snapshot_position(out);
+  }
+
+  void restore(const state::snapshot_reader& in) override {
+    if (!in.operator_state())
+      throw std::runtime_error("source '" + this->context().name() + "' instance " +
+                               std::to_string(this->context().instance()) +
+                               " has no saved read position in the checkpoint (was its parallelism changed?)");
+    state::reader r{*in.operator_state()};
+    state::decode(r, max_ts_);
+    restore_position(r);
+  }
+
  protected:
+  /// Replayable sources override both; the default refuses checkpoints with
+  /// a clear error rather than silently replaying from the start.
+  virtual void snapshot_position(state::writer&) {
+    throw state::not_serializable("source '" + this->context().name() +
+                                  "' is not replayable: it does not save a read position");
+  }
+  virtual void restore_position(state::reader&) {
+    throw state::not_serializable("source '" + this->context().name() + "' is not replayable");
+  }
+
   void emit(T value) {
     timestamp ts = timestamp::min();
     if (strategy_.timestamp_of) {

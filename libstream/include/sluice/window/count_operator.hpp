@@ -42,6 +42,32 @@ class count_window_operator final : public operator_base {
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
+  void snapshot(state::snapshot_writer& w) override {
+    state::require_serializable<K>("key");
+    state::require_serializable<acc_type>("window accumulator");
+    for (auto& [k, e] : state_) {
+      auto out = w.keyed(k);
+      state::encode_checked(out, k, "key");
+      state::encode(out, e.n);
+      state::encode_checked(out, e.acc, "window accumulator");
+      state::encode(out, e.lo);
+      state::encode(out, e.hi);
+    }
+  }
+
+  void restore(const state::snapshot_reader& in) override {
+    in.for_each_keyed([&](state::reader& r) {
+      K k{};
+      entry e{0, agg_.create(), {}, {}};
+      state::decode_checked(r, k, "key");
+      state::decode(r, e.n);
+      state::decode_checked(r, e.acc, "window accumulator");
+      state::decode(r, e.lo);
+      state::decode(r, e.hi);
+      state_.insert_or_assign(std::move(k), std::move(e));
+    });
+  }
+
   /// Keys with an incomplete window.
   size_t open_windows() const noexcept { return state_.size(); }
 

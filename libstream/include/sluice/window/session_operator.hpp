@@ -83,6 +83,39 @@ class session_window_operator final : public operator_base {
     return late_;
   }
 
+  void snapshot(state::snapshot_writer& w) override {
+    state::require_serializable<K>("key");
+    state::require_serializable<acc_type>("session accumulator");
+    for (auto& [k, list] : sessions_) {
+      auto out = w.keyed(k);
+      state::encode_checked(out, k, "key");
+      state::encode(out, list.size());
+      for (auto& e : list) {
+        state::encode(out, e.w);
+        state::encode_checked(out, e.acc, "session accumulator");
+        state::encode(out, e.fired);
+      }
+    }
+  }
+
+  void restore(const state::snapshot_reader& in) override {
+    in.for_each_keyed([&](state::reader& r) {
+      K k{};
+      state::decode_checked(r, k, "key");
+      const size_t n = r.size();
+      auto& list = sessions_[k];
+      for (size_t i = 0; i < n; ++i) {
+        entry e{{}, agg_.create(), false};
+        state::decode(r, e.w);
+        state::decode_checked(r, e.acc, "session accumulator");
+        state::decode(r, e.fired);
+        timers_[e.w.max_timestamp().ms].push_back(k);
+        if (lateness_.count() > 0) timers_[(e.w.max_timestamp() + lateness_).ms].push_back(k);
+        list.push_back(std::move(e));
+      }
+    });
+  }
+
   size_t open_sessions() const noexcept {
     size_t n = 0;
     for (auto& [k, l] : sessions_) n += l.size();

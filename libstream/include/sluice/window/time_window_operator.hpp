@@ -35,6 +35,11 @@ class time_window_operator final : public operator_base {
   time_window_operator(KeyFn key, Assigner assigner, Agg agg, duration lateness)
       : key_(std::move(key)), assigner_(std::move(assigner)), agg_(std::move(agg)), lateness_(lateness) {}
 
+  void open(operator_context& ctx) override {
+    operator_base::open(ctx);
+    request_processing_timer();
+  }
+
   void process(size_t, batch_base& b) override {
     const bool event = assigner_.domain == time_domain::event;
     const timestamp wm = context().watermark();
@@ -58,49 +63,40 @@ class time_window_operator final : public operator_base {
           return;
         }
         assigned = true;
-        auto [it, inserted] = state_.try_emplace(slot{k, w}, agg_.create());
+        window_state& ws = find_or_open(w);
+        auto [it, inserted] = ws.accs.try_emplace(k, agg_.create());
         agg_.add(it->second, std::as_const(r.value));
-        const bool due = event && w.max_timestamp() <= wm;
-        if (inserted) {
-          if (due)  // fired right below; only its cleanup is left to schedule
-            cleanup_[(w.max_timestamp() + lateness_).ms].push_back(slot{k, w});
-          else
-            timers_[event ? w.max_timestamp().ms : w.end].push_back(slot{k, w});
-          if (!event) context().request_timer(timestamp::of(timers_.begin()->first));
+        if (event && w.max_timestamp() <= wm) {  // late but allowed: fire (again) for this key
+          ws.fired = true;
+          emit(it->first, w, it->second);
         }
-        if (due) emit(it->first, it->second);  // late but allowed: fire (again)
       });
       // A record in the gap between hopping windows (slide > size) belongs to
       // no window and is not late; only a record whose windows expired is.
       if (!assigned && expired) late_.emit(std::move(r));
     }
+    if (!event) request_processing_timer();
   }
 
   void on_watermark(timestamp wm) override {
     if (assigner_.domain != time_domain::event) return;
-    while (!timers_.empty() && timestamp::of(timers_.begin()->first) <= wm) {
-      auto slots = std::move(timers_.begin()->second);
-      timers_.erase(timers_.begin());
-      for (auto& s : slots) {
-        auto it = state_.find(s);
-        if (it == state_.end()) continue;
-        emit(it->first, it->second);
-        if (lateness_.count() == 0)
-          state_.erase(it);
-        else
-          cleanup_[(s.w.max_timestamp() + lateness_).ms].push_back(std::move(s));
+    // Windows are ordered by end; every window of one end fires at once.
+    for (auto it = windows_.begin(); it != windows_.end() && it->first.max_timestamp() <= wm;) {
+      if (!it->second.fired) {
+        fire(it->first, it->second);
+        it->second.fired = true;
       }
-    }
-    while (!cleanup_.empty() && timestamp::of(cleanup_.begin()->first) <= wm) {
-      for (auto& s : cleanup_.begin()->second) state_.erase(s);
-      cleanup_.erase(cleanup_.begin());
+      if (it->first.max_timestamp() + lateness_ <= wm)
+        it = erase(it);
+      else
+        ++it;
     }
   }
 
   void on_timer(timestamp now) override {
     if (assigner_.domain != time_domain::processing) return;
     fire_processing_until(now.ms);
-    if (!timers_.empty()) context().request_timer(timestamp::of(timers_.begin()->first));
+    request_processing_timer();
   }
 
   void end_input() override {
@@ -113,44 +109,103 @@ class time_window_operator final : public operator_base {
     return late_;
   }
 
+  /// Writes every open (key, window) with its accumulator and whether the
+  /// window already fired; firing times are derived from the windows.
+  void snapshot(state::snapshot_writer& w) override {
+    state::require_serializable<K>("key");
+    state::require_serializable<acc_type>("window accumulator");
+    for (auto& [win, ws] : windows_)
+      for (auto& [k, acc] : ws.accs) {
+        auto out = w.keyed(k);
+        state::encode_checked(out, k, "key");
+        state::encode(out, to_window(win));
+        state::encode_checked(out, acc, "window accumulator");
+        state::encode(out, ws.fired);
+      }
+  }
+
+  void restore(const state::snapshot_reader& in) override {
+    in.for_each_keyed([&](state::reader& r) {
+      K k{};
+      time_window w;
+      acc_type acc = agg_.create();
+      bool fired = false;
+      state::decode_checked(r, k, "key");
+      state::decode(r, w);
+      state::decode_checked(r, acc, "window accumulator");
+      state::decode(r, fired);
+      window_state& ws = find_or_open(w);
+      ws.fired = ws.fired || fired;
+      ws.accs.insert_or_assign(std::move(k), std::move(acc));
+    });
+    request_processing_timer();
+  }
+
   /// Number of open (key, window) states.
-  size_t open_windows() const noexcept { return state_.size(); }
+  size_t open_windows() const noexcept {
+    size_t n = 0;
+    for (auto& [w, ws] : windows_) n += ws.accs.size();
+    return n;
+  }
 
  private:
-  struct slot {
-    K key;
-    time_window w;
-    friend bool operator==(const slot&, const slot&) = default;
+  /// Windows sorted by end, then start: the firing order.
+  struct by_end {
+    int64_t end;
+    int64_t start;
+    timestamp max_timestamp() const noexcept { return timestamp::of(end - 1); }
+    friend auto operator<=>(const by_end&, const by_end&) = default;
   };
-  struct slot_hash {
-    size_t operator()(const slot& s) const noexcept {
-      return hash_combine(key_hash<K>{}(s.key), std::hash<time_window>{}(s.w));
-    }
+  /// All keys' accumulators of one window, hashed by key only.
+  struct window_state {
+    std::unordered_map<K, acc_type, key_hash<K>> accs;
+    bool fired = false;
   };
+  using window_map = std::map<by_end, window_state>;
 
-  void emit(const slot& s, const acc_type& acc) {
-    out_.emit(output_type{s.key, s.w, agg_.result(acc)}, s.w.max_timestamp());
+  static time_window to_window(const by_end& w) { return time_window{w.start, w.end}; }
+
+  /// Consecutive records mostly fall into the window of the previous one.
+  window_state& find_or_open(time_window w) {
+    const by_end key{w.end, w.start};
+    if (last_ != windows_.end() && last_->first == key) return last_->second;
+    last_ = windows_.try_emplace(key).first;
+    return last_->second;
+  }
+
+  typename window_map::iterator erase(typename window_map::iterator it) {
+    if (it == last_) last_ = windows_.end();
+    return windows_.erase(it);
+  }
+
+  void emit(const K& k, time_window w, const acc_type& acc) {
+    out_.emit(output_type{k, w, agg_.result(acc)}, w.max_timestamp());
+  }
+
+  void fire(const by_end& w, const window_state& ws) {
+    auto& out = out_.records();
+    out.reserve(out.size() + ws.accs.size());
+    for (auto& [k, acc] : ws.accs) emit(k, to_window(w), acc);
   }
 
   void fire_processing_until(int64_t now) {
-    while (!timers_.empty() && timers_.begin()->first <= now) {
-      for (auto& s : timers_.begin()->second) {
-        auto it = state_.find(s);
-        if (it == state_.end()) continue;
-        emit(it->first, it->second);
-        state_.erase(it);
-      }
-      timers_.erase(timers_.begin());
+    for (auto it = windows_.begin(); it != windows_.end() && it->first.end <= now;) {
+      fire(it->first, it->second);
+      it = erase(it);
     }
+  }
+
+  void request_processing_timer() {
+    if (assigner_.domain == time_domain::processing && !windows_.empty() && ctx_)
+      context().request_timer(timestamp::of(windows_.begin()->first.end));
   }
 
   KeyFn key_;
   Assigner assigner_;
   Agg agg_;
   duration lateness_;
-  std::unordered_map<slot, acc_type, slot_hash> state_;
-  std::map<int64_t, std::vector<slot>> timers_;   // fire time -> windows
-  std::map<int64_t, std::vector<slot>> cleanup_;  // cleanup time -> windows (lateness > 0)
+  window_map windows_;
+  typename window_map::iterator last_ = windows_.end();
   port<output_type> out_;
   port<T> late_;
 };
