@@ -246,4 +246,28 @@ BOOST_AUTO_TEST_CASE(reduce_emit_policies_continuous_periodic_and_at_end) {
   for (auto& [k, v] : last) BOOST_TEST(v == 500u);
 }
 
+BOOST_AUTO_TEST_CASE(keyed_running_aggregate_matches_reference_at_any_parallelism) {
+  auto run_par = [](uint32_t par) {
+    pipeline p{"aggregate"};
+    auto out = std::make_shared<collected<std::pair<uint32_t, std::pair<int64_t, int64_t>>>>();
+    p.generate(20000, [](uint64_t i) { return make_event(i, 33, 97, 0); })
+        .parallelism(par)
+        .key_by([](const event& e) { return e.customer; })
+        .aggregate(count_sum{}, emit_policy::at_end())
+        .parallelism(par)
+        .collect(out);
+    require_ok(execute(p, config(par)));
+    return sorted(out->items());
+  };
+  std::map<uint32_t, std::pair<int64_t, int64_t>> ref;
+  for (uint64_t i = 0; i < 20000; ++i) {
+    auto e = make_event(i, 33, 97, 0);
+    ++ref[e.customer].first;
+    ref[e.customer].second += e.cents;
+  }
+  std::vector<std::pair<uint32_t, std::pair<int64_t, int64_t>>> expected(ref.begin(), ref.end());
+  BOOST_TEST((run_par(1) == expected));
+  BOOST_TEST((run_par(4) == expected));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
