@@ -10,6 +10,7 @@
 #include <map>
 
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/supervisor.hpp"
 
 namespace sluice::actors {
@@ -36,6 +37,62 @@ void tune_malloc() {
   (void)once;
 }
 
+/// Opens the state directory and decides where the job starts: from the
+/// requested checkpoint or savepoint, else from the latest valid checkpoint
+/// of an unfinished previous run (a crash), else from scratch. Returns an
+/// error message, or empty.
+std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervisor_args& args) {
+  try {
+    parse_restart_strategy(cfg.restart);
+  } catch (const std::exception& e) {
+    return fmt::format("invalid restart strategy: {}", e.what());
+  }
+  if (cfg.state_dir.empty()) {
+    if (cfg.checkpoints.interval.count() > 0 || cfg.restore_from || cfg.stop_with_savepoint_after.count() > 0)
+      return "checkpoints and savepoints need a state directory (--state-dir)";
+    return {};
+  }
+  auto store = state::snapshot_store::open(cfg.state_dir);
+  if (!store) return fmt::format("cannot open state directory '{}': {}", cfg.state_dir, store.error().message);
+  args.store = store.value();
+  auto& st = *args.store;
+  if (cfg.restore_from) {
+    const checkpoint_id id{*cfg.restore_from};
+    auto all = st.completed();
+    if (!all) return all.error().message;
+    for (auto& m : all.value())
+      if (m.id == id) args.restore = m;
+    if (!args.restore)
+      return fmt::format("checkpoint or savepoint {} is not in state directory '{}'", id.value, cfg.state_dir);
+    if (auto v = st.verify(id); !v) return fmt::format("cannot restore from {}: {}", id.value, v.error().message);
+  } else {
+    auto finished = st.get_meta("job_finished");
+    if (!finished) return finished.error().message;
+    if (finished.value()) {
+      // The previous run ended: this is a new run. Its own checkpoints
+      // must never be confused with the old ones, which are dropped
+      // (savepoints are kept).
+      auto all = st.completed();
+      if (!all) return all.error().message;
+      for (auto& m : all.value())
+        if (!m.savepoint)
+          if (auto r = st.drop(m.id); !r) return r.error().message;
+      if (auto r = st.erase_meta("job_finished"); !r) return r.error().message;
+    } else {
+      auto rp = st.latest_valid();
+      if (!rp) return rp.error().message;
+      for (auto& s : rp.value().skipped)
+        args.notes.push_back(fmt::format("skipped damaged checkpoint {}: {}", s.id.value, s.reason.message));
+      args.restore = rp.value().checkpoint;
+      if (!args.restore && !rp.value().skipped.empty())
+        return "every completed checkpoint in '" + cfg.state_dir + "' is damaged; refusing to start from the beginning";
+      if (args.restore) args.notes.push_back(fmt::format("resuming from checkpoint {}", args.restore->id.value));
+    }
+  }
+  (void)p;
+  return {};
+}
+
 }  // namespace
 
 job_report execute(const pipeline& p, const runtime_config& cfg) {
@@ -48,13 +105,22 @@ job_report execute(const pipeline& p, const runtime_config& cfg) {
     r.error = fmt::format("invalid pipeline '{}': {}", p.plan().job_name, e.what());
     return r;
   }
+  supervisor_args args;
+  args.graph = graph;
+  args.cfg = cfg;
+  if (auto err = prepare_state(p, cfg, args); !err.empty()) {
+    job_report r;
+    r.error = std::move(err);
+    return r;
+  }
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(1u, cfg.workers)));
   caf::actor_system sys{sys_cfg};
   job_report report;
   {
     caf::scoped_actor self{sys};
-    auto sup = spawn_supervisor(sys, graph, cfg, self);
+    args.reply_to = self;
+    auto sup = spawn_supervisor(sys, std::move(args));
     bool got = false;
     auto on_report = [&](job_done_atom, job_report& r) {
       report = std::move(r);
@@ -105,6 +171,13 @@ std::string format_summary(const pipeline& p, const job_report& r, double second
   s += fmt::format("  dead letters: {}", dead);
   if (r.dead_letters > 0) s += fmt::format(" ({} written to {})", r.dead_letters, r.dead_letter_path);
   s += '\n';
+  if (r.checkpoints_completed > 0 || r.restarts > 0 || r.restored_from)
+    s += fmt::format("  checkpoints: {} completed, {} aborted, longest task stall {} ms; restarts: {}{}\n",
+                     r.checkpoints_completed, r.checkpoints_aborted, r.max_sync_ms, r.restarts,
+                     r.restored_from ? fmt::format("; last start from checkpoint {}", *r.restored_from) : "");
+  if (r.savepoint) s += fmt::format("  savepoint: {}\n", *r.savepoint);
+  for (auto& f : r.failures) s += fmt::format("  failure: {}\n", f);
+  for (auto& n : r.notes) s += fmt::format("  note: {}\n", n);
   return s;
 }
 
@@ -135,6 +208,27 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_flag_function("--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
   app.add_option_function<int64_t>(
       "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; }, "fail the job after this long");
+  app.add_option("--state-dir", cfg.state_dir, "directory of durable state (LMDB checkpoints)");
+  app.add_option_function<int64_t>(
+         "--checkpoint-ms", [&cfg](int64_t ms) { cfg.checkpoints.interval = std::chrono::milliseconds{ms}; },
+         "checkpoint interval (0 = off)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
+  app.add_option_function<int64_t>(
+         "--checkpoint-timeout-ms", [&cfg](int64_t ms) { cfg.checkpoints.timeout = std::chrono::milliseconds{ms}; },
+         "abort checkpoints not complete after this long")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
+  app.add_option("--checkpoints-retained", cfg.checkpoints.retained, "completed checkpoints to keep")
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--restart", cfg.restart,
+                 "restart strategy: none | fixed-delay:attempts=3,delay=1s | "
+                 "exponential:initial=100ms,max=10s,multiplier=2,reset=60s | failure-rate:max=3,interval=1m,delay=1s");
+  app.add_option_function<uint64_t>(
+      "--from-savepoint", [&cfg](uint64_t id) { cfg.restore_from = id; },
+      "start from this checkpoint or savepoint id of the state directory");
+  app.add_option_function<int64_t>(
+      "--stop-with-savepoint-after-ms",
+      [&cfg](int64_t ms) { cfg.stop_with_savepoint_after = std::chrono::milliseconds{ms}; },
+      "take a savepoint after this long, then stop the job");
 }
 
 int run(const pipeline& p, int argc, char** argv) {

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <exception>
 
 #include "sluice/actors/actor_stage.hpp"
+#include "sluice/actors/barrier_aligner.hpp"
 #include "sluice/actors/input_gate.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/output_gate.hpp"
@@ -35,6 +37,16 @@ class task_actor : public caf::event_based_actor {
   task_actor(caf::actor_config& cfg, task_spec spec)
       : caf::event_based_actor(cfg), spec_(std::move(spec)), inputs_(spec_.inputs.size()) {}
 
+  /// Drops strong references to other actors: reference cycles would keep
+  /// terminated actors (and the detached snapshot writer) alive.
+  void on_exit() override {
+    spec_.writer = nullptr;
+    spec_.supervisor = nullptr;
+    for (auto& g : spec_.gates) g.dest.clear();
+    for (auto& in : inputs_) in.upstream = nullptr;
+    user_ = nullptr;
+  }
+
   caf::behavior make_behavior() override {
     set_exception_handler([this](caf::scheduled_actor*, std::exception_ptr& ep) -> caf::error {
       try {
@@ -48,9 +60,29 @@ class task_actor : public caf::event_based_actor {
     });
     return {
         [this](start_atom) { guarded([&] { start(); }); },
-        [this](data_atom, uint32_t ch, batch_ptr& b) { guarded([&] { on_data(ch, b); }); },
-        [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) { guarded([&] { on_watermark(ch, ms, idle); }); },
-        [this](eos_atom, uint32_t ch) { guarded([&] { on_eos(ch); }); },
+        [this](data_atom, uint32_t ch, batch_ptr& b) {
+          guarded([&] { dispatch(stashed{stashed::kind::data, ch, std::move(b), 0, false, 0}); });
+        },
+        [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) {
+          guarded([&] { dispatch(stashed{stashed::kind::watermark, ch, nullptr, ms, idle, 0}); });
+        },
+        [this](eos_atom, uint32_t ch) { guarded([&] { dispatch(stashed{stashed::kind::eos, ch, nullptr, 0, false, 0}); }); },
+        [this](barrier_atom, uint32_t ch, uint64_t id) {
+          guarded([&] { dispatch(stashed{stashed::kind::barrier, ch, nullptr, 0, false, id}); });
+        },
+        [this](checkpoint_atom, uint64_t id) { guarded([&] { on_trigger(id); }); },
+        [this](complete_atom, uint64_t id) {
+          guarded([&] {
+            for (size_t k = 0; k < ops_.size(); ++k) {
+              current_ = k;
+              ops_[k].op->notify_checkpoint_complete(id);
+            }
+          });
+        },
+        [this](stop_atom, std::string&) {
+          if (user_) send_exit(user_, caf::exit_reason::user_shutdown);
+          quit();
+        },
         [this](credit_atom, uint32_t gate, uint32_t target, uint32_t n) {
           guarded([&] { on_credit(gate, target, n); });
         },
@@ -87,6 +119,8 @@ class task_actor : public caf::event_based_actor {
       c.op = node.make();
       c.ctx = std::make_unique<operator_context>(node.name, spec_.instance, vx.parallelism, p.max_parallelism,
                                                  clock_);
+      c.ctx->set_checkpointing(spec_.store && spec_.cfg.checkpoints.interval.count() > 0);
+      if (spec_.restore) c.ctx->set_restored_checkpoint(spec_.restore->id.value);
       c.port_gates.resize(node.num_ports + 1);
       c.m.name = node.name;
       c.m.node = node.id;
@@ -107,6 +141,7 @@ class task_actor : public caf::event_based_actor {
     for (size_t k = 0; k < ops_.size(); ++k) {
       current_ = k;
       ops_[k].op->open(*ops_[k].ctx);
+      if (spec_.restore) restore(k);
       drain(k);
     }
     if (stage_) {
@@ -122,6 +157,132 @@ class task_actor : public caf::event_based_actor {
       throw std::logic_error("task without inputs that is not a source");
     }
     after_emit();
+  }
+
+  // -- checkpoints ---------------------------------------------------------
+
+  /// One element from an input channel, kept while its channel is held back
+  /// by a barrier alignment.
+  struct stashed {
+    enum class kind { data, watermark, eos, barrier };
+    kind k;
+    uint32_t ch;
+    batch_ptr batch;
+    int64_t ms;
+    bool idle;
+    uint64_t id;
+  };
+
+  /// Routes an input element: held back while its channel is blocked by an
+  /// alignment, processed otherwise.
+  void dispatch(stashed&& e) {
+    if (aligner_.blocked(e.ch)) {
+      stash_.push_back(std::move(e));
+      return;
+    }
+    switch (e.k) {
+      case stashed::kind::data: on_data(e.ch, e.batch); break;
+      case stashed::kind::watermark: on_watermark(e.ch, e.ms, e.idle); break;
+      case stashed::kind::eos: on_eos(e.ch); break;
+      case stashed::kind::barrier: on_barrier(e.ch, e.id); break;
+    }
+  }
+
+  void on_barrier(uint32_t ch, uint64_t id) {
+    auto out = aligner_.on_barrier(ch, checkpoint_id{id});
+    if (out.aborted) decline(out.aborted->value, "alignment aborted by a newer barrier");
+    if (out.is_aligned()) {
+      snapshot_and_forward(out.id.value);
+      release_stash();
+    } else if (out.aborted) {
+      release_stash();
+    }
+  }
+
+  /// Replays what was held back, in arrival order; elements of channels that
+  /// a new alignment blocks again are held again.
+  void release_stash() {
+    auto held = std::move(stash_);
+    stash_.clear();
+    for (auto& e : held) dispatch(std::move(e));
+  }
+
+  /// Source tasks snapshot on the coordinator's trigger; finished tasks too,
+  /// with their final state (their channels have ended, so no barrier).
+  void on_trigger(uint64_t id) {
+    if (!source_ && !closed_) return;  // only sources and finished tasks are triggered
+    snapshot_and_forward(id);
+  }
+
+  void snapshot_and_forward(uint64_t id) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<state::snapshot_store::entry> entries;
+    std::string declined;
+    try {
+      const auto& p = spec_.graph->logical();
+      for (size_t k = 0; k < ops_.size(); ++k) {
+        current_ = k;
+        state::snapshot_writer w{p.max_parallelism, id};
+        ops_[k].op->snapshot(w);
+        const std::string uid = uid_of(p.nodes[ops_[k].node]);
+        if (w.has_operator_state())
+          entries.push_back({state::snapshot_key{uid, instance_index{spec_.instance}, state::snapshot_key::operator_state},
+                             std::move(w.operator_bytes())});
+        for (auto& [kg, bytes] : w.keyed_bytes())
+          entries.push_back({state::snapshot_key{uid, instance_index{spec_.instance}, key_group{kg}}, std::move(bytes)});
+      }
+    } catch (const std::exception& e) {
+      declined = fmt::format("operator '{}' cannot snapshot: {}", ops_[current_].m.name, e.what());
+    }
+    auto sync_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (!closed_)
+      for (auto& g : gates_) g.barrier(id);
+    if (!declined.empty())
+      decline(id, declined);
+    else if (spec_.writer)
+      send(spec_.writer, write_atom::value, id, spec_.vertex, spec_.instance, std::move(entries),
+           static_cast<int64_t>(sync_ms));
+    after_emit();
+  }
+
+  void decline(uint64_t id, std::string reason) {
+    send(spec_.supervisor, decline_atom::value, id, spec_.vertex, spec_.instance, std::move(reason));
+  }
+
+  /// Restores operator k from the checkpoint: its own operator state when the
+  /// parallelism is unchanged, and the keyed state of the key groups it owns.
+  void restore(size_t k) {
+    const auto& p = spec_.graph->logical();
+    const auto& node = p.nodes[ops_[k].node];
+    const std::string uid = uid_of(node);
+    const auto& meta = *spec_.restore;
+    auto read = spec_.store->read(meta.id, uid);
+    if (!read) throw std::runtime_error("cannot restore from checkpoint " + std::to_string(meta.id.value) + ": " + read.error().message);
+    auto& entries = read.value();
+    if (entries.empty()) return;  // operator added since the checkpoint: starts empty
+    uint32_t old_par = 0;
+    for (auto& [u, par] : meta.operator_parallelism)
+      if (u == uid) old_par = par;
+    const uint32_t par = ops_[k].ctx->parallelism();
+    const uint32_t lo = first_key_group(instance_index{spec_.instance}, par, p.max_parallelism).value;
+    const uint32_t hi = first_key_group(instance_index{spec_.instance + 1}, par, p.max_parallelism).value;
+    std::optional<std::string> op_state;
+    std::vector<std::string> keyed;
+    bool any_op_state = false;
+    for (auto& [key, bytes] : entries) {
+      if (key.is_operator_state()) {
+        any_op_state = true;
+        if (old_par == par && key.instance.value == spec_.instance) op_state = std::move(bytes);
+      } else if (key.group.value >= lo && key.group.value < hi) {
+        keyed.push_back(std::move(bytes));
+      }
+    }
+    if (any_op_state && old_par != par)
+      throw std::runtime_error(fmt::format(
+          "cannot restore operator '{}' with parallelism {}: it has per-instance state from parallelism {} "
+          "(only keyed state can be redistributed)",
+          node.name, par, old_par));
+    ops_[k].op->restore(state::snapshot_reader{std::move(op_state), std::move(keyed)});
   }
 
   // -- input ---------------------------------------------------------------
@@ -168,6 +329,11 @@ class task_actor : public caf::event_based_actor {
   }
 
   void on_eos(uint32_t ch) {
+    auto aligned = aligner_.on_end(ch);
+    if (aligned.is_aligned()) {
+      snapshot_and_forward(aligned.id.value);
+      release_stash();
+    }
     if (auto wm = gate_.on_end(ch)) advance_watermark(*wm, 0);
     if (gate_.all_ended())
       end_input();
@@ -374,6 +540,7 @@ class task_actor : public caf::event_based_actor {
       case channel_element::kind::idle: send(dest, watermark_atom::value, ch, int64_t{0}, true); break;
       case channel_element::kind::active: send(dest, watermark_atom::value, ch, INT64_MIN, false); break;
       case channel_element::kind::eos: send(dest, eos_atom::value, ch); break;
+      case channel_element::kind::barrier: send(dest, barrier_atom::value, ch, e.checkpoint); break;
     }
   }
 
@@ -408,8 +575,8 @@ class task_actor : public caf::event_based_actor {
     std::vector<operator_metrics> ms;
     for (auto& c : ops_) ms.push_back(c.m);
     send(spec_.supervisor, done_atom::value, spec_.vertex, spec_.instance, std::move(ms));
-    if (user_) send_exit(user_, caf::exit_reason::user_shutdown);
-    quit();
+    // Stay until the supervisor's stop: a finished task still takes part in
+    // checkpoints (with its final state) until the whole job ended.
   }
 
   // -- failures ------------------------------------------------------------
@@ -454,6 +621,8 @@ class task_actor : public caf::event_based_actor {
   task_spec spec_;
   std::vector<input_state> inputs_;
   input_gate gate_{spec_.inputs.size()};
+  barrier_aligner aligner_{spec_.inputs.size()};
+  std::deque<stashed> stash_;
   std::vector<output_gate> gates_;
   std::vector<chained_op> ops_;
   system_clock clock_;

@@ -66,6 +66,14 @@ class operator_context {
   uint32_t max_parallelism() const noexcept { return max_parallelism_; }
   timestamp processing_time() const { return clock_->now(); }
 
+  /// True when the job takes checkpoints: exactly-once sinks then publish
+  /// output on checkpoint completion instead of at close.
+  bool checkpointing() const noexcept { return checkpointing_; }
+  void set_checkpointing(bool on) noexcept { checkpointing_ = on; }
+  /// The checkpoint this attempt was restored from (0: a fresh start).
+  uint64_t restored_checkpoint() const noexcept { return restored_; }
+  void set_restored_checkpoint(uint64_t id) noexcept { restored_ = id; }
+
   /// Current event-time watermark of this instance's input.
   timestamp watermark() const noexcept { return watermark_; }
   void set_watermark(timestamp wm) noexcept { watermark_ = wm; }
@@ -93,6 +101,8 @@ class operator_context {
   uint32_t max_parallelism_;
   const clock* clock_;
   timestamp watermark_ = timestamp::min();
+  bool checkpointing_ = false;
+  uint64_t restored_ = 0;
   std::optional<timestamp> timer_;
   port<dead_letter> dead_letters_;
 };

@@ -32,6 +32,11 @@ struct plan_node {
   std::any extension;
 };
 
+/// The identity of a node's state in checkpoints: the user's uid, else its
+/// position in the plan ("op-3"), which is stable as long as the pipeline is
+/// built the same way.
+inline std::string uid_of(const plan_node& n) { return n.uid.empty() ? "op-" + std::to_string(n.id) : n.uid; }
+
 /// A data edge: records emitted on `from_port` of `from` go to input
 /// `to_input` (0 or 1) of `to`.
 struct plan_edge {

@@ -12,6 +12,7 @@
 #include "sluice/ops/keyed.hpp"
 #include "sluice/ops/stateless.hpp"
 #include "sluice/pipeline.hpp"
+#include "sluice/sink/transactional_file.hpp"
 #include "sluice/window/count_operator.hpp"
 #include "sluice/window/session_operator.hpp"
 #include "sluice/window/sliding.hpp"
@@ -171,6 +172,16 @@ class stream : public node_settings<stream<T>> {
   sink_ref write_csv(std::string path) { return text(std::move(path), text_format::csv, "write_csv"); }
   /// Writes one JSON value per line to `path`.
   sink_ref write_json_lines(std::string path) { return text(std::move(path), text_format::json_lines, "write_json"); }
+  /// Exactly-once CSV output into directory `dir` (files `part-<instance>-<checkpoint>`),
+  /// published on checkpoint completion; see transactional_file_sink.
+  sink_ref write_csv_exactly_once(std::string dir) {
+    return sink("write_csv_eo", [dir] { return std::make_unique<transactional_file_sink<T>>(dir, text_format::csv); });
+  }
+  /// Exactly-once JSON-lines output into directory `dir`.
+  sink_ref write_json_lines_exactly_once(std::string dir) {
+    return sink("write_json_eo",
+                [dir] { return std::make_unique<transactional_file_sink<T>>(dir, text_format::json_lines); });
+  }
   /// Prints one JSON value per line on standard output.
   sink_ref print() { return text("-", text_format::json_lines, "print"); }
 

@@ -3,10 +3,23 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 
 namespace sluice::actors {
+
+/// Checkpointing: how often and how patiently (see checkpoint_coordinator).
+struct checkpoint_config {
+  /// Time between periodic checkpoints; 0 disables checkpointing.
+  std::chrono::milliseconds interval{0};
+  /// A checkpoint not complete after this long is aborted (the job goes on).
+  std::chrono::milliseconds timeout{60'000};
+  /// Least time between the end of one checkpoint and the next.
+  std::chrono::milliseconds min_pause{0};
+  /// Completed checkpoints kept in the state directory (savepoints are kept).
+  uint32_t retained = 3;
+};
 
 /// Settings of one run of a job on the embedded (single-process) runtime.
 /// Every field can be set from the command line (see `add_runtime_options`).
@@ -30,6 +43,21 @@ struct runtime_config {
   bool print_summary = true;
   /// Give up (job fails) when the job has not ended after this long; 0 = never.
   std::chrono::milliseconds timeout{0};
+
+  /// Directory of the job's durable state (LMDB snapshots). Empty: none, and
+  /// then checkpointing is off. A job started again with the same directory
+  /// resumes from its latest completed checkpoint unless its previous run
+  /// finished.
+  std::string state_dir;
+  checkpoint_config checkpoints;
+  /// Restart strategy: "none", "fixed-delay:attempts=3,delay=1s",
+  /// "exponential:initial=100ms,max=10s,multiplier=2,reset=60s",
+  /// "failure-rate:max=3,interval=1m,delay=1s".
+  std::string restart = "none";
+  /// Start from this checkpoint or savepoint of the state directory.
+  std::optional<uint64_t> restore_from;
+  /// Take a savepoint this long after the start, then stop the job (0 = no).
+  std::chrono::milliseconds stop_with_savepoint_after{0};
 };
 
 }  // namespace sluice::actors

@@ -3,10 +3,12 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sluice/dead_letter.hpp"
+#include "sluice/state/snapshot_store.hpp"
 #include "sluice/record.hpp"
 
 namespace sluice::actors {
@@ -28,6 +30,18 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using dead_atom = caf::atom_constant<caf::atom("deadltr")>;
+
+// Checkpoints: supervisor -> tasks (trigger at sources and finished tasks,
+// completion, stop), tasks -> tasks (barrier on a channel), snapshot writer ->
+// supervisor (acknowledge), task -> supervisor (decline).
+using checkpoint_atom = caf::atom_constant<caf::atom("chkpt")>;    ///< (id)
+using barrier_atom = caf::atom_constant<caf::atom("barrier")>;     ///< (channel, id)
+using complete_atom = caf::atom_constant<caf::atom("complete")>;   ///< (id)
+using write_atom = caf::atom_constant<caf::atom("write")>;         ///< (id, vertex, instance, entries, sync ms)
+using ack_atom = caf::atom_constant<caf::atom("ack")>;             ///< (id, vertex, instance, bytes, sync ms, async ms)
+using decline_atom = caf::atom_constant<caf::atom("decline")>;     ///< (id, vertex, instance, reason)
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 // Job runner -> supervisor: stop the job now (timeout, user request).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
@@ -65,6 +79,15 @@ struct job_report {
   std::vector<operator_metrics> metrics;
   uint64_t dead_letters = 0;
   std::string dead_letter_path;  ///< Where unconsumed dead letters went, if any.
+  uint32_t restarts = 0;         ///< Times the job was restarted after a failure.
+  std::vector<std::string> failures;  ///< Every failure, in order (also those recovered from).
+  uint64_t checkpoints_completed = 0;
+  uint64_t checkpoints_aborted = 0;
+  std::optional<uint64_t> last_checkpoint;   ///< Latest completed checkpoint or savepoint.
+  std::optional<uint64_t> restored_from;     ///< Checkpoint the last attempt started from.
+  std::optional<uint64_t> savepoint;         ///< Savepoint taken by stop-with-savepoint.
+  int64_t max_sync_ms = 0;       ///< Longest a task was blocked taking a snapshot.
+  std::vector<std::string> notes;  ///< Noteworthy events (aborted checkpoints, skipped snapshots).
 };
 
 }  // namespace sluice::actors
@@ -75,3 +98,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::actors::operator_metrics>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::task_failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::job_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::dead_letter>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::state::snapshot_store::entry>)

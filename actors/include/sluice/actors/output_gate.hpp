@@ -16,10 +16,11 @@ namespace sluice::actors {
 
 /// One element on a channel, in FIFO order with the data.
 struct channel_element {
-  enum class kind { batch, watermark, idle, active, eos };
+  enum class kind { batch, watermark, idle, active, eos, barrier };
   kind k = kind::batch;
   batch_ptr batch;
   timestamp wm;
+  uint64_t checkpoint = 0;  ///< For barriers.
 };
 
 /// The sending side of one edge for one upstream instance: partitions records
@@ -65,7 +66,7 @@ class output_gate {
       if (part_->buffered(t) > 0)
         out_[t].pending_wm = wm;
       else
-        enqueue(t, {channel_element::kind::watermark, nullptr, wm});
+        enqueue(t, {channel_element::kind::watermark, nullptr, wm, 0});
     }
   }
 
@@ -73,13 +74,23 @@ class output_gate {
   void idle(bool is_idle) {
     flush();
     for (size_t t = 0; t < out_.size(); ++t)
-      enqueue(t, {is_idle ? channel_element::kind::idle : channel_element::kind::active, nullptr, {}});
+      enqueue(t, {is_idle ? channel_element::kind::idle : channel_element::kind::active, nullptr, {}, 0});
+  }
+
+  /// Checkpoint barrier: flushes, then the barrier follows the data on every
+  /// channel (barriers need no credit).
+  void barrier(uint64_t checkpoint) {
+    flush();
+    for (size_t t = 0; t < out_.size(); ++t) {
+      channel_element e{channel_element::kind::barrier, nullptr, {}, checkpoint};
+      enqueue(t, std::move(e));
+    }
   }
 
   /// End of stream: flushes and sends end-of-stream on every channel.
   void end() {
     flush();
-    for (size_t t = 0; t < out_.size(); ++t) enqueue(t, {channel_element::kind::eos, nullptr, {}});
+    for (size_t t = 0; t < out_.size(); ++t) enqueue(t, {channel_element::kind::eos, nullptr, {}, 0});
   }
 
   /// The receiver of target `t` processed `n` batches.
@@ -115,9 +126,9 @@ class output_gate {
   };
 
   void cut(size_t t) {
-    enqueue(t, {channel_element::kind::batch, part_->take(t), {}});
+    enqueue(t, {channel_element::kind::batch, part_->take(t), {}, 0});
     if (auto wm = std::exchange(out_[t].pending_wm, std::nullopt))
-      enqueue(t, {channel_element::kind::watermark, nullptr, *wm});
+      enqueue(t, {channel_element::kind::watermark, nullptr, *wm, 0});
   }
 
   void enqueue(size_t t, channel_element&& e) {

@@ -5,9 +5,13 @@
 #include <caf/actor.hpp>
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/state/snapshot_store.hpp"
 
 namespace sluice::actors {
 
@@ -18,11 +22,24 @@ namespace sluice::actors {
 /// It collects each task's metrics when the task finishes, appends dead
 /// letters that no stream consumes to `cfg.dead_letter_path`, and sends one
 /// `job_report` to `reply_to` when every task finished or when the first task
-/// failed. On failure it stops the remaining tasks; the report names the
-/// operator, instance, position and cause. Restart strategies (issue
-/// "checkpoints") hook in at that point: `on_failure` decides between
-/// failing the job and redeploying.
-caf::actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<const job_graph> graph, runtime_config cfg,
-                            caf::actor reply_to);
+/// failed for good. It also coordinates checkpoints (triggers at the
+/// sources, acknowledgements, commit in the snapshot store, completion to
+/// the sinks) and, on a failure the restart strategy allows, kills every task
+/// and redeploys the job restored from the latest valid checkpoint. The
+/// report names the operator, instance, position and cause of a failure.
+/// What the supervisor of one job run needs.
+struct supervisor_args {
+  std::shared_ptr<const job_graph> graph;
+  runtime_config cfg;
+  caf::actor reply_to;
+  /// Durable state (null without a state directory).
+  std::shared_ptr<state::snapshot_store> store;
+  /// Checkpoint the first attempt starts from, if any.
+  std::optional<state::checkpoint_meta> restore;
+  /// Things the job runner noticed before the start (skipped checkpoints).
+  std::vector<std::string> notes;
+};
+
+caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args);
 
 }  // namespace sluice::actors

@@ -12,6 +12,7 @@
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/operator.hpp"
+#include "sluice/state/snapshot_store.hpp"
 
 namespace sluice::actors {
 
@@ -33,13 +34,26 @@ struct task_spec {
   caf::actor supervisor;
   std::vector<gate_spec> gates;         ///< Parallel to graph->gates_of(vertex).
   std::vector<input_channel> inputs;    ///< Channel index = position.
+  /// Durable state; null when the job has no state directory.
+  std::shared_ptr<state::snapshot_store> store;
+  /// Where snapshots are sent to be written (off the task's thread).
+  caf::actor writer;
+  /// Checkpoint to restore the operators from before the first record.
+  std::optional<state::checkpoint_meta> restore;
 };
 
 /// Spawns the task actor for one vertex instance. The task opens its
-/// operators when it receives `start_atom`, runs until all inputs ended (or
-/// its source is exhausted) and everything it emitted was sent, reports
-/// `done_atom` with its metrics to the supervisor and quits. An operator
-/// exception makes it report `failed_atom` with a `task_failure` and quit.
+/// operators (and restores them from `restore`) when it receives
+/// `start_atom`, runs until all inputs ended (or its source is exhausted) and
+/// everything it emitted was sent, then reports `done_atom` with its metrics
+/// and stays until the supervisor sends `stop_atom` (a finished task still
+/// takes part in checkpoints with its final state). An operator exception
+/// makes it report `failed_atom` with a `task_failure` and quit.
+///
+/// Checkpoints: a source task snapshots on `checkpoint_atom` and sends the
+/// barrier downstream; other tasks align the barrier over their inputs
+/// (holding back channels that delivered it), snapshot, forward it and hand
+/// the serialised state to `writer`, which acknowledges to the supervisor.
 caf::actor spawn_task(caf::actor_system& sys, task_spec spec);
 
 }  // namespace sluice::actors

@@ -26,7 +26,11 @@ class not_serializable : public std::logic_error {
 /// instance exactly its key groups. Used by one task thread.
 class snapshot_writer {
  public:
-  explicit snapshot_writer(uint32_t max_parallelism) : max_parallelism_(max_parallelism) {}
+  explicit snapshot_writer(uint32_t max_parallelism, uint64_t checkpoint = 0)
+      : max_parallelism_(max_parallelism), checkpoint_(checkpoint) {}
+
+  /// The checkpoint being taken (sinks stage their output under it).
+  uint64_t checkpoint() const noexcept { return checkpoint_; }
 
   /// Writer for per-instance operator state.
   writer operator_state() {
@@ -45,6 +49,7 @@ class snapshot_writer {
 
  private:
   uint32_t max_parallelism_;
+  uint64_t checkpoint_;
   bool has_operator_state_ = false;
   std::string operator_state_;
   std::map<uint32_t, std::string> keyed_;

@@ -1,0 +1,40 @@
+#include "sluice/actors/snapshot_writer.hpp"
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "sluice/actors/messages.hpp"
+
+namespace sluice::actors {
+
+caf::actor spawn_snapshot_writer(caf::actor_system& sys, std::shared_ptr<state::snapshot_store> store,
+                                 caf::actor coordinator) {
+  // Only a weak reference to the coordinator: a detached actor's thread lives
+  // until the actor object is destroyed, and a strong reference cycle with the
+  // supervisor would keep it (and the actor system's shutdown) waiting.
+  caf::actor_addr coord = coordinator.address();
+  return sys.spawn<caf::detached>([store, coord](caf::event_based_actor* self) -> caf::behavior {
+    return {
+        [=](write_atom, uint64_t id, uint32_t vertex, uint32_t instance,
+            std::vector<state::snapshot_store::entry>& entries, int64_t sync_ms) {
+          auto t0 = std::chrono::steady_clock::now();
+          uint64_t bytes = 0;
+          for (auto& e : entries) bytes += e.second.size();
+          auto r = store->write(checkpoint_id{id}, entries);
+          auto async_ms =
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+          auto coordinator = caf::actor_cast<caf::actor>(coord);
+          if (!coordinator) return;
+          if (r)
+            self->send(coordinator, ack_atom::value, id, vertex, instance, bytes, sync_ms, static_cast<int64_t>(async_ms));
+          else
+            self->send(coordinator, decline_atom::value, id, vertex, instance,
+                       fmt::format("writing the snapshot failed: {}", r.error().message));
+        },
+    };
+  });
+}
+
+}  // namespace sluice::actors
