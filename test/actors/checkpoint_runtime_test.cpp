@@ -5,6 +5,11 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+
+#include <lmdb.h>
+
+#include "sluice/state/snapshot_store.hpp"
 
 #include "runtime_util.hpp"
 
@@ -54,6 +59,43 @@ actors::job_report run_counting(const runtime_config& cfg, uint64_t n, uint64_t 
       .parallelism(par)
       .collect(out);
   return execute(p, cfg);
+}
+
+/// Flips the last byte of every stored value of checkpoint `id`, with the raw
+/// LMDB API (the store itself offers no way to damage data). Keys start with
+/// the checkpoint id in big-endian order.
+void damage_checkpoint(const fs::path& dir, uint64_t id) {
+  MDB_env* env = nullptr;
+  BOOST_REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 8);
+  BOOST_REQUIRE(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644) == 0);
+  MDB_txn* txn = nullptr;
+  BOOST_REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  MDB_dbi dbi;
+  BOOST_REQUIRE(mdb_dbi_open(txn, "data", 0, &dbi) == 0);
+  MDB_cursor* cur = nullptr;
+  BOOST_REQUIRE(mdb_cursor_open(txn, dbi, &cur) == 0);
+  MDB_val k, v;
+  int damaged = 0;
+  std::vector<std::pair<std::string, std::string>> changes;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < 8) continue;
+    uint64_t kid = 0;
+    for (int i = 0; i < 8; ++i) kid = (kid << 8) | static_cast<unsigned char>(static_cast<const char*>(k.mv_data)[i]);
+    if (kid != id) continue;
+    std::string val(static_cast<const char*>(v.mv_data), v.mv_size);
+    val.back() = static_cast<char>(val.back() ^ 0x5a);
+    changes.emplace_back(std::string(static_cast<const char*>(k.mv_data), k.mv_size), std::move(val));
+  }
+  mdb_cursor_close(cur);
+  for (auto& [key, val] : changes) {
+    MDB_val kk{key.size(), key.data()}, vv{val.size(), val.data()};
+    BOOST_REQUIRE(mdb_put(txn, dbi, &kk, &vv, 0) == 0);
+    ++damaged;
+  }
+  BOOST_REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+  BOOST_REQUIRE(damaged > 0);
 }
 
 }  // namespace
@@ -138,6 +180,90 @@ BOOST_AUTO_TEST_CASE(exactly_once_file_sink_without_checkpoints_publishes_at_clo
   require_ok(execute(p, config(2)));
   BOOST_TEST(read_parts(dir.path / "out").size() == 1000u);
   BOOST_TEST(fs::exists(dir.path / "out" / "part-0-final"));
+}
+
+BOOST_AUTO_TEST_CASE(savepoint_restores_with_other_parallelism_2_4_1) {
+  // Stop with a savepoint at parallelism 2, resume at 4 and stop again, then
+  // finish at 1: keyed state is redistributed by key group each time, and
+  // the final counts are exact.
+  state_dir dir;
+  const uint64_t n = 9000;
+  auto run = [&](uint32_t par, std::optional<uint64_t> from, bool stop) {
+    auto out = std::make_shared<collected<kv>>();
+    pipeline p{"rescale"};
+    p.generate(n, [](uint64_t i) { return kv{i % 37, 1}; })
+        .rate_limit(30000)
+        .parallelism(2)
+        .key_by([](const kv& x) { return x.first; })
+        .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+        .parallelism(par)
+        .collect(out);
+    auto cfg = ckpt_config(dir, par);
+    cfg.checkpoints.interval = std::chrono::milliseconds(0);  // savepoints only
+    cfg.restore_from = from;
+    if (stop) cfg.stop_with_savepoint_after = std::chrono::milliseconds(80);
+    auto r = execute(p, cfg);
+    require_ok(r);
+    return std::pair{r, out->items()};
+  };
+  auto [r1, out1] = run(2, std::nullopt, true);
+  BOOST_REQUIRE(r1.savepoint.has_value());
+  BOOST_TEST(out1.empty());  // stopped before the end: nothing emitted yet
+  auto [r2, out2] = run(4, r1.savepoint, true);
+  BOOST_REQUIRE(r2.savepoint.has_value());
+  BOOST_TEST(*r2.savepoint > *r1.savepoint);
+  BOOST_TEST((r2.restored_from == r1.savepoint));
+  auto [r3, out3] = run(1, r2.savepoint, false);
+  BOOST_TEST((r3.restored_from == r2.savepoint));
+  std::map<uint64_t, uint64_t> expected;
+  for (uint64_t i = 0; i < n; ++i) ++expected[i % 37];
+  std::map<uint64_t, uint64_t> got(out3.begin(), out3.end());
+  BOOST_TEST(out3.size() == 37u);
+  BOOST_TEST((got == expected));
+}
+
+BOOST_AUTO_TEST_CASE(damaged_latest_checkpoint_falls_back_to_the_previous_one) {
+  // Resume after a "crash" whose latest checkpoint is damaged on disk: the
+  // store skips it with a reason and the job resumes from the one before.
+  state_dir dir;
+  const uint64_t n = 6000;
+  auto job = [&](std::optional<uint64_t> stop_after_ms) {
+    auto out = std::make_shared<collected<kv>>();
+    pipeline p{"fallback"};
+    p.generate(n, [](uint64_t i) { return kv{i % 5, 1}; })
+        .rate_limit(20000)
+        .key_by([](const kv& x) { return x.first; })
+        .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+        .collect(out);
+    auto cfg = ckpt_config(dir, 1);
+    cfg.checkpoints.retained = 3;
+    if (stop_after_ms) cfg.timeout = std::chrono::milliseconds(*stop_after_ms);  // "crash": stopped mid-run
+    return std::pair{execute(p, cfg), out->items()};
+  };
+  auto [r1, out1] = job(150);
+  BOOST_REQUIRE(!r1.ok);  // stopped by its timeout, not finished: the next run resumes
+  BOOST_REQUIRE(r1.last_checkpoint.has_value());
+  uint64_t newest = 0;
+  {
+    auto store = state::snapshot_store::open(dir.path.string());
+    BOOST_REQUIRE(store.ok());
+    auto all = store.value()->completed();
+    BOOST_REQUIRE(all.ok());
+    BOOST_REQUIRE(all.value().size() >= 2u);
+    newest = all.value().back().id.value;
+  }
+  BOOST_TEST_MESSAGE("damaging checkpoint " << newest);
+  damage_checkpoint(dir.path, newest);
+  auto [r2, out2] = job(std::nullopt);
+  for (auto& note : r2.notes) BOOST_TEST_MESSAGE("note: " << note);
+  require_ok(r2);
+  BOOST_REQUIRE(r2.restored_from.has_value());
+  BOOST_TEST(*r2.restored_from < newest);
+  bool reported = false;
+  for (auto& note : r2.notes) reported = reported || note.find("skipped damaged checkpoint " + std::to_string(newest)) != std::string::npos;
+  BOOST_TEST(reported);
+  std::map<uint64_t, uint64_t> got(out2.begin(), out2.end());
+  for (uint64_t k = 0; k < 5; ++k) BOOST_TEST(got[k] == n / 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
