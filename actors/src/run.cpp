@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 
+#include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/supervisor.hpp"
@@ -46,6 +47,11 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
     parse_restart_strategy(cfg.restart);
   } catch (const std::exception& e) {
     return fmt::format("invalid restart strategy: {}", e.what());
+  }
+  try {
+    install_faults(fault_injector::from_env_or(cfg.faults));
+  } catch (const std::exception& e) {
+    return fmt::format("invalid fault rules: {}", e.what());
   }
   if (cfg.state_dir.empty()) {
     if (cfg.checkpoints.interval.count() > 0 || cfg.restore_from || cfg.stop_with_savepoint_after.count() > 0)
@@ -222,6 +228,7 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option("--restart", cfg.restart,
                  "restart strategy: none | fixed-delay:attempts=3,delay=1s | "
                  "exponential:initial=100ms,max=10s,multiplier=2,reset=60s | failure-rate:max=3,interval=1m,delay=1s");
+  app.add_option("--faults", cfg.faults, "fault-injection rules for testing (also SLUICE_FAULTS)");
   app.add_option_function<uint64_t>(
       "--from-savepoint", [&cfg](uint64_t id) { cfg.restore_from = id; },
       "start from this checkpoint or savepoint id of the state directory");

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/messages.hpp"
 
 namespace sluice::actors {
@@ -25,6 +26,7 @@ caf::actor spawn_snapshot_writer(caf::actor_system& sys, std::shared_ptr<state::
           auto r = store->write(checkpoint_id{id}, entries);
           auto async_ms =
               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+          if (r) faults().at(crash_point::after_snapshot_write, id);
           auto coordinator = caf::actor_cast<caf::actor>(coord);
           if (!coordinator) return;
           if (r)

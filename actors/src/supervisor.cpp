@@ -10,6 +10,7 @@
 #include <set>
 
 #include "sluice/actors/checkpoint_coordinator.hpp"
+#include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/snapshot_writer.hpp"
@@ -222,6 +223,7 @@ class node_supervisor : public caf::event_based_actor {
     ++report_.checkpoints_completed;
     report_.last_checkpoint = c.id.value;
     if (auto r = args_.store->retain(cfg_.checkpoints.retained); !r) note("cannot delete old checkpoints: " + r.error().message);
+    faults().at(crash_point::before_sink_commit, c.id.value);
     for (auto& vec : actors_)
       for (auto& a : vec) send(a, complete_atom::value, c.id.value);
     if (meta.savepoint) {

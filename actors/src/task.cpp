@@ -10,6 +10,7 @@
 
 #include "sluice/actors/actor_stage.hpp"
 #include "sluice/actors/barrier_aligner.hpp"
+#include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/input_gate.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/output_gate.hpp"
@@ -77,6 +78,7 @@ class task_actor : public caf::event_based_actor {
               current_ = k;
               ops_[k].op->notify_checkpoint_complete(id);
             }
+            if (ops_.back().op->num_ports() == 0) faults().at(crash_point::after_sink_commit, id);
           });
         },
         [this](stop_atom, std::string&) {
@@ -256,6 +258,7 @@ class task_actor : public caf::event_based_actor {
     const auto& node = p.nodes[ops_[k].node];
     const std::string uid = uid_of(node);
     const auto& meta = *spec_.restore;
+    faults().at(crash_point::during_recovery, meta.id.value);
     auto read = spec_.store->read(meta.id, uid);
     if (!read) throw std::runtime_error("cannot restore from checkpoint " + std::to_string(meta.id.value) + ": " + read.error().message);
     auto& entries = read.value();
@@ -441,6 +444,7 @@ class task_actor : public caf::event_based_actor {
   /// Runs a batch through operator k and everything chained after it.
   void feed(size_t k, size_t input, batch_base& b) {
     current_ = k;
+    faults().on_records(ops_[k].m.name, spec_.instance, ops_[k].m.records_in + 1, b.size());
     ops_[k].m.records_in += b.size();
     ops_[k].op->process(input, b);
     drain(k);

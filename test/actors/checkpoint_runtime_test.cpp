@@ -182,6 +182,75 @@ BOOST_AUTO_TEST_CASE(exactly_once_file_sink_without_checkpoints_publishes_at_clo
   BOOST_TEST(fs::exists(dir.path / "out" / "part-0-final"));
 }
 
+namespace {
+
+/// Counts per key with a keyed window and a reduce; faults come from rules.
+std::pair<actors::job_report, std::map<uint64_t, uint64_t>> run_with_faults(const state_dir& dir, std::string faults,
+                                                                            std::string restart, uint64_t n) {
+  auto out = std::make_shared<collected<kv>>();
+  pipeline p{"faulty"};
+  p.generate(n, [](uint64_t i) { return kv{i % 13, 1}; })
+      .rate_limit(40000)
+      .parallelism(2)
+      .map([](kv x) { return x; })
+      .name("relay")
+      .parallelism(3)
+      .key_by([](const kv& x) { return x.first; })
+      .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+      .name("count")
+      .parallelism(2)
+      .collect(out);
+  auto cfg = ckpt_config(dir, 2);
+  cfg.faults = std::move(faults);
+  cfg.restart = std::move(restart);
+  auto r = execute(p, cfg);
+  auto items = out->items();
+  return {r, std::map<uint64_t, uint64_t>(items.begin(), items.end())};
+}
+
+std::map<uint64_t, uint64_t> expected_counts(uint64_t n) {
+  std::map<uint64_t, uint64_t> m;
+  for (uint64_t i = 0; i < n; ++i) ++m[i % 13];
+  return m;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(injected_fault_at_a_record_of_one_instance_recovers_exactly_once) {
+  state_dir dir;
+  auto [r, got] = run_with_faults(dir, "throw:operator=count,instance=1,record=1500", "fixed-delay:attempts=2,delay=5ms", 8000);
+  for (auto& note : r.notes) BOOST_TEST_MESSAGE("note: " << note);
+  require_ok(r);
+  BOOST_TEST(r.restarts == 1u);
+  BOOST_REQUIRE(r.failures.size() == 1u);
+  BOOST_TEST(r.failures[0].find("injected fault at record 1500 of count instance 1") != std::string::npos);
+  BOOST_TEST((got == expected_counts(8000)));
+}
+
+BOOST_AUTO_TEST_CASE(random_faults_in_every_operator_still_give_exact_results) {
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    state_dir dir;
+    auto [r, got] = run_with_faults(dir, "throw:probability=0.01,seed=" + std::to_string(seed),
+                                    "failure-rate:max=100,interval=1m,delay=1ms", 8000);
+    BOOST_TEST_MESSAGE("seed " << seed << ": " << r.restarts << " restarts, " << r.checkpoints_completed
+                               << " checkpoints");
+    require_ok(r);
+    BOOST_TEST(r.restarts > 0u);
+    BOOST_TEST((got == expected_counts(8000)));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(repeated_failures_exhaust_the_restart_strategy) {
+  state_dir dir;
+  auto [r, got] = run_with_faults(dir, "throw:operator=relay,probability=1", "fixed-delay:attempts=2,delay=1ms", 4000);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.restarts == 2u);
+  BOOST_TEST(r.failures.size() == 3u);
+  BOOST_TEST_MESSAGE(r.error);
+  BOOST_TEST(r.error.find("after 2 restarts") != std::string::npos);
+  BOOST_TEST(r.error.find("injected random fault in relay") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(savepoint_restores_with_other_parallelism_2_4_1) {
   // Stop with a savepoint at parallelism 2, resume at 4 and stop again, then
   // finish at 1: keyed state is redistributed by key group each time, and

@@ -56,6 +56,8 @@ struct runtime_config {
   std::string restart = "none";
   /// Start from this checkpoint or savepoint of the state directory.
   std::optional<uint64_t> restore_from;
+  /// Fault-injection rules (see fault_injector); SLUICE_FAULTS overrides.
+  std::string faults;
   /// Take a savepoint this long after the start, then stop the job (0 = no).
   std::chrono::milliseconds stop_with_savepoint_after{0};
 };

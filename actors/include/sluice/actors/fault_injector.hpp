@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::actors {
+
+/// Moments at which a fault rule can crash the whole process (kill -9 style,
+/// no cleanup), to test recovery from the state directory alone.
+enum class crash_point {
+  after_snapshot_write,  ///< A task's snapshot is in LMDB but not acknowledged.
+  before_sink_commit,    ///< A checkpoint completed (committed) but sinks were not told.
+  after_sink_commit,     ///< Sinks were told to publish checkpoint n.
+  during_recovery,       ///< While tasks restore state after a restart.
+};
+
+/// Throws thrown by fault rules, so tests can tell them from real failures.
+class injected_fault : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// In-process fault injection, configured by a rule list (runtime option
+/// `--faults` or the environment variable SLUICE_FAULTS):
+///
+///   throw:operator=NAME,instance=I,record=K   throw when instance I of NAME reaches its K-th input record
+///   throw:probability=P,seed=S[,operator=NAME] throw per batch with probability P (seeded)
+///   crash:at=POINT[,checkpoint=N]             _exit(137) at POINT (after_snapshot_write,
+///                                             before_sink_commit, after_sink_commit, during_recovery)
+///
+/// Rules are separated by ';'. A `throw` rule with a record fires once per
+/// process; a crash rule fires the first time its point (and checkpoint, if
+/// given) is reached. Thread-safe: tasks on different threads consult it.
+class fault_injector {
+ public:
+  /// Parses rules; throws std::invalid_argument naming the bad rule.
+  explicit fault_injector(std::string_view rules);
+  fault_injector() = default;
+
+  /// From SLUICE_FAULTS if set, else `configured`.
+  static std::shared_ptr<fault_injector> from_env_or(std::string_view configured);
+
+  bool empty() const noexcept { return rules_.empty(); }
+
+  /// Called before an operator instance processes records [first, first+n)
+  /// (1-based): throws injected_fault if a rule says so.
+  void on_records(std::string_view op, uint32_t instance, uint64_t first, uint64_t n);
+
+  /// Crashes the process if a crash rule matches.
+  void at(crash_point p, uint64_t checkpoint);
+
+ private:
+  struct rule {
+    bool crash = false;
+    std::string op;
+    std::optional<uint32_t> instance;
+    std::optional<uint64_t> record;
+    double probability = 0;
+    std::optional<crash_point> point;
+    std::optional<uint64_t> checkpoint;
+    bool fired = false;
+    std::mt19937_64 rng{0};
+  };
+  std::mutex mtx_;
+  std::vector<rule> rules_;
+};
+
+/// The process-wide injector used by the runtime (set by `execute`).
+fault_injector& faults();
+void install_faults(std::shared_ptr<fault_injector> f);
+
+}  // namespace sluice::actors
