@@ -11,7 +11,7 @@ root="$(sluice_root)"
 cd "$root"
 
 "${script_dir}/setup.sh"
-configure_and_build build-release Release -DSLUICE_BENCH=ON
+configure_and_build build-release Release -DSLUICE_BENCH=ON -DSLUICE_TESTS=OFF
 
 bench_dir="${root}/build-release/test/bench"
 benches=()
