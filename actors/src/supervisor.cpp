@@ -83,6 +83,13 @@ class node_supervisor : public caf::event_based_actor {
           auto out = coordinator_->decline(checkpoint_id{id}, task_id{v, i}, why, clock_.now());
           if (auto* a = std::get_if<checkpoint_aborted>(&out)) note(a->message);
         },
+        [this](committed_atom, uint64_t id, uint32_t v, uint32_t i) {
+          // The job is recorded finished only once every task published the
+          // final (or stop) checkpoint; a crash before that resumes from it.
+          if (!ending_id_ || id != *ending_id_ || phase_ == phase::done) return;
+          committed_.insert({v, i});
+          if (committed_.size() == total_) finish_job();
+        },
         [this](tick_atom) { on_tick(); },
         [this](restart_atom, uint32_t attempt) {
           if (attempt == attempt_ && phase_ == phase::restarting) redeploy();
@@ -226,11 +233,10 @@ class node_supervisor : public caf::event_based_actor {
     faults().at(crash_point::before_sink_commit, c.id.value);
     for (auto& vec : actors_)
       for (auto& a : vec) send(a, complete_atom::value, c.id.value);
-    if (meta.savepoint) {
-      report_.savepoint = c.id.value;
-      finish_job();
-    } else if (final_id_ && *final_id_ == c.id.value) {
-      finish_job();
+    if (meta.savepoint) report_.savepoint = c.id.value;
+    if (meta.savepoint || (final_id_ && *final_id_ == c.id.value)) {
+      ending_id_ = c.id.value;  // finish once every task confirmed (committed_atom)
+      committed_.clear();
     }
   }
 
@@ -389,6 +395,8 @@ class node_supervisor : public caf::event_based_actor {
   duration restart_delay_{0};
   uint64_t next_id_ = 1;
   std::optional<uint64_t> final_id_;
+  std::optional<uint64_t> ending_id_;
+  std::set<std::pair<uint32_t, uint32_t>> committed_;
   std::optional<uint64_t> savepoint_id_;
   timestamp savepoint_due_ = timestamp::max();
   std::FILE* dead_file_ = nullptr;

@@ -79,6 +79,7 @@ class task_actor : public caf::event_based_actor {
               ops_[k].op->notify_checkpoint_complete(id);
             }
             if (ops_.back().op->num_ports() == 0) faults().at(crash_point::after_sink_commit, id);
+            send(spec_.supervisor, committed_atom::value, id, spec_.vertex, spec_.instance);
           });
         },
         [this](stop_atom, std::string&) {

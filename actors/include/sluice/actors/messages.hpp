@@ -40,6 +40,7 @@ using complete_atom = caf::atom_constant<caf::atom("complete")>;   ///< (id)
 using write_atom = caf::atom_constant<caf::atom("write")>;         ///< (id, vertex, instance, entries, sync ms)
 using ack_atom = caf::atom_constant<caf::atom("ack")>;             ///< (id, vertex, instance, bytes, sync ms, async ms)
 using decline_atom = caf::atom_constant<caf::atom("decline")>;     ///< (id, vertex, instance, reason)
+using committed_atom = caf::atom_constant<caf::atom("committed")>;  ///< (id, vertex, instance): sinks published
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +15,8 @@
 
 #include "sluice/format.hpp"
 #include "sluice/operator.hpp"
+
+#include <unistd.h>
 
 namespace sluice {
 
@@ -99,10 +103,28 @@ enum class text_format {
   json_lines,  ///< One JSON object or value per line.
 };
 
+/// Appends `x` as one text line in format `fmt`; true when `buf` grew past
+/// the size at which file sinks write it out.
+template <class T>
+bool append_line(std::string& buf, const T& x, text_format fmt) {
+  if (fmt == text_format::csv)
+    format::append_csv(buf, x);
+  else
+    format::append_json(buf, x);
+  buf += '\n';
+  return buf.size() >= (1u << 16);
+}
+
 /// Writes records as text lines to a file (or stdout when path is "-").
-/// With parallelism p > 1, instance k writes `<path>.part-<k>`. Writes are
-/// buffered and flushed at end of input; this sink is at-least-once on
-/// failure (exactly-once file sinks come with checkpoints).
+/// With parallelism p > 1, instance k writes `<path>.part-<k>`.
+///
+/// Without checkpoints the file is written directly. With checkpoints the
+/// sink is exactly-once for a bounded job: it appends to
+/// `<file>.inprogress`, records the synced length at every checkpoint, cuts
+/// the file back to that length when the job is restored, and renames it to
+/// `<file>` when the checkpoint after its end completes. (It keeps a
+/// per-instance position, so it is restored with the same parallelism.)
+/// Standard output is at-least-once.
 template <class T>
 class text_sink final : public typed_sink<T> {
  public:
@@ -113,35 +135,63 @@ class text_sink final : public typed_sink<T> {
     typed_sink<T>::open(ctx);
     if (path_ == "-") {
       file_ = stdout;
-    } else {
-      std::string p = ctx.parallelism() > 1 ? path_ + ".part-" + std::to_string(ctx.instance()) : path_;
-      file_ = std::fopen(p.c_str(), "wb");
-      if (!file_) throw std::runtime_error("cannot open output file '" + p + "': " + std::strerror(errno));
-      owned_ = true;
+      return;
     }
-    if (fmt_ == text_format::csv) {
+    target_ = ctx.parallelism() > 1 ? path_ + ".part-" + std::to_string(ctx.instance()) : path_;
+    staged_ = ctx.checkpointing();
+    const std::string file = staged_ ? target_ + ".inprogress" : target_;
+    const bool resume = staged_ && ctx.restored_checkpoint() > 0;
+    file_ = std::fopen(file.c_str(), resume ? "r+b" : "wb");
+    if (!file_) throw std::runtime_error("cannot open output file '" + file + "': " + std::strerror(errno));
+    owned_ = true;
+    if (!resume && fmt_ == text_format::csv) {
       auto header = format::csv_header<T>();
-      if (!header.empty() && path_ != "-") write_line(header);
+      if (!header.empty()) append_header(header);
     }
+  }
+
+  void snapshot(state::snapshot_writer& w) override {
+    if (!owned_) return;  // stdout: nothing to restore
+    flush();
+    if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0)
+      throw std::runtime_error("cannot sync '" + target_ + "': " + std::strerror(errno));
+    auto out = w.operator_state();
+    state::encode(out, static_cast<uint64_t>(std::ftell(file_)));
+    if (closed_) final_checkpoint_ = w.checkpoint();
+  }
+
+  /// Cuts the file back to what the restored checkpoint had written.
+  void restore(const state::snapshot_reader& in) override {
+    if (!owned_ || !in.operator_state()) return;
+    state::reader r{*in.operator_state()};
+    const auto length = r.number<uint64_t>();
+    std::fflush(file_);
+    if (::ftruncate(fileno(file_), static_cast<off_t>(length)) != 0 || std::fseek(file_, 0, SEEK_END) != 0)
+      throw std::runtime_error("cannot restore '" + target_ + ".inprogress' to " + std::to_string(length) +
+                               " bytes: " + std::strerror(errno));
   }
 
   void close() override {
     flush();
+    closed_ = true;
+    if (!staged_) close_file();
+  }
+
+  void notify_checkpoint_complete(uint64_t id) override {
+    if (!staged_ || !final_checkpoint_ || id < *final_checkpoint_ || !file_) return;
     close_file();
+    std::error_code ec;
+    std::filesystem::rename(target_ + ".inprogress", target_, ec);
+    if (ec) throw std::runtime_error("cannot publish '" + target_ + "': " + ec.message());
   }
 
  protected:
   void consume(record<T>&& r) override {
-    if (fmt_ == text_format::csv)
-      format::append_csv(buf_, r.value);
-    else
-      format::append_json(buf_, r.value);
-    buf_ += '\n';
-    if (buf_.size() >= (1u << 16)) flush();
+    if (append_line(buf_, r.value, fmt_)) flush();
   }
 
  private:
-  void write_line(const std::string& s) {
+  void append_header(const std::string& s) {
     buf_ += s;
     buf_ += '\n';
   }
@@ -150,6 +200,7 @@ class text_sink final : public typed_sink<T> {
     if (std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size())
       throw std::runtime_error("cannot write to '" + path_ + "': " + std::strerror(errno));
     buf_.clear();
+    if (!owned_) std::fflush(file_);
   }
   void close_file() {
     if (file_ && owned_) std::fclose(file_);
@@ -159,8 +210,12 @@ class text_sink final : public typed_sink<T> {
 
   std::string path_;
   text_format fmt_;
+  std::string target_;
   std::FILE* file_ = nullptr;
   bool owned_ = false;
+  bool staged_ = false;
+  bool closed_ = false;
+  std::optional<uint64_t> final_checkpoint_;
   std::string buf_;
 };
 

@@ -72,12 +72,7 @@ class transactional_file_sink final : public typed_sink<T> {
  protected:
   void consume(record<T>&& r) override {
     recover();
-    if (fmt_ == text_format::csv)
-      format::append_csv(buf_, r.value);
-    else
-      format::append_json(buf_, r.value);
-    buf_ += '\n';
-    if (buf_.size() >= (1u << 16)) flush();
+    if (append_line(buf_, r.value, fmt_)) flush();
   }
 
  private:
