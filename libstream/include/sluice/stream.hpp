@@ -12,6 +12,7 @@
 #include "sluice/ops/keyed.hpp"
 #include "sluice/ops/stateless.hpp"
 #include "sluice/pipeline.hpp"
+#include "sluice/sink/lmdb_table_sink.hpp"
 #include "sluice/sink/transactional_file.hpp"
 #include "sluice/window/count_operator.hpp"
 #include "sluice/window/session_operator.hpp"
@@ -181,6 +182,15 @@ class stream : public node_settings<stream<T>> {
   sink_ref write_json_lines_exactly_once(std::string dir) {
     return sink("write_json_eo",
                 [dir] { return std::make_unique<transactional_file_sink<T>>(dir, text_format::json_lines); });
+  }
+  /// Exactly-once upserts `key(x) -> value(x)` into the LMDB table in
+  /// directory `dir`, one transaction per completed checkpoint (see
+  /// lmdb_table_sink; read it back with state::lmdb_table and state::codec).
+  template <class KeyFn, class ValueFn>
+  sink_ref write_lmdb_table(std::string dir, KeyFn key, ValueFn value) {
+    return sink("lmdb_table", [dir, key, value] {
+      return std::make_unique<lmdb_table_sink<T, KeyFn, ValueFn>>(dir, key, value);
+    });
   }
   /// Prints one JSON value per line on standard output.
   sink_ref print() { return text("-", text_format::json_lines, "print"); }
