@@ -208,8 +208,10 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
          "max wait of a partly filled batch (ms)")
       ->check(CLI::Range(int64_t{0}, int64_t{60000}));
   app.add_option("--credits", cfg.credits, "batches in flight per channel")->check(CLI::Range(1u, 1024u));
+  app.add_flag_function("--chaining", [&cfg](int64_t) { cfg.chaining = true; },
+                        "chain forward-connected operators into one task (fewer messages)");
   app.add_flag_function("--no-chaining", [&cfg](int64_t) { cfg.chaining = false; },
-                        "run every operator in a task of its own");
+                        "every operator instance in a task of its own (the default)");
   app.add_option("--dead-letters", cfg.dead_letter_path, "file for dead letters not consumed by the pipeline");
   app.add_flag_function("--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
   app.add_option_function<int64_t>(

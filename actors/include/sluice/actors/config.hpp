@@ -34,8 +34,11 @@ struct runtime_config {
   std::chrono::milliseconds flush_interval{5};
   /// Batches a receiver lets each upstream channel have in flight.
   uint32_t credits = 8;
-  /// Chain forward-connected operators of equal parallelism into one task.
-  bool chaining = true;
+  /// Chain forward-connected operators of equal parallelism into one task
+  /// (Flink's operator chaining: records pass between them without a
+  /// message). Off by default, so every operator instance is its own actor
+  /// with its own mailbox; turn on with `--chaining` for throughput.
+  bool chaining = false;
   /// Where dead letters that the pipeline does not consume are appended
   /// (JSON lines). Only created when there are any.
   std::string dead_letter_path = "sluice-dead-letters.jsonl";
