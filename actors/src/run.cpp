@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <malloc.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <map>
 
@@ -119,6 +121,7 @@ job_report execute(const pipeline& p, const runtime_config& cfg) {
     r.error = std::move(err);
     return r;
   }
+  take_savepoint_request();  // a request left over from an earlier job is not for this one
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(1u, cfg.workers)));
   caf::actor_system sys{sys_cfg};
@@ -187,7 +190,18 @@ std::string format_summary(const pipeline& p, const job_report& r, double second
   return s;
 }
 
+namespace {
+std::atomic<int> savepoint_request{0};
+extern "C" void on_savepoint_signal(int sig) { savepoint_request.store(sig == SIGUSR2 ? 2 : 1); }
+}  // namespace
+
+void request_savepoint(bool stop) noexcept { savepoint_request.store(stop ? 2 : 1); }
+
+int take_savepoint_request() noexcept { return savepoint_request.exchange(0); }
+
 int run(const pipeline& p, const runtime_config& cfg) {
+  std::signal(SIGUSR1, on_savepoint_signal);
+  std::signal(SIGUSR2, on_savepoint_signal);
   auto t0 = std::chrono::steady_clock::now();
   auto r = execute(p, cfg);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

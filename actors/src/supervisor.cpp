@@ -56,7 +56,7 @@ class node_supervisor : public caf::event_based_actor {
     }
     if (args_.restore) next_id_ = std::max(next_id_, args_.restore->id.value + 1);
     deploy(args_.restore);
-    if (checkpointing() || cfg_.stop_with_savepoint_after.count() > 0) {
+    if (args_.store) {
       savepoint_due_ = cfg_.stop_with_savepoint_after.count() > 0 ? clock_.now() + cfg_.stop_with_savepoint_after
                                                                    : timestamp::max();
       delayed_send(this, tick_interval(), tick_atom::value);
@@ -185,9 +185,14 @@ class node_supervisor : public caf::event_based_actor {
     const timestamp now = clock_.now();
     for (auto& a : coordinator_->expire(now)) note(a.message);
     if (phase_ != phase::running) return;
-    if (now >= savepoint_due_ && !savepoint_id_) {
-      savepoint_id_ = coordinator_->trigger_savepoint(now).value;
-      trigger(*savepoint_id_);
+    const int request = take_savepoint_request();
+    if ((now >= savepoint_due_ && !stop_id_) || request != 0) {
+      const uint64_t id = coordinator_->trigger_savepoint(now).value;
+      savepoints_.insert(id);
+      if (now >= savepoint_due_ || request == 2) stop_id_ = id;
+      savepoint_due_ = timestamp::max();
+      note(fmt::format("savepoint {} triggered{}", id, stop_id_ == id ? " (the job stops when it completes)" : ""));
+      trigger(id);
     } else if (auto id = coordinator_->poll(now)) {
       trigger(id->value);
     }
@@ -219,7 +224,7 @@ class node_supervisor : public caf::event_based_actor {
     const auto& p = args_.graph->logical();
     state::checkpoint_meta meta;
     meta.id = c.id;
-    meta.savepoint = savepoint_id_ && *savepoint_id_ == c.id.value;
+    meta.savepoint = savepoints_.count(c.id.value) > 0;
     meta.completed_at_ms = system_clock{}.now().ms;
     meta.job_name = p.job_name;
     for (auto& n : p.nodes) meta.operator_parallelism.emplace_back(uid_of(n), args_.graph->parallelism_of(n.id));
@@ -234,7 +239,7 @@ class node_supervisor : public caf::event_based_actor {
     for (auto& vec : actors_)
       for (auto& a : vec) send(a, complete_atom::value, c.id.value);
     if (meta.savepoint) report_.savepoint = c.id.value;
-    if (meta.savepoint || (final_id_ && *final_id_ == c.id.value)) {
+    if ((stop_id_ && *stop_id_ == c.id.value) || (final_id_ && *final_id_ == c.id.value)) {
       ending_id_ = c.id.value;  // finish once every task confirmed (committed_atom)
       committed_.clear();
     }
@@ -397,7 +402,8 @@ class node_supervisor : public caf::event_based_actor {
   std::optional<uint64_t> final_id_;
   std::optional<uint64_t> ending_id_;
   std::set<std::pair<uint32_t, uint32_t>> committed_;
-  std::optional<uint64_t> savepoint_id_;
+  std::set<uint64_t> savepoints_;   ///< User-triggered: kept by retain().
+  std::optional<uint64_t> stop_id_;  ///< The savepoint after which the job stops.
   timestamp savepoint_due_ = timestamp::max();
   std::FILE* dead_file_ = nullptr;
   uint64_t dead_count_ = 0;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <lmdb.h>
 
@@ -323,6 +324,52 @@ BOOST_AUTO_TEST_CASE(savepoint_restores_with_other_parallelism_2_4_1) {
   std::map<uint64_t, uint64_t> got(out3.begin(), out3.end());
   BOOST_TEST(out3.size() == 37u);
   BOOST_TEST((got == expected));
+}
+
+BOOST_AUTO_TEST_CASE(savepoint_on_request_while_running_and_stop_with_savepoint_on_request) {
+  state_dir dir;
+  const uint64_t n = 12000;
+  auto run_async = [&](std::optional<uint64_t> from, bool stop) {
+    auto out = std::make_shared<collected<kv>>();
+    pipeline p{"on_request"};
+    p.generate(n, [](uint64_t i) { return kv{i % 7, 1}; })
+        .rate_limit(30000)
+        .key_by([](const kv& x) { return x.first; })
+        .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+        .collect(out);
+    auto cfg = ckpt_config(dir, 2);
+    cfg.restore_from = from;
+    actors::job_report r;
+    std::thread job{[&] { r = execute(p, cfg); }};
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the job is running
+    actors::request_savepoint(stop);
+    job.join();
+    return std::pair{r, out->items()};
+  };
+  // 1. A savepoint while running: the job goes on to the end.
+  auto [r1, out1] = run_async(std::nullopt, false);
+  require_ok(r1);
+  BOOST_REQUIRE(r1.savepoint.has_value());
+  BOOST_TEST(out1.size() == 7u);
+  // 2. From that savepoint, a new run stopped with a savepoint on request...
+  auto [r2, out2] = run_async(r1.savepoint, true);
+  require_ok(r2);
+  BOOST_REQUIRE(r2.savepoint.has_value());
+  BOOST_TEST(out2.empty());  // stopped before the end
+  // ...and resumed from it to the end: exact counts.
+  auto out3 = std::make_shared<collected<kv>>();
+  pipeline p{"on_request"};
+  p.generate(n, [](uint64_t i) { return kv{i % 7, 1}; })
+      .key_by([](const kv& x) { return x.first; })
+      .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+      .collect(out3);
+  auto cfg = ckpt_config(dir, 2);
+  cfg.restore_from = r2.savepoint;
+  require_ok(execute(p, cfg));
+  std::map<uint64_t, uint64_t> got;
+  for (auto& [k, c] : out3->items()) got[k] = c;
+  BOOST_TEST(got.size() == 7u);
+  for (auto& [k, c] : got) BOOST_TEST(c == (n - k + 6) / 7);
 }
 
 BOOST_AUTO_TEST_CASE(damaged_latest_checkpoint_falls_back_to_the_previous_one) {

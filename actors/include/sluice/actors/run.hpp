@@ -33,6 +33,13 @@ int run(const pipeline& p, int argc, char** argv);
 /// --no-chaining, --dead-letters, --quiet and --timeout-s to a CLI11 app.
 void add_runtime_options(CLI::App& app, runtime_config& cfg);
 
+/// Asks the running job(s) of this process for a savepoint, from any thread
+/// (or a signal handler): the supervisor takes it at its next tick and keeps
+/// it like a checkpoint that `retain` never deletes; with `stop`, the job
+/// stops once the savepoint completed. Needs a state directory. `run` maps
+/// SIGUSR1 to a savepoint and SIGUSR2 to stop-with-savepoint.
+void request_savepoint(bool stop = false) noexcept;
+
 /// Renders the per-operator summary table.
 std::string format_summary(const pipeline& p, const job_report& r, double seconds);
 

@@ -42,4 +42,8 @@ struct supervisor_args {
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args);
 
+/// Takes (and clears) a pending savepoint request: 0 none, 1 savepoint, 2
+/// savepoint and stop. See `request_savepoint`.
+int take_savepoint_request() noexcept;
+
 }  // namespace sluice::actors
