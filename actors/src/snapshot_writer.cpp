@@ -15,10 +15,13 @@ caf::actor spawn_snapshot_writer(caf::actor_system& sys, std::shared_ptr<state::
   // Only a weak reference to the coordinator: a detached actor's thread lives
   // until the actor object is destroyed, and a strong reference cycle with the
   // supervisor would keep it (and the actor system's shutdown) waiting.
-  caf::actor_addr coord = coordinator.address();
-  return sys.spawn<caf::detached>([store, coord](caf::event_based_actor* self) -> caf::behavior {
+  // Store and address are passed as spawn arguments, not captures: CAF 0.17
+  // dereferences a null argument tuple for function actors spawned without
+  // arguments (UBSan reports it in init_fun_factory.hpp).
+  auto fun = [](caf::event_based_actor* self, std::shared_ptr<state::snapshot_store> store,
+                caf::actor_addr coord) -> caf::behavior {
     return {
-        [=](write_atom, uint64_t id, uint32_t vertex, uint32_t instance,
+        [self, store, coord](write_atom, uint64_t id, uint32_t vertex, uint32_t instance,
             std::vector<state::snapshot_store::entry>& entries, int64_t sync_ms) {
           auto t0 = std::chrono::steady_clock::now();
           uint64_t bytes = 0;
@@ -36,7 +39,8 @@ caf::actor spawn_snapshot_writer(caf::actor_system& sys, std::shared_ptr<state::
                        fmt::format("writing the snapshot failed: {}", r.error().message));
         },
     };
-  });
+  };
+  return sys.spawn<caf::detached>(fun, std::move(store), coordinator.address());
 }
 
 }  // namespace sluice::actors

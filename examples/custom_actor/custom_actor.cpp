@@ -21,7 +21,8 @@ struct ledger_state {
   int64_t balance = 0;
 };
 
-caf::behavior ledger(caf::stateful_actor<ledger_state>* self) {
+caf::behavior ledger(caf::stateful_actor<ledger_state>* self, int64_t opening_balance) {
+  self->state.balance = opening_balance;
   return {
       [self](std::vector<int64_t>& amounts) {
         std::vector<int64_t> balances;
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
 
   sluice::pipeline p{"custom_actor"};
   auto amounts = p.generate(count, [](uint64_t i) { return static_cast<int64_t>(i % 7) * 100 - 250; }).name("transactions");
-  sluice::actors::via_actor<int64_t>(amounts, "ledger", [](caf::actor_system& sys) { return sys.spawn(ledger); })
+  sluice::actors::via_actor<int64_t>(amounts, "ledger", [](caf::actor_system& sys) { return sys.spawn(ledger, int64_t{0}); })
       .parallelism(1)
       .write_csv(output)
       .name("write");

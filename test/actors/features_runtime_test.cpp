@@ -156,9 +156,9 @@ BOOST_AUTO_TEST_CASE(connect_enriches_a_stream_from_a_keyed_table) {
 
 namespace {
 
-caf::behavior doubler(caf::event_based_actor*) {
-  return {[](std::vector<int64_t>& xs) {
-    for (auto& x : xs) x *= 2;
+caf::behavior multiplier(caf::event_based_actor*, int64_t factor) {
+  return {[factor](std::vector<int64_t>& xs) {
+    for (auto& x : xs) x *= factor;
     return xs;
   }};
 }
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(custom_actor_stage_processes_every_batch_in_order) {
   pipeline p{"actor_stage"};
   auto out = std::make_shared<collected<int64_t>>();
   auto src = p.generate(10000, [](uint64_t i) { return static_cast<int64_t>(i); });
-  actors::via_actor<int64_t>(src, "doubler", [](caf::actor_system& sys) { return sys.spawn(doubler); })
+  actors::via_actor<int64_t>(src, "doubler", [](caf::actor_system& sys) { return sys.spawn(multiplier, int64_t{2}); })
       .parallelism(1)
       .collect(out);
   require_ok(execute(p, config(1)));
