@@ -130,6 +130,58 @@ BOOST_AUTO_TEST_CASE(without_restarts_the_failure_fails_the_job) {
 
 namespace {
 
+/// Per-key state built from the typed state handles.
+struct account_state {
+  value_state<uint64_t> count;
+  list_state<uint64_t> recent;  // last 3 values seen
+  map_state<uint64_t, uint64_t> by_bucket;
+};
+SLUICE_FIELDS(account_state, count, recent, by_bucket)
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(value_list_and_map_state_survive_a_failure_exactly) {
+  state_dir dir;
+  const uint64_t n = 9000;
+  using out_t = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;  // key, count, recent size, buckets
+  auto out = std::make_shared<collected<out_t>>();
+  auto failed = std::make_shared<std::atomic<bool>>(false);
+  auto seen = std::make_shared<std::atomic<uint64_t>>(0);
+  pipeline p{"typed_state"};
+  // One source and one relay instance keep each key's records in order, so
+  // a key's last record is also the last one its state sees.
+  p.generate(n, [](uint64_t i) { return kv{i % 9, i}; })
+      .rate_limit(40000)
+      .parallelism(1)
+      .map([failed, seen](kv x) {
+        if (seen->fetch_add(1) + 1 == 4000 && !failed->exchange(true)) throw std::runtime_error("injected failure");
+        return x;
+      })
+      .parallelism(1)
+      .key_by([](const kv& x) { return x.first; })
+      .process<account_state, out_t>([n](const uint64_t& k, kv x, account_state& st, collector<out_t>& o) {
+        st.count.update(st.count.value_or(0) + 1);
+        st.recent.add(x.second);
+        if (st.recent.size() > 3) st.recent.update({st.recent.get().end() - 3, st.recent.get().end()});
+        const uint64_t b = x.second % 4;
+        st.by_bucket.put(b, (st.by_bucket.get(b) ? *st.by_bucket.get(b) : 0) + 1);
+        if (x.second + 9 >= n) o.emit({k, *st.count.get(), st.recent.size(), st.by_bucket.size()});  // last record of the key
+      })
+      .collect(out);
+  auto r = execute(p, ckpt_config(dir, 2));
+  require_ok(r);
+  BOOST_TEST(r.restarts == 1u);
+  auto items = sorted(out->items());
+  BOOST_REQUIRE(items.size() == 9u);
+  for (auto& [k, count, recent, buckets] : items) {
+    BOOST_TEST(count == n / 9);
+    BOOST_TEST(recent == 3u);
+    BOOST_TEST(buckets == 4u);
+  }
+}
+
+namespace {
+
 std::vector<uint64_t> read_parts(const fs::path& dir) {
   std::vector<uint64_t> out;
   for (auto& e : fs::directory_iterator(dir)) {

@@ -13,6 +13,7 @@
 #include "sluice/ops/stateless.hpp"
 #include "sluice/pipeline.hpp"
 #include "sluice/sink/lmdb_table_sink.hpp"
+#include "sluice/state/keyed_state.hpp"
 #include "sluice/sink/transactional_file.hpp"
 #include "sluice/window/count_operator.hpp"
 #include "sluice/window/session_operator.hpp"
