@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE integration_crash_points
 #include <boost/test/unit_test.hpp>
 
+#include "process.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,22 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct result {
-  int code;
-  std::string output;
-};
-
-result run(const std::string& cmd) {
-  result r{-1, {}};
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  BOOST_REQUIRE_MESSAGE(f, "cannot run " << cmd);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.output.append(buf.data(), n);
-  int st = ::pclose(f);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using it::result;
+using it::run;
 
 void crash_then_resume(const std::string& point, const std::string& checkpoint, const std::string& par) {
   const fs::path dir = fs::temp_directory_path() / ("sluice-crash-" + std::to_string(::getpid()) + "-" + point);

@@ -197,18 +197,8 @@ class tcp_line_source final : public typed_source<T> {
 
  private:
   void handle(uint64_t seq, std::string& line) {
-    std::string reason;
-    try {
-      parsed<T> p = std::invoke(parse_, std::string_view{line});
-      if (p.ok()) {
-        this->emit(std::move(p.value()));
-        return;
-      }
-      reason = p.error();
-    } catch (const std::exception& e) {
-      reason = e.what();
-    }
-    this->context().reject("tcp:" + std::to_string(seq), std::move(reason), std::move(line));
+    this->emit_or_reject([&]() -> parsed<T> { return std::invoke(parse_, std::string_view{line}); },
+                         [seq] { return "tcp:" + std::to_string(seq); }, line);
   }
 
   std::string dir_;

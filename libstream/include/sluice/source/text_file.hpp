@@ -77,18 +77,8 @@ class text_file_source final : public typed_source<T> {
 
  private:
   void handle(uint64_t no) {
-    std::string reason;
-    try {
-      parsed<T> p = invoke_parse();
-      if (p.ok()) {
-        this->emit(std::move(p.value()));
-        return;
-      }
-      reason = p.error();
-    } catch (const std::exception& e) {
-      reason = e.what();
-    }
-    this->context().reject(path_ + ":" + std::to_string(no), std::move(reason), line_);
+    this->emit_or_reject([this] { return invoke_parse(); },
+                         [&] { return path_ + ":" + std::to_string(no); }, line_);
   }
 
   parsed<T> invoke_parse() {

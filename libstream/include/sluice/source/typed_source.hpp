@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "sluice/operator.hpp"
@@ -57,6 +58,25 @@ class typed_source : public source_base {
   }
   virtual void restore_position(state::reader&) {
     throw state::not_serializable("source '" + this->context().name() + "' is not replayable");
+  }
+
+  /// Emits the value `parse()` returns (a `parsed<T>`), or rejects the input
+  /// as a dead letter with the failure or exception text; `position()` is
+  /// only evaluated for a rejected record.
+  template <class Parse, class Position>
+  void emit_or_reject(Parse&& parse, Position&& position, std::string_view raw) {
+    std::string reason;
+    try {
+      auto p = parse();
+      if (p.ok()) {
+        emit(std::move(p.value()));
+        return;
+      }
+      reason = p.error();
+    } catch (const std::exception& e) {
+      reason = e.what();
+    }
+    this->context().reject(position(), std::move(reason), std::string{raw});
   }
 
   void emit(T value) {
