@@ -608,6 +608,8 @@ class task_actor : public caf::event_based_actor {
     f.operator_name = ops_.empty() ? spec_.graph->vertices()[spec_.vertex].name : ops_[current_].m.name;
     f.instance = spec_.instance;
     f.position = position_;
+    if (auto a = aligner_.aligning())
+      f.position += fmt::format("{}while aligning checkpoint {}", f.position.empty() ? "" : ", ", a->value);
     f.cause = std::move(cause);
     send(spec_.supervisor, failed_atom::value, spec_.vertex, spec_.instance, std::move(f));
     if (user_) send_exit(user_, caf::exit_reason::user_shutdown);
