@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::net {
+
+/// A cluster file that cannot be used. The message names the file, the line
+/// (when known) and the key: "cluster.toml:7: nodes[1].port: expected an
+/// integer in 1..65535".
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One node of the cluster.
+struct node_config {
+  std::string name;       ///< Unique; what `--node NAME` selects.
+  std::string host;       ///< Address the node service binds and peers connect to.
+  uint16_t port = 0;
+  uint32_t workers = 2;   ///< CAF worker threads of the node.
+  std::string state_dir;  ///< The node's snapshot store (LMDB environment).
+};
+
+/// Checkpointing of the clustered job (same meaning as actors::checkpoint_config).
+struct checkpoint_settings {
+  std::chrono::milliseconds interval{0};  ///< 0 disables checkpoints.
+  std::chrono::milliseconds timeout{60'000};
+  std::chrono::milliseconds min_pause{0};
+  uint32_t retained = 3;
+};
+
+/// A cluster as described by its TOML file (see net/README.md for every key).
+struct cluster_config {
+  std::string name;
+  std::vector<node_config> nodes;
+  std::string coordinator;  ///< Name of the coordinating node.
+  std::string secret;       ///< Shared secret (at least 16 bytes), inline or from secret_file.
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds heartbeat_timeout{3000};  ///< > interval; a silent node is dead after it.
+  bool failover = false;  ///< Place the instances of a dead node on the others.
+  std::string placement = "round-robin";
+  /// Operator name or uid -> the nodes its instances may run on.
+  std::map<std::string, std::vector<std::string>> constraints;
+  checkpoint_settings checkpoints;
+  std::string restart = "none";  ///< Restart strategy text, parsed by the runtime.
+
+  /// Index of node `name` in `nodes`, or nullopt.
+  std::optional<size_t> index_of(std::string_view node) const;
+};
+
+/// Placement strategies the runtime implements.
+inline constexpr std::string_view placement_strategies[] = {"round-robin"};
+
+/// Reads and validates a cluster file. A secret_file is relative to the
+/// file's directory. Throws config_error.
+cluster_config load_cluster_config(const std::string& path);
+
+/// Parses cluster TOML text; `source_name` is used in messages, and its
+/// directory is the base of a relative secret_file. Throws config_error.
+cluster_config parse_cluster_config(std::string_view toml, std::string source_name);
+
+}  // namespace sluice::net

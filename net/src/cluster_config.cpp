@@ -1,0 +1,256 @@
+#include "sluice/net/cluster_config.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace sluice::net {
+
+namespace {
+
+constexpr size_t min_secret_bytes = 16;
+
+/// Typed, range-checked access to the TOML tree; every failure names
+/// file:line: key.
+class reader {
+public:
+  explicit reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::node* at, const std::string& key, const std::string& what) const {
+    const auto line = at ? at->source().begin.line : 0;
+    if (line > 0) throw config_error(fmt::format("{}:{}: {}: {}", source_, line, key, what));
+    throw config_error(fmt::format("{}: {}: {}", source_, key, what));
+  }
+
+  /// Rejects keys the format does not know, so that a typo is an error
+  /// instead of a silently ignored setting.
+  void only_known(const toml::table& t, const std::string& prefix,
+                  std::initializer_list<std::string_view> known) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(known.begin(), known.end(), k.str()) != known.end()) continue;
+      std::string list;
+      for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+      fail(&v, prefix + std::string(k.str()), "unknown key (known keys: " + list + ")");
+    }
+  }
+
+  std::optional<std::string> string(const toml::table& t, std::string_view key, const std::string& path,
+                                    const toml::node* parent) const {
+    const auto* n = t.get(key);
+    if (!n) return std::nullopt;
+    const auto* s = n->as_string();
+    if (!s) fail(n, path, "expected a string");
+    if (s->get().empty()) fail(n, path, "must not be empty");
+    (void)parent;
+    return s->get();
+  }
+
+  std::string required_string(const toml::table& t, std::string_view key, const std::string& path,
+                              const toml::node* parent) const {
+    auto s = string(t, key, path, parent);
+    if (!s) fail(parent, path, "missing");
+    return *s;
+  }
+
+  std::optional<int64_t> integer(const toml::table& t, std::string_view key, const std::string& path,
+                                 int64_t lo, int64_t hi) const {
+    const auto* n = t.get(key);
+    if (!n) return std::nullopt;
+    const auto v = n->value_exact<int64_t>();
+    if (!v || *v < lo || *v > hi) fail(n, path, fmt::format("expected an integer in {}..{}", lo, hi));
+    return *v;
+  }
+
+  std::optional<bool> boolean(const toml::table& t, std::string_view key, const std::string& path) const {
+    const auto* n = t.get(key);
+    if (!n) return std::nullopt;
+    const auto v = n->value_exact<bool>();
+    if (!v) fail(n, path, "expected true or false");
+    return *v;
+  }
+
+  const std::string& source() const noexcept { return source_; }
+
+private:
+  std::string source_;
+};
+
+std::string read_secret_file(const reader& r, const toml::node* at, const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) r.fail(at, "secret_file", fmt::format("cannot read '{}'", path.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  // A trailing newline is how editors save files, not part of the secret.
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+    s.pop_back();
+  return s;
+}
+
+node_config parse_node(const reader& r, const toml::node& n, size_t i) {
+  const std::string p = fmt::format("nodes[{}]", i);
+  const auto* t = n.as_table();
+  if (!t) r.fail(&n, p, "expected a table ([[nodes]])");
+  r.only_known(*t, p + ".", {"name", "host", "port", "workers", "state_dir"});
+  node_config c;
+  c.name = r.required_string(*t, "name", p + ".name", &n);
+  c.host = r.required_string(*t, "host", p + ".host", &n);
+  auto port = r.integer(*t, "port", p + ".port", 1, 65535);
+  if (!port) r.fail(&n, p + ".port", "missing");
+  c.port = static_cast<uint16_t>(*port);
+  c.workers = static_cast<uint32_t>(r.integer(*t, "workers", p + ".workers", 1, 1024).value_or(c.workers));
+  c.state_dir = r.required_string(*t, "state_dir", p + ".state_dir", &n);
+  return c;
+}
+
+void parse_nodes(const reader& r, const toml::table& root, cluster_config& c) {
+  const auto* n = root.get("nodes");
+  if (!n) r.fail(nullptr, "nodes", "missing (at least one [[nodes]] table)");
+  const auto* a = n->as_array();
+  if (!a || a->empty()) r.fail(n, "nodes", "expected at least one [[nodes]] table");
+  std::map<std::string, size_t> names, endpoints;
+  for (size_t i = 0; i < a->size(); ++i) {
+    const auto& item = *a->get(i);
+    auto node = parse_node(r, item, i);
+    if (auto [it, fresh] = names.emplace(node.name, i); !fresh)
+      r.fail(item.as_table()->get("name"), fmt::format("nodes[{}].name", i),
+             fmt::format("duplicate node name '{}' (also nodes[{}])", node.name, it->second));
+    const auto endpoint = fmt::format("{}:{}", node.host, node.port);
+    if (auto [it, fresh] = endpoints.emplace(endpoint, i); !fresh)
+      r.fail(item.as_table()->get("port"), fmt::format("nodes[{}].port", i),
+             fmt::format("duplicate address {} (also nodes[{}])", endpoint, it->second));
+    c.nodes.push_back(std::move(node));
+  }
+}
+
+std::string node_list(const cluster_config& c) {
+  std::string s;
+  for (auto& n : c.nodes) s += (s.empty() ? "" : ", ") + n.name;
+  return s;
+}
+
+void parse_secret(const reader& r, const toml::table& root, const std::filesystem::path& base,
+                  cluster_config& c) {
+  const auto inline_secret = r.string(root, "secret", "secret", nullptr);
+  const auto file = r.string(root, "secret_file", "secret_file", nullptr);
+  if (inline_secret && file)
+    r.fail(root.get("secret_file"), "secret_file", "give either secret or secret_file, not both");
+  if (!inline_secret && !file)
+    r.fail(nullptr, "secret", "missing (give secret or secret_file; peers must authenticate)");
+  const toml::node* at = root.get(inline_secret ? "secret" : "secret_file");
+  const std::string key = inline_secret ? "secret" : "secret_file";
+  if (inline_secret) {
+    c.secret = *inline_secret;
+  } else {
+    std::filesystem::path p{*file};
+    if (p.is_relative()) p = base / p;
+    c.secret = read_secret_file(r, at, p);
+  }
+  if (c.secret.size() < min_secret_bytes)
+    r.fail(at, key, fmt::format("secret too short ({} bytes, need at least {})", c.secret.size(),
+                                min_secret_bytes));
+}
+
+void parse_checkpoint(const reader& r, const toml::table& root, cluster_config& c) {
+  const auto* n = root.get("checkpoint");
+  if (!n) return;
+  const auto* t = n->as_table();
+  if (!t) r.fail(n, "checkpoint", "expected a table ([checkpoint])");
+  r.only_known(*t, "checkpoint.", {"interval_ms", "timeout_ms", "min_pause_ms", "retained"});
+  constexpr int64_t day_ms = 86'400'000;
+  auto& k = c.checkpoints;
+  k.interval = std::chrono::milliseconds{
+      r.integer(*t, "interval_ms", "checkpoint.interval_ms", 0, day_ms).value_or(k.interval.count())};
+  k.timeout = std::chrono::milliseconds{
+      r.integer(*t, "timeout_ms", "checkpoint.timeout_ms", 1, day_ms).value_or(k.timeout.count())};
+  k.min_pause = std::chrono::milliseconds{
+      r.integer(*t, "min_pause_ms", "checkpoint.min_pause_ms", 0, day_ms).value_or(k.min_pause.count())};
+  k.retained = static_cast<uint32_t>(r.integer(*t, "retained", "checkpoint.retained", 1, 1000).value_or(k.retained));
+}
+
+void parse_constraints(const reader& r, const toml::table& root, cluster_config& c) {
+  const auto* n = root.get("constraints");
+  if (!n) return;
+  const auto* t = n->as_table();
+  if (!t) r.fail(n, "constraints", "expected a table ([constraints])");
+  for (auto&& [k, v] : *t) {
+    const std::string key = "constraints." + std::string(k.str());
+    const auto* a = v.as_array();
+    if (!a || a->empty()) r.fail(&v, key, "expected a non-empty array of node names");
+    std::vector<std::string> allowed;
+    for (auto& item : *a) {
+      const auto* s = item.as_string();
+      if (!s) r.fail(&item, key, "expected node names (strings)");
+      if (!c.index_of(s->get()))
+        r.fail(&item, key, fmt::format("unknown node '{}' (nodes: {})", s->get(), node_list(c)));
+      allowed.push_back(s->get());
+    }
+    c.constraints.emplace(std::string(k.str()), std::move(allowed));
+  }
+}
+
+}  // namespace
+
+std::optional<size_t> cluster_config::index_of(std::string_view node) const {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].name == node) return i;
+  return std::nullopt;
+}
+
+cluster_config parse_cluster_config(std::string_view toml_text, std::string source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw config_error(fmt::format("{}:{}: {}", source_name, e.source().begin.line, e.description()));
+  }
+  const reader r{source_name};
+  r.only_known(root, "",
+               {"name", "coordinator", "secret", "secret_file", "heartbeat_interval_ms", "heartbeat_timeout_ms",
+                "failover", "placement", "restart", "checkpoint", "constraints", "nodes"});
+  cluster_config c;
+  c.name = r.required_string(root, "name", "name", nullptr);
+  parse_nodes(r, root, c);
+  c.coordinator = r.required_string(root, "coordinator", "coordinator", nullptr);
+  if (!c.index_of(c.coordinator))
+    r.fail(root.get("coordinator"), "coordinator",
+           fmt::format("unknown node '{}' (nodes: {})", c.coordinator, node_list(c)));
+  parse_secret(r, root, std::filesystem::path{source_name}.parent_path(), c);
+
+  c.heartbeat_interval = std::chrono::milliseconds{
+      r.integer(root, "heartbeat_interval_ms", "heartbeat_interval_ms", 1, 3'600'000)
+          .value_or(c.heartbeat_interval.count())};
+  c.heartbeat_timeout = std::chrono::milliseconds{
+      r.integer(root, "heartbeat_timeout_ms", "heartbeat_timeout_ms", 1, 3'600'000)
+          .value_or(c.heartbeat_timeout.count())};
+  if (c.heartbeat_timeout <= c.heartbeat_interval)
+    r.fail(root.get("heartbeat_timeout_ms") ? root.get("heartbeat_timeout_ms") : root.get("heartbeat_interval_ms"),
+           "heartbeat_timeout_ms",
+           fmt::format("must be greater than heartbeat_interval_ms ({} <= {})", c.heartbeat_timeout.count(),
+                       c.heartbeat_interval.count()));
+
+  c.failover = r.boolean(root, "failover", "failover").value_or(c.failover);
+  c.placement = r.string(root, "placement", "placement", nullptr).value_or(c.placement);
+  if (std::find(std::begin(placement_strategies), std::end(placement_strategies), c.placement) ==
+      std::end(placement_strategies))
+    r.fail(root.get("placement"), "placement", fmt::format("unknown strategy '{}' (known: round-robin)", c.placement));
+  c.restart = r.string(root, "restart", "restart", nullptr).value_or(c.restart);
+  parse_checkpoint(r, root, c);
+  parse_constraints(r, root, c);
+  return c;
+}
+
+cluster_config load_cluster_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config_error(fmt::format("{}: cannot read the cluster file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_cluster_config(ss.str(), path);
+}
+
+}  // namespace sluice::net
