@@ -1,0 +1,155 @@
+// The TOML cluster file: the shipped example parses, and every mistake is
+// reported with file:line: key.
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "sluice/net/cluster_config.hpp"
+
+using namespace sluice::net;
+
+namespace {
+
+constexpr const char* good_secret = "secret = \"0123456789abcdef\"\n";
+
+/// Lines 1-3 are the header (plus `header_extra`), then n1 from line 4 and n2
+/// from line 10 (name 11, host 12, port 13, state_dir 14, `node2_extra` 15).
+std::string config(const std::string& header_extra = "", const std::string& node2_extra = "",
+                   const std::string& secret_line = good_secret) {
+  return "name = \"c\"\ncoordinator = \"n1\"\n" + secret_line + header_extra +
+         "[[nodes]]\nname = \"n1\"\nhost = \"127.0.0.1\"\nport = 7101\nstate_dir = \"/tmp/n1\"\n\n"
+         "[[nodes]]\nname = \"n2\"\nhost = \"127.0.0.1\"\nport = 7102\nstate_dir = \"/tmp/n2\"\n" +
+         node2_extra;
+}
+
+std::string error_of(const std::string& text, const std::string& source = "cluster.toml") {
+  try {
+    parse_cluster_config(text, source);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(net_cluster_config)
+
+BOOST_AUTO_TEST_CASE(the_shipped_three_node_config_parses) {
+  const auto c = load_cluster_config(SLUICE_NET_CONFIG_DIR "/cluster-3.toml");
+  BOOST_TEST(c.name == "sluice-local");
+  BOOST_REQUIRE_EQUAL(c.nodes.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto name = "n" + std::to_string(i + 1);
+    BOOST_TEST(c.nodes[i].name == name);
+    BOOST_TEST(c.nodes[i].host == "127.0.0.1");
+    BOOST_TEST(c.nodes[i].port == 7101 + i);
+    BOOST_TEST(c.nodes[i].state_dir == "/tmp/sluice-cluster/" + name);
+    BOOST_TEST((c.index_of(name) == i));
+  }
+  BOOST_TEST(c.coordinator == "n1");
+  BOOST_TEST(c.secret.size() == 32u);  // read from secret.txt, newline stripped
+  BOOST_TEST(c.heartbeat_interval.count() == 500);
+  BOOST_TEST(c.heartbeat_timeout.count() == 3000);
+  BOOST_TEST(c.checkpoints.interval.count() == 2000);
+  BOOST_TEST(c.checkpoints.retained == 3u);
+  BOOST_TEST(!c.index_of("n4").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(defaults_and_constraints) {
+  const auto c = parse_cluster_config(config("[constraints]\nscore = [\"n2\"]\n"), "c.toml");
+  BOOST_TEST(c.nodes[0].workers == 2u);
+  BOOST_TEST(c.placement == "round-robin");
+  BOOST_TEST(!c.failover);
+  BOOST_TEST(c.restart == "none");
+  BOOST_TEST((c.constraints.at("score") == std::vector<std::string>{"n2"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_port_names_file_line_and_key) {
+  auto text = config();
+  text.replace(text.find("port = 7102"), 11, "port = 70000");
+  BOOST_TEST(error_of(text) == "cluster.toml:13: nodes[1].port: expected an integer in 1..65535");
+  text.replace(text.find("port = 70000"), 12, "port = \"x\"");
+  BOOST_TEST(error_of(text) == "cluster.toml:13: nodes[1].port: expected an integer in 1..65535");
+}
+
+BOOST_AUTO_TEST_CASE(missing_nodes_are_an_error) {
+  BOOST_TEST(error_of("name = \"c\"\ncoordinator = \"n1\"\n" + std::string(good_secret)) ==
+             "cluster.toml: nodes: missing (at least one [[nodes]] table)");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_names_and_addresses_are_errors) {
+  auto dup_name = config();
+  dup_name.replace(dup_name.find("name = \"n2\""), 11, "name = \"n1\"");
+  BOOST_TEST(error_of(dup_name) == "cluster.toml:11: nodes[1].name: duplicate node name 'n1' (also nodes[0])");
+  auto dup_port = config();
+  dup_port.replace(dup_port.find("port = 7102"), 11, "port = 7101");
+  BOOST_TEST(error_of(dup_port) ==
+             "cluster.toml:13: nodes[1].port: duplicate address 127.0.0.1:7101 (also nodes[0])");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_coordinator_is_an_error) {
+  auto text = config();
+  text.replace(text.find("coordinator = \"n1\""), 18, "coordinator = \"n9\"");
+  BOOST_TEST(error_of(text) == "cluster.toml:2: coordinator: unknown node 'n9' (nodes: n1, n2)");
+}
+
+BOOST_AUTO_TEST_CASE(secrets_must_be_given_once_and_long_enough) {
+  BOOST_TEST(error_of(config("", "", "")) ==
+             "cluster.toml: secret: missing (give secret or secret_file; peers must authenticate)");
+  BOOST_TEST(error_of(config("", "", "secret = \"short\"\n")) ==
+             "cluster.toml:3: secret: secret too short (5 bytes, need at least 16)");
+  BOOST_TEST(error_of(config("secret_file = \"s.txt\"\n")) ==
+             "cluster.toml:4: secret_file: give either secret or secret_file, not both");
+}
+
+BOOST_AUTO_TEST_CASE(a_secret_file_is_relative_to_the_config_directory) {
+  const auto dir = std::filesystem::temp_directory_path() / ("sluice-net-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "s.txt") << "fedcba9876543210fedcba\n";
+  const auto c = parse_cluster_config(config("", "", "secret_file = \"s.txt\"\n"), (dir / "cluster.toml").string());
+  BOOST_TEST(c.secret == "fedcba9876543210fedcba");
+  const auto missing = error_of(config("", "", "secret_file = \"nope.txt\"\n"), (dir / "cluster.toml").string());
+  BOOST_TEST(missing == (dir / "cluster.toml").string() + ":3: secret_file: cannot read '" +
+                            (dir / "nope.txt").string() + "'");
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(heartbeat_timeout_must_exceed_the_interval) {
+  BOOST_TEST(error_of(config("heartbeat_interval_ms = 500\nheartbeat_timeout_ms = 500\n")) ==
+             "cluster.toml:5: heartbeat_timeout_ms: must be greater than heartbeat_interval_ms (500 <= 500)");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_rejected_by_name) {
+  BOOST_TEST(error_of(config("hearbeat_interval_ms = 100\n")).find(
+                 "cluster.toml:4: hearbeat_interval_ms: unknown key (known keys: name, ") == 0u);
+  BOOST_TEST(error_of(config("", "worker = 4\n")).find("cluster.toml:15: nodes[1].worker: unknown key") == 0u);
+  BOOST_TEST(error_of(config("[checkpoint]\ninterval = 5\n")).find("cluster.toml:5: checkpoint.interval: unknown key") ==
+             0u);
+}
+
+BOOST_AUTO_TEST_CASE(constraints_and_placement_are_checked) {
+  BOOST_TEST(error_of(config("[constraints]\nscore = [\"n5\"]\n")) ==
+             "cluster.toml:5: constraints.score: unknown node 'n5' (nodes: n1, n2)");
+  BOOST_TEST(error_of(config("placement = \"random\"\n")) ==
+             "cluster.toml:4: placement: unknown strategy 'random' (known: round-robin)");
+}
+
+BOOST_AUTO_TEST_CASE(toml_syntax_errors_name_the_line) {
+  BOOST_TEST(error_of("name = \"c\"\nnodes = [\n").find("cluster.toml:") == 0u);
+  BOOST_TEST(error_of("name = \"c\"\nnodes = [\n") != "(no error)");
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_file_is_named) {
+  try {
+    load_cluster_config("/nonexistent/cluster.toml");
+    BOOST_FAIL("no error");
+  } catch (const config_error& e) {
+    BOOST_TEST(std::string(e.what()) == "/nonexistent/cluster.toml: cannot read the cluster file");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
