@@ -39,20 +39,19 @@ public:
     }
   }
 
-  std::optional<std::string> string(const toml::table& t, std::string_view key, const std::string& path,
-                                    const toml::node* parent) const {
+  std::optional<std::string> string(const toml::table& t, std::string_view key, const std::string& path) const {
     const auto* n = t.get(key);
     if (!n) return std::nullopt;
     const auto* s = n->as_string();
     if (!s) fail(n, path, "expected a string");
     if (s->get().empty()) fail(n, path, "must not be empty");
-    (void)parent;
     return s->get();
   }
 
+  /// `parent` (the table, or nullptr for the root) gives the line of a missing key.
   std::string required_string(const toml::table& t, std::string_view key, const std::string& path,
                               const toml::node* parent) const {
-    auto s = string(t, key, path, parent);
+    auto s = string(t, key, path);
     if (!s) fail(parent, path, "missing");
     return *s;
   }
@@ -136,8 +135,8 @@ std::string node_list(const cluster_config& c) {
 
 void parse_secret(const reader& r, const toml::table& root, const std::filesystem::path& base,
                   cluster_config& c) {
-  const auto inline_secret = r.string(root, "secret", "secret", nullptr);
-  const auto file = r.string(root, "secret_file", "secret_file", nullptr);
+  const auto inline_secret = r.string(root, "secret", "secret");
+  const auto file = r.string(root, "secret_file", "secret_file");
   if (inline_secret && file)
     r.fail(root.get("secret_file"), "secret_file", "give either secret or secret_file, not both");
   if (!inline_secret && !file)
@@ -235,11 +234,11 @@ cluster_config parse_cluster_config(std::string_view toml_text, std::string sour
                        c.heartbeat_interval.count()));
 
   c.failover = r.boolean(root, "failover", "failover").value_or(c.failover);
-  c.placement = r.string(root, "placement", "placement", nullptr).value_or(c.placement);
+  c.placement = r.string(root, "placement", "placement").value_or(c.placement);
   if (std::find(std::begin(placement_strategies), std::end(placement_strategies), c.placement) ==
       std::end(placement_strategies))
     r.fail(root.get("placement"), "placement", fmt::format("unknown strategy '{}' (known: round-robin)", c.placement));
-  c.restart = r.string(root, "restart", "restart", nullptr).value_or(c.restart);
+  c.restart = r.string(root, "restart", "restart").value_or(c.restart);
   parse_checkpoint(r, root, c);
   parse_constraints(r, root, c);
   return c;

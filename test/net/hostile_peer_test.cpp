@@ -132,4 +132,13 @@ BOOST_AUTO_TEST_CASE(nothing_but_hello_is_reachable_before_authentication) {
   BOOST_TEST(handler.peers().empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_connection_that_never_says_hello_is_closed) {
+  auto o = server_opts();
+  o.hello_timeout = 100ms;
+  node_server quick{loop, "127.0.0.1", 0, o, handler};
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(write_raw_and_wait_for_close(quick.port(), ""));
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 3s));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
