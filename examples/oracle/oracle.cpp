@@ -4,11 +4,11 @@
 //
 //   oracle --count N --keys K --output DIR [--rate R] [runtime options]
 //
-// Record i is (key i % K, seq i / K). The keyed stage keeps, per key, the
-// next sequence number it expects; when every key's records come from one
-// source instance (K a multiple of the parallelism) they arrive in order, so
-// any other number means the restored state and the replayed source position
-// disagree, and the job fails saying so.
+// Record i is (key i % K, seq i / K). The source splits by key, so every
+// key's records come from one source instance in order (at any parallelism,
+// also after a restore with another one). The keyed stage keeps, per key, the
+// next sequence number it expects; any other number means the restored state
+// and the replayed source position disagree, and the job fails saying so.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -17,6 +17,7 @@
 
 #include "sluice/actors/run.hpp"
 #include "sluice/testing/oracle.hpp"
+#include "sluice/testing/sequence_source.hpp"
 
 using sluice::testing::seq_record;
 
@@ -35,23 +36,20 @@ int main(int argc, char** argv) {
   sluice::add_runtime_options(app, cfg);
   CLI11_PARSE(app, argc, argv);
 
-  const bool ordered = keys % cfg.parallelism == 0;
   sluice::pipeline p{"oracle"};
-  auto source =
-      p.generate(count, [keys](uint64_t i) { return sluice::testing::sequence_record(i, keys); });
+  auto source = sluice::testing::sequence(p, count, keys);
   source.name("sequence").uid("sequence");
   if (rate > 0)
     source.rate_limit(rate);
   source.key_by([](const seq_record& r) { return r.key; })
       .process<uint64_t, seq_record>(
-          [ordered](const uint32_t& key, seq_record r, uint64_t& next, auto& out) {
-            if (ordered && r.seq != next)
+          [](const uint32_t& key, seq_record r, uint64_t& next, auto& out) {
+            if (r.seq != next)
               throw std::runtime_error(
                   fmt::format("key {}: seq {} arrived where the keyed state expects seq {} (state "
                               "and source position disagree)",
                               key, r.seq, next));
-            if (r.seq >= next)
-              next = r.seq + 1;
+            next = r.seq + 1;
             out.emit(r);
           })
       .name("track")

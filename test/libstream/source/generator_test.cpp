@@ -22,8 +22,9 @@ std::vector<int64_t> run_instance(uint64_t count, uint32_t instance, uint32_t pa
                                   size_t max_records) {
   testing::harness h{std::make_unique<gen_t>(count, times_ten), instance, parallelism};
   BOOST_TEST((h.poll(max_records) == poll_status::end));
-  BOOST_TEST(h.as<gen_t>().position() >= count);
-  return h.values<int64_t>();
+  auto out = h.values<int64_t>();
+  BOOST_TEST(h.as<gen_t>().emitted() == out.size());
+  return out;
 }
 
 }  // namespace
@@ -37,15 +38,23 @@ BOOST_AUTO_TEST_CASE(single_instance_produces_every_index_in_order) {
     BOOST_TEST(out[i] == static_cast<int64_t>(i * 10));
 }
 
-BOOST_AUTO_TEST_CASE(instance_k_of_p_produces_indices_k_plus_multiples_of_p) {
+BOOST_AUTO_TEST_CASE(instances_own_contiguous_split_ranges_and_together_emit_every_index_once) {
+  // Index i is in split i mod 128; instance k of p owns the splits its
+  // key-group range covers and emits each split's indices in ascending order.
   for (uint32_t p : {1u, 2u, 3u, 4u, 7u}) {
-    for (uint64_t count : {0u, 1u, 10u, 103u}) {
+    for (uint64_t count : {0u, 1u, 10u, 103u, 1000u}) {
       std::vector<int64_t> all;
       for (uint32_t k = 0; k < p; ++k) {
         BOOST_TEST_CONTEXT("count " << count << ", instance " << k << " of " << p) {
           auto out = run_instance(count, k, p, 5);
-          for (size_t j = 0; j < out.size(); ++j)
-            BOOST_TEST(out[j] == static_cast<int64_t>((k + j * p) * 10));
+          auto range = split_range::of(k, p, 128);
+          std::vector<int64_t> last(128, -1);
+          for (auto v : out) {
+            const auto i = static_cast<uint64_t>(v / 10);
+            BOOST_TEST(range.owns(static_cast<uint32_t>(i % 128)));
+            BOOST_TEST(static_cast<int64_t>(i) > last[i % 128]);
+            last[i % 128] = static_cast<int64_t>(i);
+          }
           all.insert(all.end(), out.begin(), out.end());
         }
       }
@@ -61,7 +70,7 @@ BOOST_AUTO_TEST_CASE(poll_emits_at_most_max_records) {
   testing::harness h{std::make_unique<gen_t>(10, times_ten)};
   BOOST_TEST((h.poll(4, 1) == poll_status::more));
   BOOST_TEST(h.values<int64_t>().size() == 4u);
-  BOOST_TEST(h.as<gen_t>().position() == 4u);
+  BOOST_TEST(h.as<gen_t>().emitted() == 4u);
   BOOST_TEST((h.poll(4, 1) == poll_status::more));
   BOOST_TEST(h.values<int64_t>().size() == 4u);
   BOOST_TEST((h.poll(4, 1) == poll_status::end));  // the last two, then exhausted
@@ -74,7 +83,7 @@ BOOST_AUTO_TEST_CASE(unbounded_generator_never_ends) {
   testing::harness h{std::make_unique<gen_t>(gen_t::unbounded_count, times_ten)};
   BOOST_TEST((h.poll(100, 50) == poll_status::more));
   BOOST_TEST(h.values<int64_t>().size() == 5000u);
-  BOOST_TEST(h.as<gen_t>().position() == 5000u);
+  BOOST_TEST(h.as<gen_t>().emitted() == 5000u);
 }
 
 BOOST_AUTO_TEST_CASE(watermark_strategy_stamps_records_and_tracks_watermark) {

@@ -8,9 +8,11 @@
 
 namespace sluice {
 
-/// Emits the elements of a vector in order; instance k of p emits the
-/// elements at indices k, k + p, ... The vector is shared, not copied, between
-/// instances.
+/// Emits the elements of a vector; element i belongs to split i mod (max
+/// parallelism), split like the generator's indices (one instance emits them
+/// in order). The vector is shared, not copied, between instances. Its
+/// position (the next index of each split) makes it replayable, also with
+/// another parallelism.
 template <class T>
 class collection_source final : public typed_source<T> {
  public:
@@ -18,25 +20,27 @@ class collection_source final : public typed_source<T> {
 
   void open(operator_context& ctx) override {
     typed_source<T>::open(ctx);
-    next_ = ctx.instance();
-    stride_ = ctx.parallelism();
+    splits_.assign(this->splits(), items_->size());
   }
 
   poll_status poll(size_t max_records) override {
-    for (size_t n = 0; n < max_records && next_ < items_->size(); ++n, next_ += stride_) this->emit((*items_)[next_]);
-    return next_ >= items_->size() ? poll_status::end : poll_status::more;
+    uint64_t i = 0;
+    for (size_t n = 0; n < max_records && splits_.take(i); ++n) this->emit((*items_)[i]);
+    return splits_.exhausted() ? poll_status::end : poll_status::more;
   }
 
-  size_t position() const noexcept { return next_; }
+  /// Elements this instance has emitted since it was opened.
+  uint64_t emitted() const noexcept { return splits_.taken(); }
 
  protected:
-  void snapshot_position(state::writer& w) override { state::encode(w, static_cast<uint64_t>(next_)); }
-  void restore_position(state::reader& r) override { next_ = static_cast<size_t>(r.number<uint64_t>()); }
+  bool splittable() const noexcept override { return true; }
+  void snapshot_split(uint32_t s, state::writer& w) override { state::encode(w, splits_.next_of(s)); }
+  void restore_split(uint32_t s, state::reader& r) override { splits_.set_next(s, r.number<uint64_t>()); }
+  void splits_restored() override { splits_.restored(); }
 
  private:
   std::shared_ptr<const std::vector<T>> items_;
-  size_t next_ = 0;
-  size_t stride_ = 1;
+  index_splits<> splits_;
 };
 
 }  // namespace sluice

@@ -9,10 +9,12 @@
 
 namespace sluice {
 
-/// Deterministic source: record i is `f(i)` for i in [0, count). Instance k of
-/// p produces the indices k, k + p, k + 2p, ...; `count` =
-/// `unbounded_count` never ends. Its position (the next index) makes it
-/// replayable.
+/// Deterministic source: record i is `f(i)` for i in [0, count); `count` =
+/// `unbounded_count` never ends. Index i belongs to split i mod (max
+/// parallelism); an instance owns a contiguous range of splits and emits them
+/// in turn, so one instance emits 0, 1, 2, ... in order and p instances
+/// together emit every index exactly once. Its position (the next index of
+/// each split) makes it replayable, also with another parallelism.
 template <class T, class F>
 class generator_source final : public typed_source<T> {
  public:
@@ -22,32 +24,29 @@ class generator_source final : public typed_source<T> {
 
   void open(operator_context& ctx) override {
     typed_source<T>::open(ctx);
-    next_ = ctx.instance();
-    stride_ = ctx.parallelism();
+    splits_.assign(this->splits(), count_);
   }
 
   poll_status poll(size_t max_records) override {
     this->output().records().reserve(this->output().size() + max_records);
-    for (size_t n = 0; n < max_records; ++n) {
-      if (next_ >= count_) return poll_status::end;
-      this->emit(std::invoke(f_, next_));
-      next_ += stride_;
-    }
-    return next_ >= count_ ? poll_status::end : poll_status::more;
+    uint64_t i = 0;
+    for (size_t n = 0; n < max_records && splits_.take(i); ++n) this->emit(std::invoke(f_, i));
+    return splits_.exhausted() ? poll_status::end : poll_status::more;
   }
 
-  /// Next index this instance will produce.
-  uint64_t position() const noexcept { return next_; }
+  /// Indices this instance has emitted since it was opened.
+  uint64_t emitted() const noexcept { return splits_.taken(); }
 
  protected:
-  void snapshot_position(state::writer& w) override { state::encode(w, next_); }
-  void restore_position(state::reader& r) override { state::decode(r, next_); }
+  bool splittable() const noexcept override { return true; }
+  void snapshot_split(uint32_t s, state::writer& w) override { state::encode(w, splits_.next_of(s)); }
+  void restore_split(uint32_t s, state::reader& r) override { splits_.set_next(s, r.number<uint64_t>()); }
+  void splits_restored() override { splits_.restored(); }
 
  private:
   uint64_t count_;
   F f_;
-  uint64_t next_ = 0;
-  uint64_t stride_ = 1;
+  index_splits<> splits_;
 };
 
 }  // namespace sluice

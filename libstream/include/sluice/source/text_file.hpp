@@ -5,6 +5,9 @@
 #include <fstream>
 #include <stdexcept>
 #include <functional>
+#include <optional>
+#include <tuple>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -22,8 +25,10 @@ struct text_file_options {
 /// Reads a text file line by line (LF or CRLF) and turns each line into a
 /// record with `parse(std::string_view line) -> parsed<T>`. A line that fails
 /// to parse (returns `fail`, or throws a std::exception) becomes a dead letter
-/// with the file name, line number and reason. With parallelism p, instance k
-/// takes lines k, k + p, ...
+/// with the file name, line number and reason. Line n belongs to split
+/// (n - 1) mod (max parallelism); every instance reads the file and handles
+/// the lines of the splits it owns. Its position (byte offset and line
+/// number, per split) makes it replayable, also with another parallelism.
 ///
 /// A file that cannot be opened fails the task with the path and the OS error.
 template <class T, class Parse>
@@ -36,8 +41,8 @@ class text_file_source final : public typed_source<T> {
     typed_source<T>::open(ctx);
     in_.open(path_, std::ios::binary);
     if (!in_) throw std::runtime_error("cannot open input file '" + path_ + "': " + std::strerror(errno));
-    instance_ = ctx.instance();
-    stride_ = ctx.parallelism();
+    range_ = this->splits();
+    done_.assign(range_.size(), 0);
   }
 
   poll_status poll(size_t max_records) override {
@@ -51,7 +56,8 @@ class text_file_source final : public typed_source<T> {
       const uint64_t no = ++line_no_;
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
       if (no == 1 && opts_.skip_header) continue;
-      if ((no - 1) % stride_ != instance_) continue;
+      const auto split = static_cast<uint32_t>((no - 1) % range_.count);
+      if (!range_.owns(split) || no <= done_[split - range_.begin]) continue;
       ++n;
       handle(no);
     }
@@ -62,14 +68,25 @@ class text_file_source final : public typed_source<T> {
   uint64_t line_number() const noexcept { return line_no_; }
 
  protected:
-  /// Position = byte offset and line number of the next line to read.
-  void snapshot_position(state::writer& w) override {
+  /// Position of a split = byte offset and line number of the next line to
+  /// read (the same for all splits of an instance: it reads them together).
+  bool splittable() const noexcept override { return true; }
+  void snapshot_split(uint32_t, state::writer& w) override {
     state::encode(w, offset_);
     state::encode(w, line_no_);
   }
-  void restore_position(state::reader& r) override {
-    state::decode(r, offset_);
-    state::decode(r, line_no_);
+  void restore_split(uint32_t s, state::reader& r) override {
+    uint64_t offset = 0, line = 0;
+    state::decode(r, offset);
+    state::decode(r, line);
+    // Lines of this split up to `line` were handled by whoever owned it.
+    done_[s - range_.begin] = line;
+    if (!resume_ || offset < resume_->first) resume_ = std::pair{offset, line};
+  }
+  void splits_restored() override {
+    if (!resume_) return;
+    // Read on from the least advanced split; the others skip what they did.
+    std::tie(offset_, line_no_) = *resume_;
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(offset_));
     if (!in_) throw std::runtime_error("cannot seek to byte " + std::to_string(offset_) + " of '" + path_ + "'");
@@ -95,8 +112,9 @@ class text_file_source final : public typed_source<T> {
   std::string line_;
   uint64_t line_no_ = 0;
   uint64_t offset_ = 0;
-  uint64_t instance_ = 0;
-  uint64_t stride_ = 1;
+  split_range range_;
+  std::vector<uint64_t> done_;  ///< Per owned split: lines up to this one were handled before a restore.
+  std::optional<std::pair<uint64_t, uint64_t>> resume_;  ///< (offset, line) to read on from.
 };
 
 }  // namespace sluice

@@ -1,12 +1,15 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "sluice/operator.hpp"
+#include "sluice/source/splits.hpp"
 #include "sluice/source/watermarks.hpp"
 
 namespace sluice {
@@ -33,13 +36,47 @@ class typed_source : public source_base {
 
   /// Sources keep their read position (and event-time progress) as operator
   /// state: derived sources write their position in `snapshot_position`.
+  /// Rescalable sources (`splittable()`) keep one position per split
+  /// instead, under the split's key group, so that they can be restored with
+  /// another parallelism (see split_range).
   void snapshot(state::snapshot_writer& w) override {
+    if (splittable()) {
+      const auto r = splits();
+      for (uint32_t s = r.begin; s < r.end; ++s) {
+        state::writer out{w.keyed_bytes()[s]};
+        state::encode(out, s);
+        state::encode(out, max_ts_);
+        snapshot_split(s, out);
+      }
+      return;
+    }
     auto out = w.operator_state();
     state::encode(out, max_ts_);
     snapshot_position(out);
   }
 
   void restore(const state::snapshot_reader& in) override {
+    if (splittable()) {
+      // Event time resumes from the least advanced split: records of a split
+      // that lagged behind must not turn late because another instance had
+      // read further.
+      std::optional<timestamp> low;
+      const auto r = splits();
+      in.for_each_keyed([&](state::reader& rd) {
+        const auto s = rd.number<uint32_t>();
+        timestamp ts;
+        state::decode(rd, ts);
+        if (!r.owns(s))
+          throw std::runtime_error("source '" + this->context().name() + "' instance " +
+                                   std::to_string(this->context().instance()) + " got split " + std::to_string(s) +
+                                   " it does not own from the checkpoint");
+        restore_split(s, rd);
+        if (!low || ts < *low) low = ts;
+      });
+      if (low) max_ts_ = *low;
+      splits_restored();
+      return;
+    }
     if (!in.operator_state())
       throw std::runtime_error("source '" + this->context().name() + "' instance " +
                                std::to_string(this->context().instance()) +
@@ -50,6 +87,20 @@ class typed_source : public source_base {
   }
 
  protected:
+  /// Rescalable sources return true and implement the three split hooks
+  /// below instead of `snapshot_position` / `restore_position`.
+  virtual bool splittable() const noexcept { return false; }
+  virtual void snapshot_split(uint32_t /*split*/, state::writer&) {}
+  virtual void restore_split(uint32_t /*split*/, state::reader&) {}
+  /// Called after the last `restore_split` of a restore.
+  virtual void splits_restored() {}
+
+  /// The splits this instance owns (max parallelism splits over the instances).
+  split_range splits() {
+    auto& c = this->context();
+    return split_range::of(c.instance(), c.parallelism(), c.max_parallelism());
+  }
+
   /// Replayable sources override both; the default refuses checkpoints with
   /// a clear error rather than silently replaying from the start.
   virtual void snapshot_position(state::writer&) {

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+
+#include "sluice/pipeline.hpp"
+#include "sluice/stream.hpp"
+#include "sluice/source/splits.hpp"
+#include "sluice/source/typed_source.hpp"
+#include "sluice/testing/oracle.hpp"
+
+namespace sluice::testing {
+
+/// The oracle's source: the first `count` records of the sequence over
+/// `keys` keys (`sequence_record`), split by key so that all records of a key
+/// come from one split, hence from one instance in increasing `seq`, at any
+/// parallelism: key k is in split k mod (max parallelism). Replayable and
+/// rescalable like the generator.
+class sequence_source final : public typed_source<seq_record> {
+ public:
+  sequence_source(uint64_t count, uint32_t keys) : count_(count), keys_(keys == 0 ? 1 : keys) {}
+
+  void open(operator_context& ctx) override {
+    typed_source<seq_record>::open(ctx);
+    const auto r = this->splits();
+    splits_.assign(r, count_, by_key{keys_, r.count});
+  }
+
+  poll_status poll(size_t max_records) override {
+    uint64_t i = 0;
+    for (size_t n = 0; n < max_records && splits_.take(i); ++n) this->emit(sequence_record(i, keys_));
+    return splits_.exhausted() ? poll_status::end : poll_status::more;
+  }
+
+ protected:
+  bool splittable() const noexcept override { return true; }
+  void snapshot_split(uint32_t s, state::writer& w) override { state::encode(w, splits_.next_of(s)); }
+  void restore_split(uint32_t s, state::reader& r) override { splits_.set_next(s, r.number<uint64_t>()); }
+  void splits_restored() override { splits_.restored(); }
+
+ private:
+  /// Split s holds the keys s, s + splits, ... below `keys`; it walks their
+  /// records i = seq * keys + key in ascending i.
+  struct by_key {
+    uint32_t keys = 1;
+    uint32_t splits = 1;
+    uint64_t first(uint32_t s) const noexcept { return s < keys ? s : UINT64_MAX; }
+    uint64_t next(uint64_t i) const noexcept {
+      const uint64_t key = i % keys;
+      if (key + splits < keys) return i + splits;  // the split's next key, same seq
+      return (i / keys + 1) * keys + key % splits;  // its first key, next seq
+    }
+  };
+
+  uint64_t count_;
+  uint32_t keys_;
+  index_splits<by_key> splits_;
+};
+
+/// Adds the oracle's sequence source to a pipeline.
+inline stream<seq_record> sequence(pipeline& p, uint64_t count, uint32_t keys) {
+  return p.add_source<seq_record>("sequence", [count, keys] { return std::make_unique<sequence_source>(count, keys); });
+}
+
+}  // namespace sluice::testing
