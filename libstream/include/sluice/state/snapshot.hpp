@@ -40,12 +40,28 @@ class snapshot_writer {
   /// Writer for the key group of `key`.
   template <class K>
   writer keyed(const K& key) {
-    return writer{keyed_[key_group_of(key, max_parallelism_).value]};
+    return writer{section(key_group_of(key, max_parallelism_))};
   }
 
+  /// The bytes of key group `kg`, created empty on first use. Operators that
+  /// write many keys cache the key group per key and append here directly.
+  std::string& section(key_group kg) {
+    if (kg.value >= max_parallelism_) throw std::out_of_range("key group " + std::to_string(kg.value) + " >= max parallelism");
+    // An index of the map's nodes (which never move) spares a tree lookup per
+    // key; taking the map through keyed_bytes() drops it.
+    if (index_.empty()) index_.assign(max_parallelism_, nullptr);
+    std::string*& s = index_[kg.value];
+    if (!s) s = &keyed_[kg.value];
+    return *s;
+  }
+
+  uint32_t max_parallelism() const noexcept { return max_parallelism_; }
   bool has_operator_state() const noexcept { return has_operator_state_; }
   std::string& operator_bytes() noexcept { return operator_state_; }
-  std::map<uint32_t, std::string>& keyed_bytes() noexcept { return keyed_; }
+  std::map<uint32_t, std::string>& keyed_bytes() noexcept {
+    index_.clear();  // the caller may erase sections
+    return keyed_;
+  }
 
  private:
   uint32_t max_parallelism_;
@@ -53,6 +69,7 @@ class snapshot_writer {
   bool has_operator_state_ = false;
   std::string operator_state_;
   std::map<uint32_t, std::string> keyed_;
+  std::vector<std::string*> index_;  ///< Per key group: its node in `keyed_`, or null.
 };
 
 /// The state handed to one operator instance on restore: its own operator

@@ -3,12 +3,14 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <unordered_map>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "sluice/hash.hpp"
+#include "sluice/key_group.hpp"
 #include "sluice/operator.hpp"
+#include "sluice/window/key_table.hpp"
 #include "sluice/window/window.hpp"
 
 namespace sluice::window {
@@ -64,11 +66,11 @@ class time_window_operator final : public operator_base {
         }
         assigned = true;
         window_state& ws = find_or_open(w);
-        auto [it, inserted] = ws.accs.try_emplace(k, agg_.create());
-        agg_.add(it->second, std::as_const(r.value));
+        auto* e = ws.accs.find_or_insert(k, [&] { return agg_.create(); }).first;
+        agg_.add(e->value, std::as_const(r.value));
         if (event && w.max_timestamp() <= wm) {  // late but allowed: fire (again) for this key
           ws.fired = true;
-          emit(it->first, w, it->second);
+          emit(e->key, w, e->value);
         }
       });
       // A record in the gap between hopping windows (slide > size) belongs to
@@ -111,17 +113,51 @@ class time_window_operator final : public operator_base {
 
   /// Writes every open (key, window) with its accumulator and whether the
   /// window already fired; firing times are derived from the windows.
+  ///
+  /// This runs on the task thread and blocks its data path, so it is one
+  /// sequential pass over the dense tables: the key group comes from the
+  /// hash cached per entry (no rehash), each section is found by index (no
+  /// map lookup) and reserved once from a count of its entries (no regrowth).
   void snapshot(state::snapshot_writer& w) override {
     state::require_serializable<K>("key");
     state::require_serializable<acc_type>("window accumulator");
+    const uint32_t groups = w.max_parallelism();
+    // key_group_of(key), computed from the cached key_hash<K> of the key; a
+    // mask instead of a division when the number of groups is a power of two
+    // (the default 128), since a division per entry shows in the profile.
+    const bool pow2 = (groups & (groups - 1)) == 0;
+    auto group_of = [groups, pow2](size_t hash) {
+      const uint64_t m = mix64(hash);
+      return static_cast<uint32_t>(pow2 ? m & (groups - 1) : m % groups);
+    };
+    std::vector<size_t> per_group(groups, 0);
+    size_t total = 0;
     for (auto& [win, ws] : windows_)
-      for (auto& [k, acc] : ws.accs) {
-        auto out = w.keyed(k);
-        state::encode_checked(out, k, "key");
-        state::encode(out, to_window(win));
-        state::encode_checked(out, acc, "window accumulator");
+      for (auto& e : ws.accs) ++per_group[group_of(e.hash)], ++total;
+    if (total == 0) return;
+    std::vector<std::string*> sections(groups, nullptr);
+    size_t entry_bytes = 0;  // of the first entry: exact for fixed-size keys and accumulators
+    for (auto& [win, ws] : windows_) {
+      const time_window tw = to_window(win);
+      for (auto& e : ws.accs) {
+        const uint32_t g = group_of(e.hash);
+        std::string*& s = sections[g];
+        if (!s) {
+          s = &w.section(key_group{g});
+          if (entry_bytes > 0) s->reserve(s->size() + per_group[g] * entry_bytes);
+        }
+        const size_t before = s->size();
+        state::writer out{*s};
+        state::encode_checked(out, e.key, "key");
+        state::encode(out, tw);
+        state::encode_checked(out, e.value, "window accumulator");
         state::encode(out, ws.fired);
+        if (entry_bytes == 0) {
+          entry_bytes = s->size() - before;
+          s->reserve(s->size() + (per_group[g] - 1) * entry_bytes);
+        }
       }
+    }
   }
 
   void restore(const state::snapshot_reader& in) override {
@@ -158,7 +194,7 @@ class time_window_operator final : public operator_base {
   };
   /// All keys' accumulators of one window, hashed by key only.
   struct window_state {
-    std::unordered_map<K, acc_type, key_hash<K>> accs;
+    key_table<K, acc_type> accs;
     bool fired = false;
   };
   using window_map = std::map<by_end, window_state>;
@@ -185,7 +221,7 @@ class time_window_operator final : public operator_base {
   void fire(const by_end& w, const window_state& ws) {
     auto& out = out_.records();
     out.reserve(out.size() + ws.accs.size());
-    for (auto& [k, acc] : ws.accs) emit(k, to_window(w), acc);
+    for (auto& e : ws.accs) emit(e.key, to_window(w), e.value);
   }
 
   void fire_processing_until(int64_t now) {
