@@ -50,11 +50,7 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
   } catch (const std::exception& e) {
     return fmt::format("invalid restart strategy: {}", e.what());
   }
-  try {
-    install_faults(fault_injector::from_env_or(cfg.faults));
-  } catch (const std::exception& e) {
-    return fmt::format("invalid fault rules: {}", e.what());
-  }
+  if (auto err = prepare_process(cfg); !err.empty()) return err;
   if (cfg.state_dir.empty()) {
     if (cfg.checkpoints.interval.count() > 0 || cfg.restore_from || cfg.stop_with_savepoint_after.count() > 0)
       return "checkpoints and savepoints need a state directory (--state-dir)";
@@ -103,7 +99,19 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
 
 }  // namespace
 
-job_report execute(const pipeline& p, const runtime_config& cfg) {
+std::string prepare_process(const runtime_config& cfg) {
+  tune_malloc();
+  try {
+    install_faults(fault_injector::from_env_or(cfg.faults));
+  } catch (const std::exception& e) {
+    return fmt::format("invalid fault rules: {}", e.what());
+  }
+  return {};
+}
+
+job_report execute(const pipeline& p, const runtime_config& cfg) { return execute(p, cfg, attach_fn{}); }
+
+job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn& attach) {
   tune_malloc();
   std::shared_ptr<const job_graph> graph;
   try {
@@ -129,7 +137,18 @@ job_report execute(const pipeline& p, const runtime_config& cfg) {
   {
     caf::scoped_actor self{sys};
     args.reply_to = self;
+    cluster_attachment att;
+    if (attach) {
+      try {
+        att = attach(sys, graph, args.store);
+      } catch (const std::exception& e) {
+        report.error = e.what();
+        return report;
+      }
+      args.cluster = att.port;
+    }
     auto sup = spawn_supervisor(sys, std::move(args));
+    if (att.on_supervisor) att.on_supervisor(sup);
     bool got = false;
     auto on_report = [&](job_done_atom, job_report& r) {
       report = std::move(r);
@@ -147,6 +166,7 @@ job_report execute(const pipeline& p, const runtime_config& cfg) {
       self->receive(on_report);
     }
     (void)got;
+    if (att.on_done) att.on_done(report);
   }
   return report;
 }
@@ -199,7 +219,11 @@ void request_savepoint(bool stop) noexcept { savepoint_request.store(stop ? 2 : 
 
 int take_savepoint_request() noexcept { return savepoint_request.exchange(0); }
 
-int run(const pipeline& p, const runtime_config& cfg) {
+int run_embedded(const pipeline& p, const runtime_config& cfg) {
+  if (!cfg.cluster_file.empty()) {
+    std::fprintf(stderr, "error: --cluster needs the cluster runtime: call sluice::run from sluice/run.hpp\n");
+    return 2;
+  }
   std::signal(SIGUSR1, on_savepoint_signal);
   std::signal(SIGUSR2, on_savepoint_signal);
   auto t0 = std::chrono::steady_clock::now();
@@ -248,22 +272,14 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option_function<uint64_t>(
       "--from-savepoint", [&cfg](uint64_t id) { cfg.restore_from = id; },
       "start from this checkpoint or savepoint id of the state directory");
+  app.add_option("--cluster", cfg.cluster_file, "run as a node of the cluster this TOML file describes");
+  app.add_option("--node", cfg.node, "this node's name in the cluster file");
+  app.add_flag_function("--local", [&cfg](int64_t) { cfg.cluster_file.clear(); },
+                        "run embedded in this process (the default)");
   app.add_option_function<int64_t>(
       "--stop-with-savepoint-after-ms",
       [&cfg](int64_t ms) { cfg.stop_with_savepoint_after = std::chrono::milliseconds{ms}; },
       "take a savepoint after this long, then stop the job");
-}
-
-int run(const pipeline& p, int argc, char** argv) {
-  runtime_config cfg;
-  CLI::App app{p.plan().job_name};
-  add_runtime_options(app, cfg);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  return run(p, cfg);
 }
 
 }  // namespace sluice::actors

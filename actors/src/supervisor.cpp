@@ -10,6 +10,7 @@
 #include <set>
 
 #include "sluice/actors/checkpoint_coordinator.hpp"
+#include "sluice/actors/deploy.hpp"
 #include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/restart_strategy.hpp"
@@ -59,8 +60,8 @@ class node_supervisor : public caf::event_based_actor {
     if (args_.store) {
       savepoint_due_ = cfg_.stop_with_savepoint_after.count() > 0 ? clock_.now() + cfg_.stop_with_savepoint_after
                                                                    : timestamp::max();
-      delayed_send(this, tick_interval(), tick_atom::value);
     }
+    if (args_.store || args_.cluster) delayed_send(this, tick_interval(), tick_atom::value);
     return {
         [this](done_atom, uint32_t v, uint32_t i, std::vector<operator_metrics>& ms) {
           if (phase_ != phase::running) return;
@@ -98,7 +99,7 @@ class node_supervisor : public caf::event_based_actor {
   }
 
  private:
-  enum class phase { running, finishing, restarting, done };
+  enum class phase { running, finishing, restarting, waiting, done };
 
   bool checkpointing() const { return args_.store && cfg_.checkpoints.interval.count() > 0; }
 
@@ -111,56 +112,56 @@ class node_supervisor : public caf::event_based_actor {
 
   void deploy(const std::optional<state::checkpoint_meta>& restore) {
     const auto& g = *args_.graph;
-    const auto& p = g.logical();
     const auto& vs = g.vertices();
-    actors_.assign(vs.size(), {});
+    actors_.clear();
     finished_.clear();
     failed_.clear();
     metrics_.clear();
     total_ = 0;
     report_.restored_from = restore ? std::optional<uint64_t>{restore->id.value} : std::nullopt;
-    std::vector<std::vector<std::vector<input_channel>>> inputs(vs.size());
-    for (auto& v : vs)
-      for (uint32_t i = 0; i < v.parallelism; ++i) inputs[v.id].push_back(g.inputs(v.id, i));
+    deployment d;
+    d.graph = args_.graph;
+    d.cfg = cfg_;
+    d.supervisor = caf::actor_cast<caf::actor>(this);
+    d.writer = writer_;
+    d.store = args_.store;
+    d.restore = restore;
+    if (auto& cl = args_.cluster) {
+      // Cluster mode: place the instances, have the other nodes spawn
+      // theirs, and stand for them with proxies here.
+      std::string why_not;
+      auto where = cl->place(g, why_not);
+      if (!where) {
+        if (phase_ != phase::waiting) note("waiting before deploying: " + why_not);
+        phase_ = phase::waiting;
+        waiting_restore_ = restore;
+        return;
+      }
+      where_ = std::move(*where);
+      try {
+        cl->deploy(attempt_, where_, restore ? std::optional<uint64_t>{restore->id.value} : std::nullopt);
+      } catch (const std::exception& e) {
+        phase_ = phase::running;
+        on_failure(fmt::format("cannot deploy attempt {}: {}", attempt_, e.what()));
+        return;
+      }
+      d.where = &where_;
+      d.local_node = cl->local_node();
+      d.remote = [this, &cl](uint32_t v, uint32_t i) { return cl->proxy(attempt_, where_[v][i], v, i); };
+    }
+    actors_ = spawn_tasks(system(), d);
     std::vector<task_id> ids;
-    for (size_t vi = vs.size(); vi-- > 0;) {
-      const auto& v = vs[vi];
+    for (auto& v : vs)
       for (uint32_t i = 0; i < v.parallelism; ++i) {
-        task_spec spec;
-        spec.graph = args_.graph;
-        spec.vertex = v.id;
-        spec.instance = i;
-        spec.cfg = cfg_;
-        spec.supervisor = caf::actor_cast<caf::actor>(this);
-        spec.inputs = inputs[v.id][i];
-        spec.store = args_.store;
-        spec.writer = writer_;
-        spec.restore = restore;
-        for (uint32_t e : g.gates_of(v.id)) {
-          const auto& ed = p.edges[e];
-          const uint32_t dv = g.vertex_of(ed.to);
-          gate_spec gs;
-          gs.edge = e;
-          auto targets = g.targets(e, i);
-          gs.partitioner = ed.make_partitioner(g.kind(e), i, static_cast<uint32_t>(targets.size()), p.max_parallelism);
-          for (uint32_t t : targets) {
-            gs.dest.push_back(actors_[dv].at(t));
-            const auto& chans = inputs[dv][t];
-            uint32_t c = 0;
-            while (c < chans.size() && !(chans[c].edge == e && chans[c].from_instance == i)) ++c;
-            if (c == chans.size()) throw std::logic_error("job graph: missing input channel");
-            gs.dest_channel.push_back(c);
-          }
-          spec.gates.push_back(std::move(gs));
+        auto& a = actors_[v.id][i];
+        monitor(a);
+        if (is_local(d, v.id, i)) {
+          link_to(a);
+          if (args_.cluster) args_.cluster->register_local(attempt_, v.id, i, a);
         }
-        auto task = spawn_task(system(), std::move(spec));
-        monitor(task);
-        link_to(task);
-        actors_[v.id].push_back(task);
         ids.push_back(task_id{v.id, i});
         ++total_;
       }
-    }
     if (args_.store) {
       checkpoint_settings s;
       s.interval = checkpointing() ? cfg_.checkpoints.interval : duration{0};
@@ -181,6 +182,10 @@ class node_supervisor : public caf::event_based_actor {
   void on_tick() {
     if (phase_ == phase::done) return;
     delayed_send(this, tick_interval(), tick_atom::value);
+    if (phase_ == phase::waiting) {
+      deploy(waiting_restore_);  // retries placing the job (e.g. a node came back)
+      return;
+    }
     if (!coordinator_ || phase_ == phase::restarting) return;
     const timestamp now = clock_.now();
     for (auto& a : coordinator_->expire(now)) note(a.message);
@@ -269,8 +274,13 @@ class node_supervisor : public caf::event_based_actor {
         if (actors_[v][i].address() == dm.source) {
           if (phase_ == phase::done || failed_.count({v, i})) return;
           failed_.insert({v, i});
-          on_failure(fmt::format("task {}#{} stopped unexpectedly: {}", args_.graph->vertices()[v].name, i,
-                                 system().render(dm.reason)));
+          std::string why = system().render(dm.reason);
+          if (args_.cluster && !where_.empty() && where_[v][i] != args_.cluster->local_node()) {
+            const uint16_t n = where_[v][i];
+            why = fmt::format("node {} lost: {}", args_.cluster->node_name(n),
+                              args_.cluster->lost(n).value_or(why));
+          }
+          on_failure(fmt::format("task {}#{} stopped unexpectedly: {}", args_.graph->vertices()[v].name, i, why));
           return;
         }
   }
@@ -278,8 +288,9 @@ class node_supervisor : public caf::event_based_actor {
   /// A task failed: restart from the latest completed checkpoint if the
   /// restart strategy allows, else fail the job with the cause.
   void on_failure(const std::string& why) {
-    if (phase_ == phase::done || phase_ == phase::restarting) return;
+    if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting) return;
     report_.failures.push_back(why);
+    if (args_.cluster) args_.cluster->cancel(attempt_, why);
     if (coordinator_) coordinator_->abort_all("job failed: " + why, clock_.now());
     auto decision = restart_->on_failure(clock_.now());
     if (!decision.restart) {
@@ -327,6 +338,7 @@ class node_supervisor : public caf::event_based_actor {
 
   void fail_job(const std::string& why) {
     if (phase_ == phase::done) return;
+    if (args_.cluster) args_.cluster->cancel(attempt_, why);
     if (coordinator_) coordinator_->abort_all("job failed", clock_.now());
     for (auto& vec : actors_)
       for (auto& a : vec) send_exit(a, caf::exit_reason::user_shutdown);
@@ -388,6 +400,8 @@ class node_supervisor : public caf::event_based_actor {
   std::optional<checkpoint_coordinator> coordinator_;
   caf::actor writer_;
   std::vector<std::vector<caf::actor>> actors_;
+  placement where_;  ///< Cluster mode: node of every instance of the current attempt.
+  std::optional<state::checkpoint_meta> waiting_restore_;  ///< What a waiting deployment restores.
   std::set<std::pair<uint32_t, uint32_t>> finished_;
   std::set<std::pair<uint32_t, uint32_t>> failed_;
   std::set<caf::actor_addr> old_tasks_;

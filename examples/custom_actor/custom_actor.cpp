@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "sluice/actors/actor_stage.hpp"
-#include "sluice/actors/run.hpp"
+#include "sluice/run.hpp"
 
 namespace {
 

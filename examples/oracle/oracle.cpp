@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "sluice/actors/run.hpp"
+#include "sluice/run.hpp"
 #include "sluice/testing/oracle.hpp"
 #include "sluice/testing/sequence_source.hpp"
 

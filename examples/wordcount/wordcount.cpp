@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "sluice/actors/run.hpp"
+#include "sluice/run.hpp"
 
 int main(int argc, char** argv) {
   std::string input, output = "wordcount.csv";

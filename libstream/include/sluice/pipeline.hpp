@@ -87,8 +87,8 @@ class pipeline {
   }
 
   void add_edge(uint32_t from, uint32_t port, uint32_t to, uint32_t input, partitioning kind,
-                partitioner_factory factory) {
-    plan_.edges.push_back(plan_edge{from, port, to, input, kind, std::move(factory)});
+                partitioner_factory factory, batch_codec codec = {}) {
+    plan_.edges.push_back(plan_edge{from, port, to, input, kind, std::move(factory), std::move(codec)});
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/batch_codec.hpp"
 #include "sluice/key_group.hpp"
 #include "sluice/operator.hpp"
 #include "sluice/partitioner.hpp"
@@ -46,6 +47,8 @@ struct plan_edge {
   uint32_t to_input = 0;
   partitioning kind = partitioning::forward;
   partitioner_factory make_partitioner;
+  /// How the edge's batches cross nodes (cluster mode).
+  batch_codec codec;
 };
 
 /// The logical dataflow graph built by `pipeline`. Node ids are definition

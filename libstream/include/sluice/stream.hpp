@@ -209,7 +209,7 @@ class stream : public node_settings<stream<T>> {
 
   void connect_to(uint32_t to, uint32_t input, partitioning part, partitioner_factory factory) const {
     if (next_ != partitioning::forward && part != partitioning::hash) part = next_;
-    this->p_->add_edge(this->node_, port_, to, input, part, std::move(factory));
+    this->p_->add_edge(this->node_, port_, to, input, part, std::move(factory), make_batch_codec<T>());
   }
 
   uint32_t port() const noexcept { return port_; }

@@ -63,6 +63,11 @@ struct runtime_config {
   std::string faults;
   /// Take a savepoint this long after the start, then stop the job (0 = no).
   std::chrono::milliseconds stop_with_savepoint_after{0};
+
+  /// Cluster mode: the cluster's TOML file and this node's name in it
+  /// (`--cluster FILE --node NAME`); empty runs embedded in one process.
+  std::string cluster_file;
+  std::string node;
 };
 
 }  // namespace sluice::actors

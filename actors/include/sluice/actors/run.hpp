@@ -2,9 +2,16 @@
 
 #include <string>
 
+#include <caf/fwd.hpp>
+
+#include <functional>
+#include <memory>
+
+#include "sluice/actors/cluster_port.hpp"
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/pipeline.hpp"
+#include "sluice/state/snapshot_store.hpp"
 
 namespace CLI {
 class App;
@@ -20,14 +27,33 @@ namespace sluice::actors {
 /// its own actor system.
 job_report execute(const pipeline& p, const runtime_config& cfg);
 
+/// How a cluster runtime joins an `execute` on the coordinating node: called
+/// once the actor system, the job graph and the state directory exist, it
+/// returns the cluster port the supervisor uses and a callback that learns
+/// the supervisor (to route remote tasks' reports to it).
+struct cluster_attachment {
+  std::shared_ptr<cluster_port> port;
+  std::function<void(const caf::actor& supervisor)> on_supervisor;
+  /// The job ended; runs before the actor system shuts down.
+  std::function<void(const job_report&)> on_done;
+};
+using attach_fn = std::function<cluster_attachment(caf::actor_system&, std::shared_ptr<const job_graph>,
+                                                   std::shared_ptr<state::snapshot_store>)>;
+
+/// `execute` as the coordinating node of a cluster.
+job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn& attach);
+
+/// Process-wide settings every node applies before running tasks (malloc
+/// tuning, fault-injection rules from `cfg.faults` / SLUICE_FAULTS). Returns
+/// an error message, or empty.
+std::string prepare_process(const runtime_config& cfg);
+
 /// `execute`, then prints the summary (records in/out per operator, dead
 /// letters, wall time) or the error to stderr. Returns a process exit code.
-int run(const pipeline& p, const runtime_config& cfg);
+/// Jobs call `sluice::run` (sluice/run.hpp), which runs this unless the
+/// configuration names a cluster.
+int run_embedded(const pipeline& p, const runtime_config& cfg);
 
-/// Parses the runtime's command-line options (see `add_runtime_options`) and
-/// runs. For jobs with options of their own, build a CLI::App, call
-/// `add_runtime_options` on it, parse, then call `run(p, cfg)`.
-int run(const pipeline& p, int argc, char** argv);
 
 /// Adds --workers, --parallelism, --batch-size, --flush-ms, --credits,
 /// --no-chaining, --dead-letters, --quiet and --timeout-s to a CLI11 app.
@@ -48,6 +74,5 @@ std::string format_summary(const pipeline& p, const job_report& r, double second
 namespace sluice {
 using actors::add_runtime_options;
 using actors::execute;
-using actors::run;
 using actors::runtime_config;
 }  // namespace sluice

@@ -4,7 +4,9 @@
 
 #include <caf/actor.hpp>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "sluice/state/snapshot_store.hpp"
 
@@ -17,7 +19,14 @@ namespace sluice::actors {
 /// transaction and sends `(ack_atom, id, vertex, instance, bytes, sync_ms,
 /// async_ms)` to `coordinator`, or `(decline_atom, id, vertex, instance,
 /// reason)` when the write failed.
+///
+/// `replicate` (cluster mode, on nodes other than the coordinator) copies
+/// the entries to another node after the local write and before the
+/// acknowledgement, so a completed checkpoint never depends on one node; a
+/// replication error declines the checkpoint with its message.
+using replicate_fn = std::function<void(uint64_t id, const std::vector<state::snapshot_store::entry>& entries)>;
+
 caf::actor spawn_snapshot_writer(caf::actor_system& sys, std::shared_ptr<state::snapshot_store> store,
-                                 caf::actor coordinator);
+                                 caf::actor coordinator, replicate_fn replicate = {});
 
 }  // namespace sluice::actors

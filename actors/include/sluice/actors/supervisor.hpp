@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/actors/cluster_port.hpp"
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/state/snapshot_store.hpp"
@@ -38,6 +39,9 @@ struct supervisor_args {
   std::optional<state::checkpoint_meta> restore;
   /// Things the job runner noticed before the start (skipped checkpoints).
   std::vector<std::string> notes;
+  /// Cluster mode: places instances over the nodes and reaches the remote
+  /// ones (see cluster_port); null runs everything in this process.
+  std::shared_ptr<cluster_port> cluster;
 };
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args);

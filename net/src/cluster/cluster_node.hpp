@@ -1,0 +1,154 @@
+#pragma once
+// One node of a cluster running a job: the node service (Cap'n Proto), the
+// links to the other nodes, the proxies that stand for remote tasks, and on
+// the coordinating node the cluster port the supervisor deploys through.
+//
+// Threads: handler callbacks run on the KJ loop thread and only hand work on
+// (CAF sends, table lookups); CAF actors (proxies, the supervisor) call the
+// cluster port and `send_frame` from CAF worker threads; the node's main
+// thread runs heartbeats and failure detection (`tick`).
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "sluice/actors/cluster_port.hpp"
+#include "sluice/actors/config.hpp"
+#include "sluice/actors/job_graph.hpp"
+#include "sluice/net/cluster_config.hpp"
+#include "sluice/net/event_loop.hpp"
+#include "sluice/net/handler.hpp"
+#include "sluice/net/node_server.hpp"
+#include "sluice/net/peer_link.hpp"
+#include "sluice/state/snapshot_store.hpp"
+
+namespace sluice::net {
+
+/// Operator uid under which the checkpoint metadata travels with a pushed
+/// snapshot (a real uid never starts with a control character).
+inline constexpr const char* meta_entry_uid = "\x01checkpoint-meta";
+
+class cluster_node final : public handler, public actors::cluster_port {
+ public:
+  cluster_node(cluster_config cfg, size_t me, caf::actor_system& sys, std::shared_ptr<const actors::job_graph> graph,
+               actors::runtime_config rc, std::shared_ptr<state::snapshot_store> store);
+  ~cluster_node() override;
+
+  /// Starts the event loop and the node service (binds the node's port).
+  void start();
+  /// Stops the node service and every link; no callback runs afterwards.
+  void stop();
+
+  bool is_coordinator() const noexcept { return me_ == coord_; }
+  const cluster_config& config() const noexcept { return cfg_; }
+
+  // -- coordinator ---------------------------------------------------------
+  void set_supervisor(const caf::actor& sup);
+  /// Failure detection: declares nodes lost whose heartbeats stopped.
+  void check_heartbeats();
+  /// Tells every joined node that the job ended.
+  void shutdown_all(const std::string& reason);
+
+  // -- other nodes -----------------------------------------------------------
+  /// Runs this node until the coordinator says the job ended: joins, keeps
+  /// heartbeats going, rejoins after losing the coordinator. Returns the
+  /// process exit code (0 when the job finished).
+  int run_worker(std::chrono::milliseconds give_up_after);
+
+  // -- used by proxies (CAF threads) ------------------------------------------
+  void send_frame(uint16_t node, frame&& f);
+  /// The task a local actor stands for, or the node itself (the supervisor).
+  task_ref ref_of(const caf::actor_addr& a) const;
+  uint32_t attempt() const noexcept { return attempt_.load(); }
+  const actors::job_graph& graph() const noexcept { return *graph_; }
+  /// Edge feeding input channel `ch` of task (v, i).
+  uint32_t channel_edge(uint32_t v, uint32_t i, uint32_t ch) const { return channel_edge_.at(v).at(i).at(ch); }
+
+  // -- actors::cluster_port (the supervisor, coordinator only) ---------------
+  uint16_t local_node() const override { return static_cast<uint16_t>(me_); }
+  std::string node_name(uint16_t node) const override { return cfg_.nodes.at(node).name; }
+  std::optional<actors::placement> place(const actors::job_graph& g, std::string& why_not) override;
+  void deploy(uint32_t attempt, const actors::placement& where, std::optional<uint64_t> restore) override;
+  caf::actor proxy(uint32_t attempt, uint16_t node, uint32_t vertex, uint32_t instance) override;
+  std::optional<std::string> lost(uint16_t node) const override;
+  void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance, const caf::actor& task) override;
+  void cancel(uint32_t attempt, const std::string& reason) override;
+
+  // -- handler (KJ loop thread) ---------------------------------------------
+  void on_frames(const std::string& peer, std::vector<frame>&& frames) override;
+  control on_control(const std::string& peer, control&& msg) override;
+  void on_heartbeat(const std::string& peer, uint64_t seq, uint64_t epoch) override;
+  void on_put_snapshot(const std::string& peer, uint64_t checkpoint, std::vector<snapshot_entry_msg>&& entries) override;
+  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(uint64_t checkpoint) override;
+  void on_peer_lost(const std::string& peer, const std::string& reason) override;
+
+ private:
+  using clock = std::chrono::steady_clock;
+  struct peer_state {
+    bool joined = false;
+    clock::time_point last_heard{};
+    std::optional<std::string> lost;  ///< Why, once lost (until it joins again).
+  };
+
+  std::shared_ptr<peer_link> link(uint16_t node);
+  void node_lost(uint16_t node, const std::string& reason);
+  void deliver_to_supervisor(const frame& f);
+  void deliver_to_task(uint16_t from_node, frame&& f);
+  void kill_local_tasks(const std::string& why);
+  control worker_deploy(const deploy_msg& d);
+  std::vector<snapshot_entry_msg> snapshot_for_transfer(uint64_t checkpoint);
+  void replicate(uint64_t id, const std::vector<state::snapshot_store::entry>& entries);
+
+  cluster_config cfg_;
+  size_t me_;
+  size_t coord_;
+  caf::actor_system& sys_;
+  std::shared_ptr<const actors::job_graph> graph_;
+  actors::runtime_config rc_;
+  std::shared_ptr<state::snapshot_store> store_;
+  uint64_t epoch_;
+  std::vector<std::vector<std::vector<uint32_t>>> channel_edge_;
+
+  std::unique_ptr<event_loop> loop_;
+  std::unique_ptr<node_server> server_;
+
+  mutable std::mutex mu_;
+  std::map<uint16_t, std::shared_ptr<peer_link>> links_;
+  std::vector<peer_state> peers_;
+  std::atomic<uint32_t> attempt_{0};
+  std::map<std::pair<uint32_t, uint32_t>, caf::actor> local_;   ///< Tasks of the current attempt here.
+  std::map<caf::actor_addr, task_ref> refs_;                    ///< Their addresses.
+  std::map<std::tuple<uint32_t, uint16_t, uint32_t, uint32_t>, caf::actor> proxies_;
+  caf::actor supervisor_;  ///< Coordinator: the supervisor; others: the supervisor's proxy here.
+  caf::actor writer_;      ///< Others: this node's snapshot writer.
+  actors::placement where_;
+
+  // Worker state, guarded by mu_, signalled through cv_.
+  std::condition_variable cv_;
+  std::optional<std::string> shutdown_;  ///< Set when the coordinator ended the job.
+  bool shutdown_ok_ = false;
+  std::atomic<bool> stopping_{false};
+};
+
+/// Spawns the actor standing for task (vertex, instance) of `attempt` on
+/// remote `node`: whatever it receives goes there as frames.
+caf::actor spawn_task_proxy(caf::actor_system& sys, cluster_node& node, uint32_t attempt, uint16_t target_node,
+                            uint32_t vertex, uint32_t instance);
+
+/// Spawns the actor standing for the supervisor on a node that does not
+/// coordinate: task reports and snapshot acknowledgements go to the
+/// coordinator as frames.
+caf::actor spawn_supervisor_proxy(caf::actor_system& sys, cluster_node& node, uint16_t coordinator);
+
+}  // namespace sluice::net
