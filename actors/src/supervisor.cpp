@@ -281,6 +281,9 @@ class node_supervisor : public caf::event_based_actor {
                               args_.cluster->lost(n).value_or(why));
           }
           on_failure(fmt::format("task {}#{} stopped unexpectedly: {}", args_.graph->vertices()[v].name, i, why));
+          // It is down already: the restart must not wait for its down message.
+          if (phase_ == phase::restarting && old_tasks_.erase(dm.source) > 0 && old_tasks_.empty() && restart_due_)
+            restart_due_ = false, redeploy_later();
           return;
         }
   }
