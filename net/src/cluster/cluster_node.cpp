@@ -675,6 +675,12 @@ int cluster_node::run_worker(milliseconds give_up_after) {
         throw std::runtime_error(fmt::format("no answer to heartbeats for {} ms", cfg_.heartbeat_timeout.count()));
       last_contact = clock::now();
     } catch (const std::exception& e) {
+      // The coordinator refusing us (wrong secret or cluster name) will not
+      // change by retrying: say so and stop.
+      if (std::string_view{e.what()}.find("refused:") != std::string_view::npos) {
+        spdlog::error("the coordinator {} ({}:{}) refused this node: {}", coord.name, coord.host, coord.port, e.what());
+        return 2;
+      }
       if (joined) {
         spdlog::warn("lost the coordinator {}: {}", coord.name, e.what());
         kill_local_tasks("lost the coordinator");

@@ -1,0 +1,204 @@
+#define BOOST_TEST_MODULE integration_cluster
+#include <boost/test/unit_test.hpp>
+
+// Clusters of three node processes on 127.0.0.1, as a user runs them: the
+// same job binary with --cluster/--node. Results must equal the one-process
+// run; killed, paused and restarted nodes (the coordinator included) must
+// leave exactly-once output; hostile peers must not disturb the job.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+
+#include "cluster_fixture.hpp"
+#include "process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using it::local_cluster;
+
+std::vector<std::string> oracle_args(const it::fs::path& out, uint64_t count, int rate) {
+  return {ORACLE_BIN, "--count", std::to_string(count), "--keys", "16", "--rate", std::to_string(rate),
+          "--parallelism", "2", "--output", out.string()};
+}
+
+std::string check_oracle(const it::fs::path& out, uint64_t count) {
+  return it::run(std::string(ORACLE_CHECK_BIN) + " --count " + std::to_string(count) + " --keys 16 --output " +
+                 out.string())
+      .output;
+}
+
+/// Starts n2.., then n1 (the coordinator) with the same arguments.
+void start_all(local_cluster& c, const std::vector<std::string>& args) {
+  for (size_t i = 1; i < c.names().size(); ++i) c.start(c.names()[i], args);
+  c.start("n1", args);
+}
+
+/// Every node exits 0 (the coordinator first: it ends the job).
+void require_all_finish(local_cluster& c, std::chrono::milliseconds timeout = 60s) {
+  BOOST_TEST_INFO(c.logs());
+  BOOST_REQUIRE_EQUAL(c.wait("n1", timeout), 0);
+  for (size_t i = 1; i < c.names().size(); ++i) {
+    BOOST_TEST_INFO(c.logs());
+    BOOST_REQUIRE_EQUAL(c.wait(c.names()[i], 20s), 0);
+  }
+}
+
+void require_exactly_once(local_cluster& c, const it::fs::path& out, uint64_t count) {
+  auto check = check_oracle(out, count);
+  BOOST_TEST_INFO(c.logs() << "\ncheck: " << check);
+  BOOST_TEST(check.find("lost=0 duplicated=0 mismatched=0") != std::string::npos);
+}
+
+std::string sorted_lines(const it::fs::path& p) {
+  std::istringstream in{it::read_file(p)};
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::sort(lines.begin(), lines.end());
+  std::string s;
+  for (auto& l : lines) s += l + "\n";
+  return s;
+}
+
+/// Writes `bytes` to 127.0.0.1:port and closes (a hostile or broken peer).
+void send_garbage(uint16_t port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    auto n = ::write(fd, bytes.data(), bytes.size());
+    (void)n;
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(wordcount_on_three_nodes_equals_the_local_run) {
+  local_cluster c{"cl-wordcount"};
+  const std::string input = SLUICE_SHARED_DATA_DIR "/churn_modelling/Churn_Modelling.csv";
+  auto local = it::run(std::string(WORDCOUNT_BIN) + " --input " + input + " --parallelism 2 --output " +
+                       (c.dir() / "local.csv").string());
+  BOOST_REQUIRE_MESSAGE(local.code == 0, local.output);
+  start_all(c, {WORDCOUNT_BIN, "--input", input, "--parallelism", "2", "--output", (c.dir() / "cluster.csv").string()});
+  require_all_finish(c);
+  const auto expected = sorted_lines(c.dir() / "local.csv");
+  BOOST_TEST(!expected.empty());
+  BOOST_TEST(sorted_lines(c.dir() / "cluster.csv") == expected);
+  // The instances really ran on the other nodes.
+  for (auto n : {"n2", "n3"}) BOOST_TEST(it::read_file(c.log_path(n)).find("tasks deployed here") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(oracle_on_three_nodes_is_exactly_once) {
+  local_cluster c{"cl-oracle"};
+  const uint64_t n = 40000;
+  start_all(c, oracle_args(c.dir() / "out", n, 0));
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+}
+
+BOOST_AUTO_TEST_CASE(killed_node_restarted_with_the_same_command_recovers_exactly_once) {
+  local_cluster c{"cl-kill"};
+  const uint64_t n = 60000;
+  auto args = oracle_args(c.dir() / "out", n, 15000);
+  start_all(c, args);
+  BOOST_REQUIRE(c.wait_for_log("n2", "tasks deployed here", 20s));
+  std::this_thread::sleep_for(1500ms);  // a few checkpoints complete
+  c.kill9("n2");
+  std::this_thread::sleep_for(500ms);
+  c.start("n2", args);
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+  const auto coordinator = it::read_file(c.log_path("n1"));
+  BOOST_TEST(coordinator.find("node n2 lost") != std::string::npos);
+  BOOST_TEST(coordinator.find("restart 1: restoring checkpoint") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(paused_node_is_declared_lost_and_the_job_recovers_exactly_once) {
+  local_cluster c{"cl-pause"};
+  const uint64_t n = 60000;
+  start_all(c, oracle_args(c.dir() / "out", n, 15000));
+  BOOST_REQUIRE(c.wait_for_log("n3", "tasks deployed here", 20s));
+  std::this_thread::sleep_for(1000ms);
+  c.signal("n3", SIGSTOP);
+  std::this_thread::sleep_for(2500ms);  // longer than the heartbeat timeout (1.5 s)
+  c.signal("n3", SIGCONT);
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+  BOOST_TEST(it::read_file(c.log_path("n1")).find("node n3 lost: no heartbeat") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(coordinator_restarted_from_its_state_directory_resumes_exactly_once) {
+  local_cluster c{"cl-coord"};
+  const uint64_t n = 60000;
+  auto args = oracle_args(c.dir() / "out", n, 15000);
+  start_all(c, args);
+  BOOST_REQUIRE(c.wait_for_log("n2", "tasks deployed here", 20s));
+  std::this_thread::sleep_for(1500ms);
+  c.kill9("n1");
+  std::this_thread::sleep_for(500ms);
+  c.start("n1", args);
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+  BOOST_TEST(it::read_file(c.log_path("n1")).find("resuming from checkpoint") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(node_with_a_wrong_secret_is_refused_and_the_cluster_goes_on) {
+  local_cluster c{"cl-secret"};
+  const uint64_t n = 20000;
+  auto args = oracle_args(c.dir() / "out", n, 0);
+  const auto bad = c.write_config(c.dir() / "bad.toml", "not-the-secret-of-this-cluster!!");
+  c.start("n3", args);
+  c.start("n1", args);
+  c.start("n2", args, bad);
+  const int code = c.wait("n2", 20s);
+  BOOST_TEST_INFO(c.logs());
+  BOOST_TEST(code == 2);
+  BOOST_TEST(it::read_file(c.log_path("n2")).find("wrong secret") != std::string::npos);
+  BOOST_TEST(it::read_file(c.log_path("n1")).find("refused connection from 127.0.0.1") != std::string::npos);
+  c.start("n2", args);  // now with the cluster's secret
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_on_the_node_ports_does_not_disturb_the_job) {
+  local_cluster c{"cl-garbage"};
+  const uint64_t n = 40000;
+  start_all(c, oracle_args(c.dir() / "out", n, 20000));
+  BOOST_REQUIRE(c.wait_for_log("n1", "node n3 joined", 20s));
+  std::mt19937 rng{42};
+  for (int round = 0; round < 5; ++round)
+    for (size_t i = 0; i < c.names().size(); ++i) {
+      std::string junk(1 + rng() % 4096, '\0');
+      for (auto& ch : junk) ch = static_cast<char>(rng());
+      send_garbage(c.port(i), junk);
+      // A Cap'n Proto segment table announcing a huge message.
+      send_garbage(c.port(i), std::string("\x00\x00\x00\x00\xff\xff\xff\x7f", 8));
+    }
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+  for (auto& name : c.names()) BOOST_TEST(it::read_file(c.log_path(name)).find("127.0.0.1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(nodes_that_join_late_get_their_share) {
+  local_cluster c{"cl-late"};
+  const uint64_t n = 20000;
+  auto args = oracle_args(c.dir() / "out", n, 0);
+  c.start("n1", args);
+  BOOST_REQUIRE(c.wait_for_log("n1", "waiting for 2 other nodes", 20s));
+  std::this_thread::sleep_for(1000ms);
+  c.start("n2", args);
+  std::this_thread::sleep_for(1000ms);
+  c.start("n3", args);
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+  BOOST_TEST(it::read_file(c.log_path("n1")).find("waiting before deploying: nodes not available") != std::string::npos);
+  BOOST_TEST(it::read_file(c.log_path("n3")).find("tasks deployed here") != std::string::npos);
+}
