@@ -59,6 +59,7 @@ struct cluster_options {
   int heartbeat_interval_ms = 200;
   int heartbeat_timeout_ms = 1500;
   std::string secret = "0123456789abcdef0123456789abcdef";
+  bool failover = false;
 };
 
 class local_cluster {
@@ -96,6 +97,7 @@ class local_cluster {
       << "heartbeat_interval_ms = " << opts_.heartbeat_interval_ms << "\n"
       << "heartbeat_timeout_ms = " << opts_.heartbeat_timeout_ms << "\n"
       << "restart = \"" << opts_.restart << "\"\n"
+      << "failover = " << (opts_.failover ? "true" : "false") << "\n"
       << "[checkpoint]\ninterval_ms = " << opts_.checkpoint_ms << "\nretained = 3\n";
     for (size_t i = 0; i < names_.size(); ++i)
       f << "[[nodes]]\nname = \"" << names_[i] << "\"\nhost = \"127.0.0.1\"\nport = " << ports_[i]

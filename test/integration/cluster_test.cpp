@@ -202,3 +202,21 @@ BOOST_AUTO_TEST_CASE(nodes_that_join_late_get_their_share) {
   BOOST_TEST(it::read_file(c.log_path("n1")).find("waiting before deploying: nodes not available") != std::string::npos);
   BOOST_TEST(it::read_file(c.log_path("n3")).find("tasks deployed here") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(with_failover_the_instances_of_a_dead_node_move_to_the_others) {
+  it::cluster_options o;
+  o.failover = true;
+  local_cluster c{"cl-failover", o};
+  const uint64_t n = 60000;
+  start_all(c, oracle_args(c.dir() / "out", n, 15000));
+  BOOST_REQUIRE(c.wait_for_log("n3", "tasks deployed here", 20s));
+  std::this_thread::sleep_for(1500ms);
+  c.kill9("n3");  // and never started again
+  BOOST_TEST_INFO(c.logs());
+  BOOST_REQUIRE_EQUAL(c.wait("n1", 60s), 0);
+  BOOST_REQUIRE_EQUAL(c.wait("n2", 20s), 0);
+  require_exactly_once(c, c.dir() / "out", n);
+  const auto coordinator = it::read_file(c.log_path("n1"));
+  BOOST_TEST(coordinator.find("node n3 lost") != std::string::npos);
+  BOOST_TEST(coordinator.find("restart 1: restoring checkpoint") != std::string::npos);
+}

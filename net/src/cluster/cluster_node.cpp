@@ -207,6 +207,9 @@ void cluster_node::deliver_to_supervisor(const frame& f) {
 
 void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
   const uint32_t v = f.to.vertex, i = f.to.instance;
+  if (v >= channel_edge_.size() || i >= channel_edge_[v].size())
+    throw protocol_error(fmt::format("frame for unknown task {}#{} (this job has {} vertices)", v, i,
+                                     channel_edge_.size()));
   caf::actor task;
   {
     std::lock_guard lock{mu_};
@@ -326,14 +329,16 @@ std::optional<placement> cluster_node::place(const job_graph& g, std::string& wh
   std::vector<uint16_t> usable;
   {
     std::lock_guard lock{mu_};
+    // Every node must have joined once; with failover, a node lost since
+    // then is left out (its instances go to the others).
     std::vector<std::string> missing;
     for (size_t n = 0; n < cfg_.nodes.size(); ++n) {
       if (peers_[n].joined && !peers_[n].lost)
         usable.push_back(static_cast<uint16_t>(n));
-      else
+      else if (!peers_[n].joined || !cfg_.failover)
         missing.push_back(cfg_.nodes[n].name + (peers_[n].lost ? " (lost: " + *peers_[n].lost + ")" : " (not joined)"));
     }
-    if (!missing.empty() && !cfg_.failover) {
+    if (!missing.empty()) {
       why_not = fmt::format("nodes not available: {}", fmt::join(missing, ", "));
       return std::nullopt;
     }
