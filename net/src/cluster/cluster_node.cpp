@@ -491,9 +491,16 @@ void cluster_node::on_heartbeat(const std::string& peer, uint64_t, uint64_t) {
   if (!n) return;
   std::lock_guard lock{mu_};
   auto& p = peers_[*n];
-  // A heartbeat from a node declared lost (it was paused, not dead) does not
-  // bring it back: it must join again, which cancels what it still runs.
-  if (p.joined && !p.lost) p.last_heard = clock::now();
+  if (!p.joined) return;
+  if (p.lost) {
+    // Heartbeats again from a node declared lost: it was paused or cut off,
+    // not dead. It is usable again; what it still runs belongs to an attempt
+    // that was replaced (its frames are dropped everywhere) and the next
+    // deployment stops it.
+    spdlog::info("node {} is back (heartbeats resumed after: {})", peer, *p.lost);
+    p.lost.reset();
+  }
+  p.last_heard = clock::now();
 }
 
 void cluster_node::on_peer_lost(const std::string& peer, const std::string& reason) {
