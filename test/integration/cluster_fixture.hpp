@@ -60,6 +60,7 @@ struct cluster_options {
   int heartbeat_timeout_ms = 1500;
   std::string secret = "0123456789abcdef0123456789abcdef";
   bool failover = false;
+  std::string extra_toml;  ///< Appended after the settings (e.g. a [constraints] table).
 };
 
 class local_cluster {
@@ -98,7 +99,8 @@ class local_cluster {
       << "heartbeat_timeout_ms = " << opts_.heartbeat_timeout_ms << "\n"
       << "restart = \"" << opts_.restart << "\"\n"
       << "failover = " << (opts_.failover ? "true" : "false") << "\n"
-      << "[checkpoint]\ninterval_ms = " << opts_.checkpoint_ms << "\nretained = 3\n";
+      << "[checkpoint]\ninterval_ms = " << opts_.checkpoint_ms << "\nretained = 3\n"
+      << opts_.extra_toml << "\n";
     for (size_t i = 0; i < names_.size(); ++i)
       f << "[[nodes]]\nname = \"" << names_[i] << "\"\nhost = \"127.0.0.1\"\nport = " << ports_[i]
         << "\nworkers = 2\nstate_dir = \"" << (dir_ / "state" / names_[i]).string() << "\"\n";

@@ -220,3 +220,20 @@ BOOST_AUTO_TEST_CASE(with_failover_the_instances_of_a_dead_node_move_to_the_othe
   BOOST_TEST(coordinator.find("node n3 lost") != std::string::npos);
   BOOST_TEST(coordinator.find("restart 1: restoring checkpoint") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(constraints_keep_an_operator_on_the_nodes_they_name) {
+  it::cluster_options o;
+  o.extra_toml = "[constraints]\nwrite = [\"n3\"]\ntrack = [\"n1\", \"n2\"]\n";
+  local_cluster c{"cl-constraints", o};
+  const uint64_t n = 20000;
+  start_all(c, oracle_args(c.dir() / "out", n, 0));
+  require_all_finish(c);
+  require_exactly_once(c, c.dir() / "out", n);
+  const auto log = it::read_file(c.log_path("n1"));
+  BOOST_TEST_INFO(log);
+  BOOST_TEST(log.find("write#0@n3") != std::string::npos);
+  BOOST_TEST(log.find("write#1@n3") != std::string::npos);
+  BOOST_TEST(log.find("track#0@n1") != std::string::npos);
+  BOOST_TEST(log.find("track#1@n2") != std::string::npos);
+  BOOST_TEST(log.find("track#0@n3") == std::string::npos);
+}

@@ -394,8 +394,14 @@ void cluster_node::deploy(uint32_t attempt, const placement& where, std::optiona
   deploy_msg d;
   d.attempt = attempt;
   d.restore_from = restore.value_or(0);
-  for (auto& v : where)
-    for (auto n : v) d.placement.push_back(n);
+  std::string shown;
+  for (size_t v = 0; v < where.size(); ++v)
+    for (size_t i = 0; i < where[v].size(); ++i) {
+      d.placement.push_back(where[v][i]);
+      shown += fmt::format(" {}#{}@{}", graph_->vertices()[v].name, i, cfg_.nodes[where[v][i]].name);
+    }
+  spdlog::info("attempt {}{}: placement{}", attempt, restore ? fmt::format(" (restoring checkpoint {})", *restore) : "",
+               shown);
   std::vector<snapshot_entry_msg> snapshot;
   if (restore) snapshot = snapshot_for_transfer(*restore);
   for (size_t n = 0; n < cfg_.nodes.size(); ++n) {

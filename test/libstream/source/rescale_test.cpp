@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -202,6 +203,23 @@ BOOST_AUTO_TEST_CASE(oracle_sequence_keeps_every_key_on_one_instance_in_order_ac
         BOOST_TEST_REQUIRE(got.size() == all.size());
         BOOST_TEST((got == all));
       }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(oracle_sequence_spreads_keys_evenly_over_instances) {
+  for (uint32_t keys : {16u, 100u, 128u, 300u}) {
+    for (uint32_t p : {2u, 3u, 4u}) {
+      std::vector<size_t> per_instance;
+      for (uint32_t k = 0; k < p; ++k) {
+        testing::harness h{std::make_unique<testing::sequence_source>(keys * 10, keys), k, p, max_par};
+        h.poll(1000);
+        std::set<uint32_t> mine;
+        for (auto& r : h.values<testing::seq_record>()) mine.insert(r.key);
+        per_instance.push_back(mine.size());
+      }
+      const auto [lo, hi] = std::minmax_element(per_instance.begin(), per_instance.end());
+      BOOST_TEST(*hi - *lo <= 2u + keys / max_par, keys << " keys over " << p << " instances");
     }
   }
 }

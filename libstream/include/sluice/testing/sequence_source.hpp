@@ -13,8 +13,8 @@ namespace sluice::testing {
 /// The oracle's source: the first `count` records of the sequence over
 /// `keys` keys (`sequence_record`), split by key so that all records of a key
 /// come from one split, hence from one instance in increasing `seq`, at any
-/// parallelism: key k is in split k mod (max parallelism). Replayable and
-/// rescalable like the generator.
+/// parallelism, and the keys spread evenly over the instances. Replayable
+/// and rescalable like the generator.
 class sequence_source final : public typed_source<seq_record> {
  public:
   sequence_source(uint64_t count, uint32_t keys) : count_(count), keys_(keys == 0 ? 1 : keys) {}
@@ -38,16 +38,24 @@ class sequence_source final : public typed_source<seq_record> {
   void splits_restored() override { splits_.restored(); }
 
  private:
-  /// Split s holds the keys s, s + splits, ... below `keys`; it walks their
-  /// records i = seq * keys + key in ascending i.
+  /// Keys spread evenly over the splits (so over the instances): key k is
+  /// in split k * splits / keys, so a split holds a run of consecutive keys
+  /// (at most one when there are no more keys than splits). A split walks
+  /// its keys' records i = seq * keys + key in ascending i.
   struct by_key {
     uint32_t keys = 1;
     uint32_t splits = 1;
-    uint64_t first(uint32_t s) const noexcept { return s < keys ? s : UINT64_MAX; }
+    /// First key of split s (the first of the next split ends it).
+    uint64_t first_key(uint64_t s) const noexcept { return (s * keys + splits - 1) / splits; }
+    uint64_t first(uint32_t s) const noexcept {
+      const uint64_t k = first_key(s);
+      return k < first_key(uint64_t{s} + 1) ? k : UINT64_MAX;
+    }
     uint64_t next(uint64_t i) const noexcept {
       const uint64_t key = i % keys;
-      if (key + splits < keys) return i + splits;  // the split's next key, same seq
-      return (i / keys + 1) * keys + key % splits;  // its first key, next seq
+      const uint64_t s = key * splits / keys;
+      if (key + 1 < first_key(s + 1)) return i + 1;  // the split's next key, same seq
+      return (i / keys + 1) * keys + first_key(s);  // its first key, next seq
     }
   };
 
