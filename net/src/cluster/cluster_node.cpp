@@ -533,11 +533,18 @@ void cluster_node::on_put_snapshot(const std::string& peer, uint64_t checkpoint,
     es.emplace_back(std::move(key), std::move(e.value));
   }
   if (meta) {
-    // A checkpoint pushed before a deployment: complete it here unless it is.
+    // A checkpoint pushed before a deployment: complete it here unless it
+    // already is. A completed checkpoint of the same id with other metadata
+    // is left from another run of the job (another coordinator store): it is
+    // replaced, never restored from.
     auto all = store_->completed();
     if (!all) throw std::runtime_error(all.error().message);
     for (auto& m : all.value())
-      if (m.id == meta->id) return;
+      if (m.id == meta->id) {
+        if (m == *meta) return;
+        spdlog::warn("replacing checkpoint {} of another run in {}", m.id.value, store_->dir());
+        if (auto r = store_->drop(m.id); !r) throw std::runtime_error(r.error().message);
+      }
   }
   if (auto r = store_->write(checkpoint_id{checkpoint}, es); !r)
     throw std::runtime_error(fmt::format("storing checkpoint {} from node {}: {}", checkpoint, peer, r.error().message));
@@ -658,6 +665,24 @@ void cluster_node::replicate(uint64_t id, const std::vector<state::snapshot_stor
     msgs.push_back(snapshot_entry_msg{key.operator_uid, key.instance.value, key.group.value, key.is_operator_state(),
                                       bytes});
   link(static_cast<uint16_t>(coord_))->put_snapshot(id, std::move(msgs), control_timeout);
+  // The local copies are only completed when pushed back for a restore;
+  // keep the newest few so that the store does not grow without bound.
+  std::optional<uint64_t> expired;
+  {
+    std::lock_guard lock{mu_};
+    if (local_ids_.empty() || local_ids_.back() != id) local_ids_.push_back(id);
+    if (local_ids_.size() > std::max(1u, rc_.checkpoints.retained) + 1) {
+      expired = local_ids_.front();
+      local_ids_.pop_front();
+    }
+  }
+  if (expired) {
+    auto all = store_->completed();
+    bool completed = false;
+    if (all)
+      for (auto& m : all.value()) completed = completed || m.id.value == *expired;
+    if (!completed) (void)store_->drop(checkpoint_id{*expired});  // not_found is fine: nothing was kept
+  }
 }
 
 // -- a node that does not coordinate ----------------------------------------------

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -133,6 +134,7 @@ class cluster_node final : public handler, public actors::cluster_port {
   caf::actor supervisor_;  ///< Coordinator: the supervisor; others: the supervisor's proxy here.
   caf::actor writer_;      ///< Others: this node's snapshot writer.
   actors::placement where_;
+  std::deque<uint64_t> local_ids_;  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
 
   // Worker state, guarded by mu_, signalled through cv_.
   std::condition_variable cv_;
