@@ -18,7 +18,22 @@
 #   scripts/fault-inject.sh [--job oracle|wordcount] [--rounds N] [--seed S]
 #                           [--max-seconds T] [--build-dir DIR] [--keep]
 #                           [--parallelism P] [--count N] [--rate R] [--keys K]
-#                           [--copies C] [--long]
+#                           [--copies C] [--long] [--cluster]
+#
+# --cluster runs the job as a cluster of three node processes on 127.0.0.1
+# (scripts/cluster.sh init: free ports, a fresh secret and state directories
+# in the work directory; checkpoints every 500 ms, heartbeats every 200 ms,
+# timeout 1500 ms, restart fixed-delay:attempts=<rounds*3>,delay=200ms;
+# parallelism 2 and, for oracle, rate 10000/s unless given). The reference is
+# a failure-free cluster run (oracle: its output must already pass the
+# checker) or the local run (wordcount). Then, in the campaign run, each round
+# waits a seeded random moment and either kills (-9) a random non-coordinator
+# node and restarts it with the same command, or pauses it (-STOP) for a
+# random 2-4 s (longer than the heartbeat timeout) and resumes it (-CONT);
+# the next round starts once that node got its share of the recovered job.
+# Pauses are counted in `kills`. A coordinator that does not finish, a node
+# that does not rejoin or does not exit after the job, or a node that fails
+# by itself fails the campaign (the node logs are printed and kept).
 #
 # Without --build-dir it builds build/ (RelWithDebInfo) as scripts/test.sh
 # does. --long marks the long campaign: skipped (exit 77) unless
@@ -27,17 +42,18 @@
 #
 # Last line: rounds=<n> kills=<n> lost=<n> duplicated=<n> mismatched=<n>
 # (rounds: kill rounds started; kills: runs actually killed, a round whose run
-# ended before its kill moment is no kill). Exit 0 when the final output is
+# ended before its kill moment is no kill; with --cluster: nodes killed or
+# paused). Exit 0 when the final output is
 # exactly the reference, 1 on any loss, duplicate or mismatch or when a run
 # fails, times out or cannot start, 2 on bad usage, 77 when skipped.
-set -uo pipefail
+set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
-job=oracle rounds=5 seed=1 max_seconds=120 build_dir="" keep=0 long=0
-parallelism=1 count="" rate=25000 keys=16 copies=""
+job=oracle rounds=5 seed=1 max_seconds=120 build_dir="" keep=0 long=0 cluster=0
+parallelism="" count="" rate="" keys=16 copies=""
 checkpoint_ms=50
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -53,10 +69,15 @@ while [[ $# -gt 0 ]]; do
     --copies) copies="${2:?}"; shift 2 ;;
     --keep) keep=1; shift ;;
     --long) long=1; shift ;;
+    --cluster) cluster=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "fault-inject: unknown argument '$1'" >&2; usage ;;
   esac
 done
+# Cluster runs are slower to start and recover: fewer records per second, and
+# two instances per operator so that every node gets a share.
+[[ -n "$parallelism" ]] || parallelism=$(( cluster ? 2 : 1 ))
+[[ -n "$rate" ]] || rate=$(( cluster ? 10000 : 25000 ))
 for v in rounds seed max_seconds parallelism rate keys; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "fault-inject: --${v//_/-} must be a non-negative integer" >&2; exit 2; }
 done
@@ -81,6 +102,8 @@ oracle_bin="$build_dir/examples/oracle/oracle"
 check_bin="$build_dir/examples/oracle/oracle-check"
 wordcount_bin="$build_dir/examples/wordcount/wordcount"
 if [[ "$job" == oracle ]]; then need=("$oracle_bin" "$check_bin"); else need=("$wordcount_bin"); fi
+cluster_sh="$root/scripts/cluster.sh"
+(( ! cluster )) || [[ -r "$cluster_sh" ]] || { echo "fault-inject: $cluster_sh is missing" >&2; exit 1; }
 for b in "${need[@]}"; do
   [[ -x "$b" ]] || { echo "fault-inject: $b is not built (cmake --build $build_dir --target $(basename "$b"))" >&2; exit 1; }
 done
@@ -89,11 +112,18 @@ done
 work="$(mktemp -d "${TMPDIR:-/tmp}/sluice-fault-XXXXXX")" || exit 1
 pid=""
 failed=0
+declare -A npid=()   # cluster mode: node name -> pid of its running process
 cleanup() {
+  local n
   if [[ -n "$pid" ]]; then
-    kill -9 "$pid" 2>/dev/null
-    { wait "$pid"; } 2>/dev/null
+    kill -9 "$pid" 2>/dev/null || true
+    { wait "$pid"; } 2>/dev/null || true
   fi
+  for n in "${!npid[@]}"; do
+    kill -CONT "${npid[$n]}" 2>/dev/null || true
+    kill -9 "${npid[$n]}" 2>/dev/null || true
+    { wait "${npid[$n]}"; } 2>/dev/null || true
+  done
   if (( keep || failed )); then
     echo "fault-inject: work directory kept: $work" >&2
   else
@@ -129,8 +159,8 @@ start() {
 
 # reap: waits for the job started last; sets rc; clears pid.
 reap() {
-  { wait "$pid"; } 2>/dev/null
-  rc=$?
+  rc=0
+  { wait "$pid"; } 2>/dev/null || rc=$?
   pid=""
 }
 
@@ -142,21 +172,186 @@ run_for() {
   while running "$pid" && (( $(now_ms) < until && SECONDS < deadline )); do sleep 0.01; done
   killed=0
   if running "$pid"; then
-    kill -9 "$pid"
+    kill -9 "$pid" 2>/dev/null || true
     killed=1
   fi
   reap
   if (( killed )) && (( rc != 137 )); then killed=0; fi  # it ended by itself just before the kill
 }
 
-log_tail() { echo "---- $1 (last lines) ----" >&2; tail -n 15 "$1" >&2; echo "----" >&2; }
+log_tail() { echo "---- $1 (last lines) ----" >&2; tail -n 15 "$1" >&2 || true; echo "----" >&2; }
+
+# -- cluster mode: nodes as processes ------------------------------------------
+# A cluster lives in a directory made by `cluster.sh init`: cluster.toml,
+# secret.txt, state/<node>, and here logs/<node>.log (appended over restarts).
+nodes=(n1 n2 n3)
+coord=n1
+others=(n2 n3)
+
+# cluster_init <dir>: a fresh cluster file with free ports.
+cluster_init() {
+  local attempts=$(( rounds * 3 ))
+  (( attempts >= 1 )) || attempts=1
+  bash "$cluster_sh" init --nodes 3 --checkpoint-ms 500 --heartbeat-ms 200 --heartbeat-timeout-ms 1500 \
+    --restart "fixed-delay:attempts=$attempts,delay=200ms" "$1" >/dev/null
+  mkdir -p "$1/logs"
+}
+
+# start_node <dir> <node> <command...>: starts one node of the job; sets npid[node].
+start_node() {
+  local dir="$1" node="$2"
+  shift 2
+  "$@" --cluster "$dir/cluster.toml" --node "$node" >>"$dir/logs/$node.log" 2>&1 &
+  npid[$node]=$!
+}
+
+# start_cluster <dir> <command...>: the other nodes first, then the coordinator.
+start_cluster() {
+  local dir="$1" n
+  shift
+  for n in "${others[@]}" "$coord"; do start_node "$dir" "$n" "$@"; done
+}
+
+# reap_node <node>: waits for it (it must have ended or been killed); sets rc.
+reap_node() {
+  rc=0
+  { wait "${npid[$1]}"; } 2>/dev/null || rc=$?
+  unset "npid[$1]"
+}
+
+# node_states: pid and process state of every node (a node that runs but
+# logs nothing is stuck: `gdb -p <pid> -batch -ex "thread apply all bt"`).
+node_states() {
+  local n st
+  for n in "${nodes[@]}"; do
+    if [[ -z "${npid[$n]:-}" ]]; then st="not running"
+    else st="pid ${npid[$n]}, state $(awk '{ sub(/.*\) /, ""); print substr($0, 1, 1) }' "/proc/${npid[$n]}/stat" 2>/dev/null || echo gone)"; fi
+    echo "fault-inject: node $n: $st" >&2
+  done
+}
+
+node_logs() {
+  local n
+  for n in "${nodes[@]}"; do log_tail "$1/logs/$n.log"; done
+}
+
+# port_clash <dir>: true when a node could not listen on its port (taken
+# between choosing it and binding it): the run is retried on other ports.
+port_clash() { grep -qs 'cannot listen on' "$1"/logs/*.log; }
+
+# finish_cluster <dir>: waits for the coordinator (until the deadline), then
+# for the other nodes (30 s more). Sets coord_rc; fails on a hang, on a node
+# that does not end after the job or ends with an error.
+finish_cluster() {
+  local dir="$1" n until
+  while running "${npid[$coord]}" && (( SECONDS < deadline )); do sleep 0.05; done
+  if running "${npid[$coord]}"; then
+    fail "the coordinator did not finish within the time budget (--max-seconds $max_seconds): the job hangs"
+    node_states
+    node_logs "$dir"
+    coord_rc=124
+    return 0
+  fi
+  reap_node "$coord"
+  coord_rc=$rc
+  until=$((SECONDS + 30))
+  for n in "${others[@]}"; do
+    [[ -n "${npid[$n]:-}" ]] || continue
+    while running "${npid[$n]}" && (( SECONDS < until )); do sleep 0.05; done
+    if running "${npid[$n]}"; then
+      fail "node $n still runs 30 s after the coordinator ended the job"
+      log_tail "$dir/logs/$n.log"
+      kill -9 "${npid[$n]}" 2>/dev/null || true
+      reap_node "$n"
+    else
+      reap_node "$n"
+      if (( rc != 0 && coord_rc == 0 )); then
+        fail "node $n exited with code $rc after the job ended"
+        log_tail "$dir/logs/$n.log"
+      fi
+    fi
+  done
+}
+
+# deployed <dir> <node>: how many deployments the node's log shows so far.
+deployed() {
+  local c
+  c="$(grep -cs 'tasks deployed here' "$1/logs/$2.log")" || true
+  echo "${c:-0}"
+}
+
+# wait_deployed <dir> <node> <count> <seconds>: until the node's log shows
+# more than <count> deployments; false on timeout; true when the job ended.
+wait_deployed() {
+  local until=$((SECONDS + $4))
+  while (( $(deployed "$1" "$2") <= $3 )); do
+    running "${npid[$coord]}" || return 0
+    (( SECONDS < until && SECONDS < deadline )) || return 1
+    sleep 0.05
+  done
+}
+
+# sleep_ms_while_running <ms>: sleeps, but stops early when the coordinator
+# ends; false then.
+sleep_ms_while_running() {
+  local until=$(( $(now_ms) + $1 ))
+  while (( $(now_ms) < until && SECONDS < deadline )); do
+    running "${npid[$coord]}" || return 1
+    sleep 0.02
+  done
+  running "${npid[$coord]}"
+}
+
+# watch_others <dir> [<node to skip>]: a non-coordinator node that ended by
+# itself while the job runs is reported (code 0: the job ended).
+watch_others() {
+  local n
+  for n in "${others[@]}"; do
+    [[ "$n" != "${2:-}" && -n "${npid[$n]:-}" ]] || continue
+    if ! running "${npid[$n]}"; then
+      reap_node "$n"
+      if (( rc != 0 )); then
+        fail "node $n exited by itself with code $rc while the job ran"
+        log_tail "$1/logs/$n.log"
+        return 1
+      fi
+    fi
+  done
+}
+
+# clean_cluster_run <dir> <command...>: a run without faults to the end;
+# retried on fresh ports (at most 3 times) when a port was taken. Sets
+# coord_rc and run_ms.
+clean_cluster_run() {
+  local dir="$1" try t0
+  shift
+  for try in 1 2 3; do
+    rm -rf "$dir"
+    cluster_init "$dir"
+    t0=$(now_ms)
+    start_cluster "$dir" "$@"
+    finish_cluster "$dir"
+    run_ms=$(( $(now_ms) - t0 ))
+    (( coord_rc != 0 )) && port_clash "$dir" && (( try < 3 )) || return 0
+    echo "fault-inject: a port of $dir was taken; retrying on other ports"
+  done
+}
 
 # -- the job -----------------------------------------------------------------
-runtime_args=(--parallelism "$parallelism" --workers 2)
-fault_args=(--state-dir "$work/state" --checkpoint-ms "$checkpoint_ms")
-# Planned duration of the uninterrupted job, in ms; kill moments are drawn
-# so that the rounds usually fit in it.
-planned_ms=$(( (3 + rounds / 2) * 1000 ))
+if (( cluster )); then
+  runtime_args=(--parallelism "$parallelism")   # workers, checkpoints, restarts: the cluster file
+  fault_args=()
+  # A round: a moment of up to ~2.5 s, a pause of 2-4 s or a kill, recovery.
+  planned_ms=$(( (4 + rounds * 5) * 1000 ))
+  mode="a cluster of 3 nodes (n1 coordinates), checkpoints every 500 ms"
+else
+  runtime_args=(--parallelism "$parallelism" --workers 2)
+  fault_args=(--state-dir "$work/state" --checkpoint-ms "$checkpoint_ms")
+  # Planned duration of the uninterrupted job, in ms; kill moments are drawn
+  # so that the rounds usually fit in it.
+  planned_ms=$(( (3 + rounds / 2) * 1000 ))
+  mode="checkpoints every $checkpoint_ms ms"
+fi
 
 if [[ "$job" == oracle ]]; then
   [[ -n "$count" ]] || count=$(( rate * planned_ms / 1000 ))
@@ -165,84 +360,181 @@ if [[ "$job" == oracle ]]; then
   out="$work/out"
   job_cmd=("$oracle_bin" --count "$count" --keys "$keys" --rate "$rate" --output "$out" "${runtime_args[@]}")
   check_args=(--count "$count" --keys "$keys" --output "$out")
-  (( keys % parallelism == 0 )) && check_args+=(--strict-order)
-  echo "fault-inject: oracle, $count records over $keys keys at $rate/s (~$((planned_ms / 1000)) s), parallelism $parallelism, checkpoints every $checkpoint_ms ms, $rounds rounds, seed $seed"
+  (( keys % parallelism != 0 )) || check_args+=(--strict-order)
+  echo "fault-inject: oracle, $count records over $keys keys at $rate/s (~$((planned_ms / 1000)) s), parallelism $parallelism, $mode, $rounds rounds, seed $seed"
+  if (( cluster )); then
+    # The reference: the same job on a cluster without faults must already
+    # be exactly-once, else the faults are not to blame.
+    ref_out="$work/reference-out"
+    ref_cmd=("$oracle_bin" --count "$count" --keys "$keys" --rate "$rate" --output "$ref_out" "${runtime_args[@]}")
+    clean_cluster_run "$work/reference" "${ref_cmd[@]}"
+    ref_report="$("$check_bin" --count "$count" --keys "$keys" --output "$ref_out" 2>&1)" && crc=0 || crc=$?
+    if (( failed || coord_rc != 0 || crc != 0 )); then
+      fail "the failure-free cluster run failed (coordinator exit $coord_rc; check: $(tail -n1 <<<"$ref_report"))"
+      node_logs "$work/reference"
+      exit 1
+    fi
+    planned_ms=$run_ms
+    echo "fault-inject: reference cluster run without faults: $(tail -n1 <<<"$ref_report") in $run_ms ms"
+  fi
 else
   input_src="$root/../shared/data/churn_modelling/Churn_Modelling.csv"
   [[ -r "$input_src" ]] || { echo "fault-inject: $input_src is missing" >&2; failed=1; exit 1; }
   [[ -n "$copies" ]] || copies=$(( planned_ms * 22 / 1000 ))
-  (( copies > 150 )) && copies=150
+  (( copies <= 150 )) || copies=150
   for ((i = 0; i < copies; i++)); do cat "$input_src"; done >"$work/input.txt"
   out="$work/out.csv"
   job_cmd=("$wordcount_bin" --input "$work/input.txt" --output "$out" "${runtime_args[@]}")
-  ref_cmd=("$wordcount_bin" --input "$work/input.txt" --output "$work/reference.csv" "${runtime_args[@]}")
-  echo "fault-inject: wordcount on the churn CSV x$copies, parallelism $parallelism, checkpoints every $checkpoint_ms ms, $rounds rounds, seed $seed"
+  ref_cmd=("$wordcount_bin" --input "$work/input.txt" --output "$work/reference.csv" --parallelism "$parallelism" --workers 2)
+  echo "fault-inject: wordcount on the churn CSV x$copies, parallelism $parallelism, $mode, $rounds rounds, seed $seed"
   t0=$(now_ms)
   start "$work/reference.log" "${ref_cmd[@]}"
   while running "$pid" && (( SECONDS < deadline )); do sleep 0.05; done
-  running "$pid" && kill -9 "$pid"
+  ! running "$pid" || kill -9 "$pid" 2>/dev/null || true
   reap
-  planned_ms=$(( $(now_ms) - t0 ))
+  ref_ms=$(( $(now_ms) - t0 ))
+  (( cluster )) || planned_ms=$ref_ms
   if (( rc != 0 )); then fail "the reference run failed (exit $rc)"; log_tail "$work/reference.log"; exit 1; fi
-  echo "fault-inject: reference run: $(wc -l <"$work/reference.csv") words in $planned_ms ms"
+  echo "fault-inject: reference run (local): $(wc -l <"$work/reference.csv") words in $ref_ms ms"
 fi
 
-# Kill moments: uniform in [lo, hi] ms after a start, seeded.
 RANDOM=$seed
-lo=100
-hi=$(( planned_ms * 16 / 10 / (rounds + 1) ))
-(( hi < lo + 100 )) && hi=$((lo + 100))
-
-# -- the campaign ------------------------------------------------------------
 round=0 kills=0 completed=0
-final_budget_s=$(( planned_ms / 1000 + 10 ))
-while (( round < rounds )) && (( SECONDS + final_budget_s < deadline )); do
-  round=$((round + 1))
-  delay=$(( lo + RANDOM % (hi - lo + 1) ))
-  log="$work/run-$round.log"
-  start "$log" "${job_cmd[@]}" "${fault_args[@]}"
-  run_for "$delay"
-  resumed="$(grep -o 'resuming from checkpoint [0-9]*' "$log" | head -n1)"
-  if (( killed )); then
+if (( cluster )); then
+  # -- the cluster campaign ----------------------------------------------------
+  # Fault moments: uniform in [lo, hi] ms after the job (re)started.
+  lo=300
+  hi=$(( planned_ms / (rounds + 1) ))
+  (( hi <= 2500 )) || hi=2500
+  (( hi >= lo + 500 )) || hi=$((lo + 500))
+  cdir="$work/cluster"
+  for try in 1 2 3; do
+    rm -rf "$cdir" "$out"
+    cluster_init "$cdir"
+    start_cluster "$cdir" "${job_cmd[@]}"
+    # Every node gets its share before the first fault (the coordinator
+    # logs the placement rather than a deployment).
+    ok=1
+    for n in "${others[@]}"; do wait_deployed "$cdir" "$n" 0 30 || ok=0; done
+    running "${npid[$coord]}" || ok=0
+    (( ! ok )) && port_clash "$cdir" && (( try < 3 )) || break
+    echo "fault-inject: a port of $cdir was taken; retrying on other ports"
+    for n in "${!npid[@]}"; do kill -9 "${npid[$n]}" 2>/dev/null || true; reap_node "$n"; done
+  done
+  if (( ! ok )) && running "${npid[$coord]}"; then
+    fail "the nodes did not all get their share of the job within 30 s"
+    node_logs "$cdir"
+  fi
+  while (( ! failed && round < rounds )) && (( SECONDS + planned_ms / 1000 + 15 < deadline )); do
+    round=$((round + 1))
+    delay=$(( lo + RANDOM % (hi - lo + 1) ))
+    target="${others[RANDOM % ${#others[@]}]}"
+    action=$(( RANDOM % 2 ))
+    gap=$(( action ? 2000 + RANDOM % 2001 : 200 + RANDOM % 501 ))
+    if ! sleep_ms_while_running "$delay" || ! watch_others "$cdir"; then
+      (( failed )) || { echo "round $round: the job ended before its fault moment ($delay ms)"; completed=1; }
+      break
+    fi
+    if [[ -z "${npid[$target]:-}" ]]; then
+      fail "round $round: node $target is not running"
+      break
+    fi
+    before=$(deployed "$cdir" "$target")
+    if (( action == 0 )); then
+      kill -9 "${npid[$target]}" 2>/dev/null || true
+      reap_node "$target"
+      sleep "$(printf '%d.%03d' $((gap / 1000)) $((gap % 1000)))"
+      start_node "$cdir" "$target" "${job_cmd[@]}"
+      line="round $round: killed $target after $delay ms, restarted it $gap ms later"
+    else
+      kill -STOP "${npid[$target]}" 2>/dev/null || true
+      sleep "$(printf '%d.%03d' $((gap / 1000)) $((gap % 1000)))"
+      kill -CONT "${npid[$target]}" 2>/dev/null || true
+      line="round $round: paused $target for $gap ms after $delay ms"
+    fi
     kills=$((kills + 1))
-    line="round $round: killed after $delay ms${resumed:+ ($resumed)}"
     if [[ "$job" == oracle ]]; then
-      mid="$("$check_bin" "${check_args[@]}" --partial 2>&1)"
-      mrc=$?
+      mrc=0
+      mid="$("$check_bin" "${check_args[@]}" --partial 2>&1)" || mrc=$?
       line+="; published so far: $(tail -n1 <<<"$mid")"
       if (( mrc != 0 )); then
-        fail "round $round: the published output is already wrong after this kill:"
+        fail "round $round: the published output is already wrong after this fault:"
         echo "$mid" >&2
       fi
     fi
     echo "$line"
-  elif (( rc == 0 )); then
-    echo "round $round: the run finished before its kill moment ($delay ms)${resumed:+ ($resumed)}"
-    completed=1
-    break
-  else
-    fail "round $round: the run failed by itself (exit $rc)"
-    log_tail "$log"
-    break
+    # The next round starts once the node has its share of the recovered job.
+    if ! wait_deployed "$cdir" "$target" "$before" 30; then
+      fail "round $round: $target did not get a share of the recovered job within 30 s (it did not rejoin, or the job did not restart)"
+      node_states
+      node_logs "$cdir"
+      break
+    fi
+  done
+  if (( ! failed )); then
+    finish_cluster "$cdir"
+    if (( coord_rc == 0 )); then
+      echo "cluster run: finished ($(grep -cs 'attempt [0-9]* (restoring checkpoint' "$cdir/logs/$coord.log" || true) restarts from a checkpoint)"
+    elif (( coord_rc != 124 )); then
+      fail "the coordinator reported that the job failed (exit $coord_rc)"
+      node_logs "$cdir"
+    fi
   fi
-done
-
-if (( ! completed && ! failed )); then
-  log="$work/run-final.log"
-  start "$log" "${job_cmd[@]}" "${fault_args[@]}"
-  while running "$pid" && (( SECONDS < deadline )); do sleep 0.05; done
-  if running "$pid"; then
-    kill -9 "$pid"
-    reap
-    fail "the final run did not end within the time budget (--max-seconds $max_seconds)"
-  else
-    reap
-    resumed="$(grep -o 'resuming from checkpoint [0-9]*' "$log" | head -n1)"
-    if (( rc == 0 )); then
-      echo "final run: finished${resumed:+ ($resumed)}"
+else
+  # -- the local campaign ------------------------------------------------------
+  # Kill moments: uniform in [lo, hi] ms after a start, seeded.
+  lo=100
+  hi=$(( planned_ms * 16 / 10 / (rounds + 1) ))
+  (( hi >= lo + 100 )) || hi=$((lo + 100))
+  final_budget_s=$(( planned_ms / 1000 + 10 ))
+  while (( round < rounds )) && (( SECONDS + final_budget_s < deadline )); do
+    round=$((round + 1))
+    delay=$(( lo + RANDOM % (hi - lo + 1) ))
+    log="$work/run-$round.log"
+    start "$log" "${job_cmd[@]}" "${fault_args[@]}"
+    run_for "$delay"
+    resumed="$(grep -o 'resuming from checkpoint [0-9]*' "$log" | head -n1 || true)"
+    if (( killed )); then
+      kills=$((kills + 1))
+      line="round $round: killed after $delay ms${resumed:+ ($resumed)}"
+      if [[ "$job" == oracle ]]; then
+        mrc=0
+        mid="$("$check_bin" "${check_args[@]}" --partial 2>&1)" || mrc=$?
+        line+="; published so far: $(tail -n1 <<<"$mid")"
+        if (( mrc != 0 )); then
+          fail "round $round: the published output is already wrong after this kill:"
+          echo "$mid" >&2
+        fi
+      fi
+      echo "$line"
+    elif (( rc == 0 )); then
+      echo "round $round: the run finished before its kill moment ($delay ms)${resumed:+ ($resumed)}"
+      completed=1
+      break
     else
-      fail "the final run failed (exit $rc)"
+      fail "round $round: the run failed by itself (exit $rc)"
       log_tail "$log"
+      break
+    fi
+  done
+
+  if (( ! completed && ! failed )); then
+    log="$work/run-final.log"
+    start "$log" "${job_cmd[@]}" "${fault_args[@]}"
+    while running "$pid" && (( SECONDS < deadline )); do sleep 0.05; done
+    if running "$pid"; then
+      kill -9 "$pid" 2>/dev/null || true
+      reap
+      fail "the final run did not end within the time budget (--max-seconds $max_seconds)"
+    else
+      reap
+      resumed="$(grep -o 'resuming from checkpoint [0-9]*' "$log" | head -n1 || true)"
+      if (( rc == 0 )); then
+        echo "final run: finished${resumed:+ ($resumed)}"
+      else
+        fail "the final run failed (exit $rc)"
+        log_tail "$log"
+      fi
     fi
   fi
 fi
@@ -250,8 +542,8 @@ fi
 # -- compare with the reference ----------------------------------------------
 lost=0 duplicated=0 mismatched=0
 if [[ "$job" == oracle ]]; then
-  report="$("$check_bin" "${check_args[@]}" 2>&1)"
-  crc=$?
+  crc=0
+  report="$("$check_bin" "${check_args[@]}" 2>&1)" || crc=$?
   last="$(tail -n1 <<<"$report")"
   if [[ "$last" =~ ^lost=([0-9]+)\ duplicated=([0-9]+)\ mismatched=([0-9]+)$ ]]; then
     lost=${BASH_REMATCH[1]} duplicated=${BASH_REMATCH[2]} mismatched=${BASH_REMATCH[3]}
@@ -278,12 +570,12 @@ else
   if ! cmp -s <(LC_ALL=C sort "$work/reference.csv") <(LC_ALL=C sort "$out"); then
     (( lost + duplicated + mismatched > 0 )) || mismatched=1
     fail "the output differs from the reference run: $(wc -l <"$out") rows vs $(wc -l <"$work/reference.csv")"
-    diff <(LC_ALL=C sort "$work/reference.csv") <(LC_ALL=C sort "$out") | head -n 10 >&2
+    diff <(LC_ALL=C sort "$work/reference.csv") <(LC_ALL=C sort "$out") | head -n 10 >&2 || true
   else
     echo "check: output equals the reference ($(wc -l <"$out") words)"
   fi
 fi
-(( lost + duplicated + mismatched > 0 )) && failed=1
+(( lost + duplicated + mismatched == 0 )) || failed=1
 
 echo "rounds=$round kills=$kills lost=$lost duplicated=$duplicated mismatched=$mismatched"
 exit $(( failed ? 1 : 0 ))
