@@ -62,6 +62,11 @@ class task_actor : public caf::event_based_actor {
     return {
         [this](start_atom) { guarded([&] { start(); }); },
         [this](data_atom, uint32_t ch, batch_ptr& b) {
+          // Credits go back to whoever sent the data (the upstream task, or
+          // its proxy in a cluster): noted now, as the batch may be processed
+          // later (held back by an alignment, or arriving before the start).
+          if (ch < inputs_.size() && !inputs_[ch].upstream)
+            inputs_[ch].upstream = caf::actor_cast<caf::actor>(current_sender());
           guarded([&] { dispatch(stashed{stashed::kind::data, ch, std::move(b), 0, false, 0}); });
         },
         [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) {
@@ -160,6 +165,12 @@ class task_actor : public caf::event_based_actor {
       throw std::logic_error("task without inputs that is not a source");
     }
     after_emit();
+    // What arrived before the start (possible in a cluster, where starts go
+    // through one proxy per task and upstream tasks may start first) is
+    // processed now, in arrival order.
+    started_ = true;
+    auto early = std::move(before_start_);
+    for (auto& e : early) dispatch(std::move(e));
   }
 
   // -- checkpoints ---------------------------------------------------------
@@ -179,6 +190,10 @@ class task_actor : public caf::event_based_actor {
   /// Routes an input element: held back while its channel is blocked by an
   /// alignment, processed otherwise.
   void dispatch(stashed&& e) {
+    if (!started_) {
+      before_start_.push_back(std::move(e));
+      return;
+    }
     if (aligner_.blocked(e.ch)) {
       stash_.push_back(std::move(e));
       return;
@@ -292,8 +307,6 @@ class task_actor : public caf::event_based_actor {
   // -- input ---------------------------------------------------------------
 
   void on_data(uint32_t ch, batch_ptr& b) {
-    auto& in = inputs_[ch];
-    if (!in.upstream) in.upstream = caf::actor_cast<caf::actor>(current_sender());
     gate_.on_data(ch);
     const uint64_t first = ops_[0].m.records_in;
     position_ = fmt::format("batch of {} records from {} (records {}..{} of this instance's input)", b->size(),
@@ -627,6 +640,8 @@ class task_actor : public caf::event_based_actor {
 
   task_spec spec_;
   std::vector<input_state> inputs_;
+  bool started_ = false;
+  std::vector<stashed> before_start_;  ///< Input that arrived before `start_atom`.
   input_gate gate_{spec_.inputs.size()};
   barrier_aligner aligner_{spec_.inputs.size()};
   std::deque<stashed> stash_;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -82,7 +83,7 @@ class local_cluster {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
-    fs::remove_all(dir_);
+    if (!std::getenv("SLUICE_KEEP_TEST_DIRS")) fs::remove_all(dir_);  // keep them to debug a failure
   }
 
   const fs::path& dir() const { return dir_; }

@@ -107,6 +107,16 @@ void cluster_node::stop() {
   }
   supervisor_ = nullptr;
   writer_ = nullptr;
+  // Wait until no caller (a proxy still draining its mailbox, the snapshot
+  // writer) is using a link, then take the links, the server and the loop.
+  std::unique_lock life{life_};
+  std::vector<std::shared_ptr<peer_link>> late;  // made since the swap above
+  {
+    std::lock_guard lock{mu_};
+    for (auto& [n, l] : links_) late.push_back(std::move(l));
+    links_.clear();
+  }
+  late.clear();
   links.clear();
   server_.reset();
   loop_.reset();
@@ -127,16 +137,41 @@ std::shared_ptr<peer_link> cluster_node::link(uint16_t node) {
   o.cluster = cfg_.name;
   o.my_node = cfg_.nodes[me_].name;
   o.secret = cfg_.secret;
-  auto l = std::make_shared<peer_link>(*loop_, o, [name = n.name](std::string why) {
+  auto l = std::make_shared<peer_link>(*loop_, o, [this, node, name = n.name](std::string why) {
+    // Frames may have been lost with the connection: the attempt cannot go
+    // on as if nothing happened. Handled by the periodic loop (a link must
+    // not be destroyed from its own callback).
     spdlog::info("link to node {} broken: {}", name, why);
+    if (stopping_) return;
+    std::lock_guard lock{mu_};
+    broken_.emplace_back(node, std::move(why));
   });
   l->connect();  // throws link_error naming the address and the cause
+  std::shared_ptr<peer_link> dropped;  // destroyed after the lock is released
   std::lock_guard lock{mu_};
-  links_[node] = l;
+  auto& slot = links_[node];
+  if (slot && !slot->broken()) {
+    // Another thread connected meanwhile, and may already have sent on its
+    // link: everyone must use that one, or frames would take two
+    // connections and lose their order (or be lost with the one dropped).
+    dropped = std::move(l);
+    return slot;
+  }
+  dropped = std::exchange(slot, l);
+  return slot;
+}
+
+std::shared_ptr<peer_link> cluster_node::take_link(uint16_t node) {
+  std::lock_guard lock{mu_};
+  auto it = links_.find(node);
+  if (it == links_.end()) return nullptr;
+  auto l = std::move(it->second);
+  links_.erase(it);
   return l;
 }
 
 void cluster_node::send_frame(uint16_t node, frame&& f) {
+  std::shared_lock life{life_};
   if (stopping_) return;
   try {
     std::vector<frame> fs;
@@ -385,6 +420,8 @@ std::vector<snapshot_entry_msg> cluster_node::snapshot_for_transfer(uint64_t che
 }
 
 void cluster_node::deploy(uint32_t attempt, const placement& where, std::optional<uint64_t> restore) {
+  std::shared_lock life{life_};
+  if (stopping_) throw std::runtime_error("the node is stopping");
   attempt_ = attempt;
   kill_local_tasks(fmt::format("attempt {} starts", attempt));
   {
@@ -430,6 +467,8 @@ std::optional<std::string> cluster_node::lost(uint16_t node) const {
 }
 
 void cluster_node::cancel(uint32_t attempt, const std::string& reason) {
+  std::shared_lock life{life_};
+  if (stopping_) return;
   for (size_t n = 0; n < cfg_.nodes.size(); ++n) {
     if (n == me_) continue;
     {
@@ -453,15 +492,37 @@ void cluster_node::node_lost(uint16_t node, const std::string& reason) {
     p.lost = reason;
     for (auto& [k, a] : proxies_)
       if (std::get<1>(k) == node) proxies.push_back(a);
-    if (auto it = links_.find(node); it != links_.end()) links_.erase(it);
   }
+  take_link(node);  // dropped here, outside the lock (see take_link)
   spdlog::warn("node {} lost: {}", cfg_.nodes[node].name, reason);
   // The supervisor monitors the proxies: their exit is the failure that makes
   // the job recover.
   for (auto& a : proxies) caf::anon_send_exit(a, caf::exit_reason::remote_link_unreachable);
 }
 
+void cluster_node::handle_broken_links() {
+  std::vector<std::pair<uint16_t, std::string>> broken;
+  std::optional<std::pair<uint32_t, uint32_t>> victim;
+  {
+    std::lock_guard lock{mu_};
+    broken.swap(broken_);
+    if (!local_.empty()) victim = local_.begin()->first;
+  }
+  for (auto& [n, why] : broken) {
+    const auto reason = fmt::format("connection from {} to {} broke: {}", cfg_.nodes[me_].name, cfg_.nodes[n].name, why);
+    if (is_coordinator()) {
+      node_lost(n, reason);
+    } else if (victim && supervisor_) {
+      // Batches to that node may be lost: fail this node's part of the
+      // attempt, so the job restarts from the latest checkpoint.
+      caf::anon_send(supervisor_, failed_atom::value, victim->first, victim->second,
+                     task_failure{"(node " + cfg_.nodes[me_].name + ")", victim->second, "", reason});
+    }
+  }
+}
+
 void cluster_node::check_heartbeats() {
+  handle_broken_links();
   const auto now = clock::now();
   std::vector<std::pair<uint16_t, std::string>> dead;
   {
@@ -478,6 +539,8 @@ void cluster_node::check_heartbeats() {
 }
 
 void cluster_node::shutdown_all(const std::string& reason) {
+  std::shared_lock life{life_};
+  if (stopping_) return;
   for (size_t n = 0; n < cfg_.nodes.size(); ++n) {
     if (n == me_) continue;
     {
@@ -584,8 +647,8 @@ control cluster_node::on_control(const std::string& peer, control&& msg) {
       p.joined = true;
       p.lost.reset();
       p.last_heard = clock::now();
-      links_.erase(static_cast<uint16_t>(*from));
     }
+    take_link(static_cast<uint16_t>(*from));
     spdlog::info("node {} joined", j->node);
     return joined_msg{cfg_.coordinator, epoch_};
   }
@@ -659,6 +722,8 @@ control cluster_node::worker_deploy(const deploy_msg& d) {
 }
 
 void cluster_node::replicate(uint64_t id, const std::vector<state::snapshot_store::entry>& entries) {
+  std::shared_lock life{life_};
+  if (stopping_) throw std::runtime_error("the node is stopping");
   std::vector<snapshot_entry_msg> msgs;
   msgs.reserve(entries.size());
   for (auto& [key, bytes] : entries)
@@ -714,6 +779,7 @@ int cluster_node::run_worker(milliseconds give_up_after) {
         spdlog::info("joined the cluster (coordinator {})", coord.name);
       }
       l->heartbeat(++seq, epoch_);
+      handle_broken_links();
       if (auto echo = l->last_heartbeat(); echo && clock::now() - echo->received > cfg_.heartbeat_timeout)
         throw std::runtime_error(fmt::format("no answer to heartbeats for {} ms", cfg_.heartbeat_timeout.count()));
       last_contact = clock::now();
@@ -727,8 +793,7 @@ int cluster_node::run_worker(milliseconds give_up_after) {
       if (joined) {
         spdlog::warn("lost the coordinator {}: {}", coord.name, e.what());
         kill_local_tasks("lost the coordinator");
-        std::lock_guard lock{mu_};
-        links_.erase(static_cast<uint16_t>(coord_));
+        take_link(static_cast<uint16_t>(coord_));
       }
       joined = false;
       if (clock::now() - last_contact > give_up_after) {

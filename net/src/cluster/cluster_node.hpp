@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -103,7 +104,14 @@ class cluster_node final : public handler, public actors::cluster_port {
   };
 
   std::shared_ptr<peer_link> link(uint16_t node);
+  /// Removes the link to `node` from the table and returns it, so that the
+  /// caller drops it without holding `mu_`: a link's destructor waits for the
+  /// event loop thread, which may itself be waiting for `mu_`.
+  std::shared_ptr<peer_link> take_link(uint16_t node);
   void node_lost(uint16_t node, const std::string& reason);
+  /// A broken link may have lost frames: on the coordinator the node is
+  /// lost; elsewhere this node reports a failure of its part of the attempt.
+  void handle_broken_links();
   void deliver_to_supervisor(const frame& f);
   void deliver_to_task(uint16_t from_node, frame&& f);
   void kill_local_tasks(const std::string& why);
@@ -124,6 +132,10 @@ class cluster_node final : public handler, public actors::cluster_port {
   std::unique_ptr<event_loop> loop_;
   std::unique_ptr<node_server> server_;
 
+  /// Never held while a peer_link is destroyed (see take_link).
+  /// Held shared by every caller of a link, exclusively by `stop` while it
+  /// takes the links and the event loop away.
+  std::shared_mutex life_;
   mutable std::mutex mu_;
   std::map<uint16_t, std::shared_ptr<peer_link>> links_;
   std::vector<peer_state> peers_;
@@ -134,7 +146,8 @@ class cluster_node final : public handler, public actors::cluster_port {
   caf::actor supervisor_;  ///< Coordinator: the supervisor; others: the supervisor's proxy here.
   caf::actor writer_;      ///< Others: this node's snapshot writer.
   actors::placement where_;
-  std::deque<uint64_t> local_ids_;  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
+  std::deque<uint64_t> local_ids_;
+  std::vector<std::pair<uint16_t, std::string>> broken_;  ///< Links that broke, not handled yet.  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
 
   // Worker state, guarded by mu_, signalled through cv_.
   std::condition_variable cv_;
