@@ -72,3 +72,19 @@ BOOST_AUTO_TEST_CASE(crash_during_recovery_itself) {
   BOOST_TEST(check.output.find("lost=0 duplicated=0 mismatched=0") != std::string::npos);
   fs::remove_all(dir);
 }
+
+BOOST_AUTO_TEST_CASE(partial_check_of_a_job_killed_before_its_first_output_is_not_a_failure) {
+  // A job killed before it created its output directory published nothing:
+  // a partial check accepts that; a final check does not.
+  const fs::path dir = fs::temp_directory_path() / ("sluice-no-output-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string check = std::string(ORACLE_CHECK_BIN) + " --count 100 --keys 4 --output " + dir.string();
+  auto partial = run(check + " --partial");
+  BOOST_TEST_INFO(partial.output);
+  BOOST_TEST(partial.code == 0);
+  BOOST_TEST(partial.output.find("nothing published") != std::string::npos);
+  auto final_check = run(check);
+  BOOST_TEST_INFO(final_check.output);
+  BOOST_TEST(final_check.code == 2);
+  BOOST_TEST(final_check.output.find("cannot list") != std::string::npos);
+}
