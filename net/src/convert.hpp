@@ -37,6 +37,34 @@ void encode_entries(const std::vector<snapshot_entry_msg>& entries,
 /// message well under the receiver's traversal limit.
 size_t wire_size(const frame& f) noexcept;
 
+/// Visitor made of lambdas, for std::visit over the message variants.
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+/// Throws the protocol_error naming `field`.
+[[noreturn]] inline void fail(const std::string& field, const std::string& why) {
+  throw protocol_error(field + ": " + why);
+}
+
+/// Decodes every element of a list, naming them "<name>[i]".
+template <class T, class Reader>
+std::vector<T> decode_list(Reader in, const std::string& name) {
+  std::vector<T> out;
+  out.reserve(in.size());
+  for (unsigned i = 0; i < in.size(); ++i) out.push_back(decode(in[i], name + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+/// Encodes `items` into a list initialised with their count.
+template <class T, class Builder>
+void encode_list(const std::vector<T>& items, Builder out) {
+  for (unsigned i = 0; i < out.size(); ++i) encode(items[i], out[i]);
+}
+
 /// Copies of Cap'n Proto blobs as std::string and back.
 std::string to_string(capnp::Text::Reader t);
 std::string to_string(capnp::Data::Reader d);

@@ -9,17 +9,6 @@ namespace {
 
 using C = schema::Control;
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-
-[[noreturn]] void fail(const std::string& field, const std::string& why) {
-  throw protocol_error(field + ": " + why);
-}
-
 std::string non_empty(capnp::Text::Reader t, const std::string& field) {
   if (t.size() == 0) fail(field, "must not be empty");
   return to_string(t);
@@ -125,16 +114,12 @@ snapshot_entry_msg decode(schema::SnapshotEntry::Reader in, const std::string& f
 }
 
 std::vector<snapshot_entry_msg> decode_entries(capnp::List<schema::SnapshotEntry>::Reader in) {
-  std::vector<snapshot_entry_msg> out;
-  out.reserve(in.size());
-  for (unsigned i = 0; i < in.size(); ++i)
-    out.push_back(decode(in[i], "entries[" + std::to_string(i) + "]"));
-  return out;
+  return decode_list<snapshot_entry_msg>(in, "entries");
 }
 
 void encode_entries(const std::vector<snapshot_entry_msg>& entries,
                     capnp::List<schema::SnapshotEntry>::Builder out) {
-  for (unsigned i = 0; i < out.size(); ++i) encode(entries[i], out[i]);
+  encode_list(entries, out);
 }
 
 }  // namespace sluice::net::detail

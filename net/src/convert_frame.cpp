@@ -10,17 +10,6 @@ namespace {
 
 using F = schema::Frame;
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-
-[[noreturn]] void fail(const std::string& field, const std::string& why) {
-  throw protocol_error(field + ": " + why);
-}
-
 uint64_t checkpoint_id(uint64_t id, const std::string& field) {
   // Checkpoint ids start at 1; 0 means "none" and never travels in a frame.
   if (id == 0) fail(field, "checkpoint id 0 is not a checkpoint");
@@ -209,17 +198,9 @@ frame decode(F::Reader in, const std::string& field) {
                decode_body(in, field)};
 }
 
-std::vector<frame> decode_frames(capnp::List<F>::Reader in) {
-  std::vector<frame> out;
-  out.reserve(in.size());
-  for (unsigned i = 0; i < in.size(); ++i)
-    out.push_back(decode(in[i], "frames[" + std::to_string(i) + "]"));
-  return out;
-}
+std::vector<frame> decode_frames(capnp::List<F>::Reader in) { return decode_list<frame>(in, "frames"); }
 
-void encode_frames(const std::vector<frame>& frames, capnp::List<F>::Builder out) {
-  for (unsigned i = 0; i < out.size(); ++i) encode(frames[i], out[i]);
-}
+void encode_frames(const std::vector<frame>& frames, capnp::List<F>::Builder out) { encode_list(frames, out); }
 
 size_t wire_size(const frame& f) noexcept {
   // Fixed part: the frame struct, two task refs and the largest group.
