@@ -57,128 +57,19 @@
 #include <thread>
 #include <unordered_map>
 
-#include "bench_common.hpp"
-#include "sluice/fields.hpp"
+#include "bench_jobs.hpp"
 #include "sluice/run.hpp"
 #include "sluice/window/tumbling.hpp"
-
-// Records cross nodes with their type's codec. Declared here rather than in
-// bench_common.hpp so that the embedded benchmarks compile exactly as before.
-namespace bench {
-SLUICE_FIELDS(event, customer_id, amount, event_time)
-}  // namespace bench
 
 namespace {
 
 namespace fs = std::filesystem;
 using bench::event;
 
-// -- the two jobs ----------------------------------------------------------------
-// Copies of bench_stateless.cpp and bench_window.cpp (same generator, same
-// operators, same checksums): those files are not shared code, and moving
-// their job definitions into bench_common.hpp would change them too.
-
-event scale(event e) {
-  e.amount *= 1.1;
-  return e;
-}
-
-bool large(const event& e) { return e.amount >= 55.0; }
-
-bench::outcome stateless_baseline(uint64_t n) {
-  bench::outcome out;
-  for (uint64_t i = 0; i < n; ++i) {
-    const event e = scale(bench::make_event(i));
-    if (large(e)) {
-      ++out.results;
-      out.checksum += e.customer_id;
-    }
-  }
-  return out;
-}
-
-void stateless_job(sluice::pipeline& p, uint64_t n, std::shared_ptr<bench::totals> t) {
-  auto passed = p.generate(n, [](uint64_t i) { return bench::make_event(i); })
-                    .name("generate")
-                    .map([](event e) { return scale(e); })
-                    .name("map")
-                    .filter([](const event& e) { return large(e); })
-                    .name("filter");
-  bench::count_into(passed, t, [](const event& e) { return e.customer_id; }).name("count");
-}
-
-constexpr int64_t window_ms = 60'000;
-
-struct count_sum_acc {
-  uint64_t count = 0;
-  double sum = 0;
-  friend bool operator==(const count_sum_acc&, const count_sum_acc&) = default;
-  friend auto operator<=>(const count_sum_acc&, const count_sum_acc&) = default;
-};
-SLUICE_FIELDS(count_sum_acc, count, sum)
-
-struct count_sum {
-  using acc_type = count_sum_acc;
-  acc_type create() const { return {}; }
-  void add(acc_type& a, const event& e) const {
-    ++a.count;
-    a.sum += e.amount;
-  }
-  acc_type result(const acc_type& a) const { return a; }
-};
-
-uint64_t result_checksum(const count_sum_acc& a) {
-  return a.count + (static_cast<uint64_t>(a.sum * 100.0 + 0.5) << 24);
-}
-
-bench::outcome window_baseline(uint64_t n) {
-  struct key {
-    uint64_t customer;
-    int64_t start;
-    bool operator==(const key&) const = default;
-  };
-  struct key_hash {
-    size_t operator()(const key& k) const noexcept {
-      return std::hash<uint64_t>{}(k.customer) ^ (std::hash<int64_t>{}(k.start) * 0x9E3779B97F4A7C15ull);
-    }
-  };
-  std::unordered_map<key, count_sum_acc, key_hash> open;
-  bench::outcome out;
-  int64_t current = INT64_MIN;
-  auto fire_all = [&] {
-    for (auto& [k, acc] : open) {
-      ++out.results;
-      out.checksum += result_checksum(acc);
-    }
-    open.clear();
-  };
-  for (uint64_t i = 0; i < n; ++i) {
-    const event e = bench::make_event(i);
-    const int64_t start = sluice::window::window_start(e.event_time, 0, window_ms);
-    if (start != current) {
-      fire_all();
-      current = start;
-    }
-    auto& acc = open[key{e.customer_id, start}];
-    ++acc.count;
-    acc.sum += e.amount;
-  }
-  fire_all();
-  return out;
-}
-
-void window_job(sluice::pipeline& p, uint64_t n, std::shared_ptr<bench::totals> t) {
-  auto windows = p.generate(n, [](uint64_t i) { return bench::make_event(i); })
-                     .name("generate")
-                     .with_watermarks(sluice::watermark_strategy<event>::bounded(
-                         std::chrono::milliseconds{0},
-                         [](const event& e) { return sluice::timestamp::of(e.event_time); }))
-                     .key_by([](const event& e) { return e.customer_id; })
-                     .window(sluice::window::tumbling::of(std::chrono::milliseconds{window_ms}))
-                     .aggregate(count_sum{});
-  windows.name("window");
-  bench::count_into(windows, t, [](const auto& res) { return result_checksum(res.value); }).name("count");
-}
+using bench::jobs::stateless_baseline;
+using bench::jobs::stateless_job;
+using bench::jobs::window_baseline;
+using bench::jobs::window_job;
 
 struct job_case {
   std::string base;  ///< "stateless" or "window"
