@@ -94,11 +94,9 @@ void cluster_node::stop() {
   if (stopping_.exchange(true)) return;
   kill_local_tasks("node stopping");
   std::map<std::tuple<uint32_t, uint16_t, uint32_t, uint32_t>, caf::actor> proxies;
-  std::map<uint16_t, std::shared_ptr<peer_link>> links;
   {
     std::lock_guard lock{mu_};
     proxies.swap(proxies_);
-    links.swap(links_);
   }
   for (auto& [k, p] : proxies) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
   if (!is_coordinator()) {
@@ -110,13 +108,12 @@ void cluster_node::stop() {
   // Wait until no caller (a proxy still draining its mailbox, the snapshot
   // writer) is using a link, then take the links, the server and the loop.
   std::unique_lock life{life_};
-  std::vector<std::shared_ptr<peer_link>> late;  // made since the swap above
+  std::vector<std::shared_ptr<peer_link>> links;  // dropped outside mu_ (see take_link)
   {
     std::lock_guard lock{mu_};
-    for (auto& [n, l] : links_) late.push_back(std::move(l));
+    for (auto& [n, l] : links_) links.push_back(std::move(l));
     links_.clear();
   }
-  late.clear();
   links.clear();
   server_.reset();
   loop_.reset();
