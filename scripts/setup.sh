@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(
   build-essential
   cmake
+  ninja-build
+  ccache
+  clang-format
   pkg-config
   libcaf-dev
   capnproto
