@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build Sluice (build/, RelWithDebInfo) and run the main demo job on the shared data.
+# Build Sluice (build/, RelWithDebInfo) and run the main demo job on the data sets that ship in
+# examples/data.
 # Runs examples/churn if it has been built, otherwise examples/wordcount.
 # Extra arguments are passed to the job.
 set -euo pipefail
@@ -9,10 +10,10 @@ script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 source "${script_dir}/common.sh"
 root="$(sluice_root)"
 
-data_dir="${root}/../shared/data"
+data_dir="${root}/examples/data"
 if [[ ! -d "$data_dir" ]]; then
-  echo "demo: data directory not found: ${data_dir} ($(realpath -m "$data_dir"))" >&2
-  echo "demo: the demo needs the shared data sets in ../shared/data relative to the repo root" >&2
+  echo "demo: data directory not found: ${data_dir}" >&2
+  echo "demo: the demo needs the data sets of examples/data (part of the repository)" >&2
   exit 1
 fi
 data_dir="$(cd "$data_dir" && pwd -P)"

@@ -378,7 +378,7 @@ if [[ "$job" == oracle ]]; then
     echo "fault-inject: reference cluster run without faults: $(tail -n1 <<<"$ref_report") in $run_ms ms"
   fi
 else
-  input_src="$root/../shared/data/churn_modelling/Churn_Modelling.csv"
+  input_src="$root/examples/data/churn_modelling/Churn_Modelling.csv"
   [[ -r "$input_src" ]] || { echo "fault-inject: $input_src is missing" >&2; failed=1; exit 1; }
   [[ -n "$copies" ]] || copies=$(( planned_ms * 22 / 1000 ))
   (( copies <= 150 )) || copies=150

@@ -34,7 +34,7 @@ source_dir="${2:?usage: cluster_netns_test.sh BUILD_DIR SOURCE_DIR}"
 wordcount_bin="$build_dir/examples/wordcount/wordcount"
 oracle_bin="$build_dir/examples/oracle/oracle"
 check_bin="$build_dir/examples/oracle/oracle-check"
-input="$source_dir/../shared/data/churn_modelling/Churn_Modelling.csv"
+input="$source_dir/examples/data/churn_modelling/Churn_Modelling.csv"
 port=7101
 coordinator_timeout_s=120
 
