@@ -9,6 +9,8 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 // The oracle job crashes the whole process (exit 137, no cleanup) at each
@@ -87,4 +89,47 @@ BOOST_AUTO_TEST_CASE(partial_check_of_a_job_killed_before_its_first_output_is_no
   BOOST_TEST_INFO(final_check.output);
   BOOST_TEST(final_check.code == 2);
   BOOST_TEST(final_check.output.find("cannot list") != std::string::npos);
+}
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in{p, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// wordcount (plain write_csv sink, at_end results) crashed at `point` of its
+/// final checkpoint (the only one: the interval is an hour), then started
+/// again with the same command: the output must equal a run without faults,
+/// never be emptied or cut.
+void wordcount_crash_at_the_end(const std::string& point) {
+  const fs::path dir = fs::temp_directory_path() / ("sluice-crash-end-" + std::to_string(::getpid()) + "-" + point);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string input = SLUICE_SHARED_DATA_DIR "/churn_modelling/Churn_Modelling.csv";
+  auto reference = run(std::string(WORDCOUNT_BIN) + " --input " + input + " --output " + (dir / "ref.csv").string());
+  BOOST_REQUIRE_MESSAGE(reference.code == 0, reference.output);
+  const std::string job = std::string(WORDCOUNT_BIN) + " --input " + input + " --output " + (dir / "out.csv").string() +
+                          " --state-dir " + (dir / "state").string() + " --checkpoint-ms 3600000";
+  auto first = run("SLUICE_FAULTS='crash:at=" + point + "' " + job);
+  BOOST_TEST_INFO("crash run output: " << first.output);
+  BOOST_REQUIRE(first.code == 137);
+  auto second = run(job);
+  BOOST_TEST_INFO("restarted run output: " << second.output);
+  BOOST_REQUIRE(second.code == 0);
+  const auto expected = slurp(dir / "ref.csv");
+  BOOST_REQUIRE(!expected.empty());
+  BOOST_TEST(slurp(dir / "out.csv") == expected);
+  BOOST_TEST(!fs::exists(dir / "out.csv.inprogress"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(plain_csv_output_survives_a_crash_after_the_final_checkpoint_completed) {
+  wordcount_crash_at_the_end("before_sink_commit");
+}
+
+BOOST_AUTO_TEST_CASE(plain_csv_output_survives_a_crash_after_it_was_published_before_the_end_was_recorded) {
+  wordcount_crash_at_the_end("after_sink_commit");
 }

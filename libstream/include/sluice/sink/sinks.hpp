@@ -124,7 +124,10 @@ bool append_line(std::string& buf, const T& x, text_format fmt) {
 /// the file back to that length when the job is restored, and renames it to
 /// `<file>` when the checkpoint after its end completes. (It keeps a
 /// per-instance position, so it is restored with the same parallelism.)
-/// Standard output is at-least-once.
+/// A job restored from the checkpoint after the sink's end (a crash between
+/// that checkpoint and the record of the job's end) publishes the staged file
+/// if it has not been yet, and keeps the published one as it is: the output
+/// is never emptied or cut. Standard output is at-least-once.
 template <class T>
 class text_sink final : public typed_sink<T> {
  public:
@@ -141,9 +144,15 @@ class text_sink final : public typed_sink<T> {
     staged_ = ctx.checkpointing();
     const std::string file = staged_ ? target_ + ".inprogress" : target_;
     const bool resume = staged_ && ctx.restored_checkpoint() > 0;
-    file_ = std::fopen(file.c_str(), resume ? "r+b" : "wb");
-    if (!file_) throw std::runtime_error("cannot open output file '" + file + "': " + std::strerror(errno));
     owned_ = true;
+    file_ = std::fopen(file.c_str(), resume ? "r+b" : "wb");
+    if (!file_ && resume && errno == ENOENT && std::filesystem::exists(target_)) {
+      // Published already, if the restored checkpoint is one after this
+      // sink's end: `restore` decides.
+      missing_staged_ = true;
+      return;
+    }
+    if (!file_) throw std::runtime_error("cannot open output file '" + file + "': " + std::strerror(errno));
     if (!resume && fmt_ == text_format::csv) {
       auto header = format::csv_header<T>();
       if (!header.empty()) append_header(header);
@@ -152,11 +161,17 @@ class text_sink final : public typed_sink<T> {
 
   void snapshot(state::snapshot_writer& w) override {
     if (!owned_) return;  // stdout: nothing to restore
+    auto out = w.operator_state();
+    if (published_) {  // restored after its end: the output is in place
+      state::encode(out, published_length_);
+      state::encode(out, true);
+      return;
+    }
     flush();
     if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0)
       throw std::runtime_error("cannot sync '" + target_ + "': " + std::strerror(errno));
-    auto out = w.operator_state();
     state::encode(out, static_cast<uint64_t>(std::ftell(file_)));
+    state::encode(out, closed_);
     if (closed_) final_checkpoint_ = w.checkpoint();
   }
 
@@ -165,6 +180,36 @@ class text_sink final : public typed_sink<T> {
     if (!owned_ || !in.operator_state()) return;
     state::reader r{*in.operator_state()};
     const auto length = r.number<uint64_t>();
+    bool ended = false;  // snapshots before this field was added end here
+    if (!r.at_end()) state::decode(r, ended);
+    if (missing_staged_) {
+      // No staged file but a published one: right only if the sink had
+      // ended at this checkpoint (its file was then renamed) and the
+      // published file holds everything it wrote.
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(target_, ec);
+      if (!ended || ec || size < length)
+        throw std::runtime_error("cannot restore '" + target_ + "': its staged file '" + target_ +
+                                 ".inprogress' is missing");
+      published_ = true;
+      published_length_ = length;
+      return;
+    }
+    if (ended) {
+      // Restored from a checkpoint after the sink's end: publish now what it
+      // wrote (the next checkpoint has nothing new to add).
+      std::fflush(file_);
+      if (::ftruncate(fileno(file_), static_cast<off_t>(length)) != 0)
+        throw std::runtime_error("cannot restore '" + target_ + ".inprogress' to " + std::to_string(length) +
+                                 " bytes: " + std::strerror(errno));
+      close_file();
+      std::error_code ec;
+      std::filesystem::rename(target_ + ".inprogress", target_, ec);
+      if (ec) throw std::runtime_error("cannot publish '" + target_ + "': " + ec.message());
+      published_ = true;
+      published_length_ = length;
+      return;
+    }
     std::fflush(file_);
     if (::ftruncate(fileno(file_), static_cast<off_t>(length)) != 0 || std::fseek(file_, 0, SEEK_END) != 0)
       throw std::runtime_error("cannot restore '" + target_ + ".inprogress' to " + std::to_string(length) +
@@ -178,7 +223,7 @@ class text_sink final : public typed_sink<T> {
   }
 
   void notify_checkpoint_complete(uint64_t id) override {
-    if (!staged_ || !final_checkpoint_ || id < *final_checkpoint_ || !file_) return;
+    if (!staged_ || published_ || !final_checkpoint_ || id < *final_checkpoint_ || !file_) return;
     close_file();
     std::error_code ec;
     std::filesystem::rename(target_ + ".inprogress", target_, ec);
@@ -187,6 +232,8 @@ class text_sink final : public typed_sink<T> {
 
  protected:
   void consume(record<T>&& r) override {
+    if (published_)
+      throw std::runtime_error("'" + target_ + "' was published when the job ended; a restored job cannot add to it");
     if (append_line(buf_, r.value, fmt_)) flush();
   }
 
@@ -215,6 +262,9 @@ class text_sink final : public typed_sink<T> {
   bool owned_ = false;
   bool staged_ = false;
   bool closed_ = false;
+  bool missing_staged_ = false;  ///< Resumed, no staged file, a published one: see restore.
+  bool published_ = false;       ///< Restored after its end: the output is in place.
+  uint64_t published_length_ = 0;
   std::optional<uint64_t> final_checkpoint_;
   std::string buf_;
 };
