@@ -33,6 +33,11 @@ crash_point parse_point(std::string_view v, std::string_view rule) {
   throw std::invalid_argument(fmt::format("fault rule '{}': unknown crash point '{}'", rule, v));
 }
 
+delay_point parse_delay_point(std::string_view v, std::string_view rule) {
+  if (v == "deploy_reply") return delay_point::deploy_reply;
+  throw std::invalid_argument(fmt::format("fault rule '{}': unknown delay point '{}'", rule, v));
+}
+
 const char* name(crash_point p) {
   switch (p) {
     case crash_point::after_snapshot_write: return "after_snapshot_write";
@@ -51,37 +56,50 @@ fault_injector::fault_injector(std::string_view rules) {
     if (colon == std::string_view::npos) throw std::invalid_argument(fmt::format("fault rule '{}': expected KIND:KEY=VALUE,...", text));
     auto kind = text.substr(0, colon);
     rule r;
-    if (kind == "crash")
-      r.crash = true;
-    else if (kind != "throw")
-      throw std::invalid_argument(fmt::format("fault rule '{}': kind must be throw or crash", text));
+    if (kind == "crash") {
+      r.what = rule::kind::crash;
+    } else if (kind == "delay") {
+      r.what = rule::kind::delay;
+    } else if (kind != "throw") {
+      throw std::invalid_argument(fmt::format("fault rule '{}': kind must be throw, crash or delay", text));
+    }
     uint64_t seed = 0;
     for (auto kv : split(text.substr(colon + 1), ',')) {
       auto eq = kv.find('=');
       if (eq == std::string_view::npos) throw std::invalid_argument(fmt::format("fault rule '{}': '{}' is not KEY=VALUE", text, kv));
       auto k = kv.substr(0, eq);
       std::string v{kv.substr(eq + 1)};
-      static constexpr std::string_view keys[] = {"operator", "instance", "record", "probability", "seed", "at", "checkpoint"};
+      static constexpr std::string_view keys[] = {"operator", "instance", "record", "probability", "seed", "at", "checkpoint", "ms"};
       if (std::find(std::begin(keys), std::end(keys), k) == std::end(keys))
         throw std::invalid_argument(fmt::format("fault rule '{}': unknown key '{}'", text, k));
       if (k == "operator") {
         r.op = v;
       } else if (k == "at") {
-        r.point = parse_point(v, text);
+        if (r.what == rule::kind::delay)
+          r.delay_at = parse_delay_point(v, text);
+        else
+          r.point = parse_point(v, text);
       } else {
         try {
           if (k == "instance") r.instance = static_cast<uint32_t>(std::stoul(v));
           else if (k == "record") r.record = std::stoull(v);
           else if (k == "probability") r.probability = std::stod(v);
           else if (k == "seed") seed = std::stoull(v);
+          else if (k == "ms") r.delay = std::chrono::milliseconds{std::stoll(v)};
           else r.checkpoint = std::stoull(v);
         } catch (const std::exception&) {
           throw std::invalid_argument(fmt::format("fault rule '{}': bad value '{}' for {}", text, v, k));
         }
       }
     }
-    if (r.crash && !r.point) throw std::invalid_argument(fmt::format("fault rule '{}': crash needs at=POINT", text));
-    if (!r.crash && !r.record && r.probability <= 0)
+    if (r.what == rule::kind::delay) {
+      if (!r.delay_at || r.delay.count() <= 0)
+        throw std::invalid_argument(fmt::format("fault rule '{}': delay needs at=POINT and ms=M > 0", text));
+      rules_.push_back(std::move(r));
+      continue;
+    }
+    if (r.what == rule::kind::crash && !r.point) throw std::invalid_argument(fmt::format("fault rule '{}': crash needs at=POINT", text));
+    if (r.what == rule::kind::throw_ && !r.record && r.probability <= 0)
       throw std::invalid_argument(fmt::format("fault rule '{}': throw needs record=K or probability=P", text));
     if (r.probability < 0 || r.probability > 1)
       throw std::invalid_argument(fmt::format("fault rule '{}': probability must be in [0, 1]", text));
@@ -99,7 +117,7 @@ void fault_injector::on_records(std::string_view op, uint32_t instance, uint64_t
   if (rules_.empty()) return;  // rules never change after construction
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto& r : rules_) {
-    if (r.crash || (!r.op.empty() && r.op != op) || (r.instance && *r.instance != instance)) continue;
+    if (r.what != rule::kind::throw_ || (!r.op.empty() && r.op != op) || (r.instance && *r.instance != instance)) continue;
     if (r.record) {
       if (!r.fired && *r.record >= first && *r.record < first + n) {
         r.fired = true;
@@ -115,12 +133,23 @@ void fault_injector::at(crash_point p, uint64_t checkpoint) {
   if (rules_.empty()) return;
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto& r : rules_) {
-    if (!r.crash || r.fired || r.point != p || (r.checkpoint && *r.checkpoint != checkpoint)) continue;
+    if (r.what != rule::kind::crash || r.fired || r.point != p || (r.checkpoint && *r.checkpoint != checkpoint)) continue;
     std::fprintf(stderr, "sluice: injected crash at %s (checkpoint %llu)\n", name(p),
                  static_cast<unsigned long long>(checkpoint));
     std::fflush(stderr);
     ::_exit(137);
   }
+}
+
+std::chrono::milliseconds fault_injector::delay(delay_point p) {
+  if (rules_.empty()) return std::chrono::milliseconds{0};
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& r : rules_) {
+    if (r.what != rule::kind::delay || r.fired || r.delay_at != p) continue;
+    r.fired = true;
+    return r.delay;
+  }
+  return std::chrono::milliseconds{0};
 }
 
 namespace {

@@ -146,6 +146,7 @@ job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn
         return report;
       }
       args.cluster = att.port;
+      args.log = att.log;
     }
     auto sup = spawn_supervisor(sys, std::move(args));
     if (att.on_supervisor) att.on_supervisor(sup);
@@ -268,6 +269,10 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option("--restart", cfg.restart,
                  "restart strategy: none | fixed-delay:attempts=3,delay=1s | "
                  "exponential:initial=100ms,max=10s,multiplier=2,reset=60s | failure-rate:max=3,interval=1m,delay=1s");
+  app.add_option_function<int64_t>(
+         "--recovery-timeout-ms", [&cfg](int64_t ms) { cfg.recovery_timeout = std::chrono::milliseconds{ms}; },
+         "fail a recovery attempt that makes no progress for this long (0 = wait forever)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option("--faults", cfg.faults, "fault-injection rules for testing (also SLUICE_FAULTS)");
   app.add_option_function<uint64_t>(
       "--from-savepoint", [&cfg](uint64_t id) { cfg.restore_from = id; },

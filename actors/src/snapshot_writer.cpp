@@ -31,7 +31,7 @@ caf::actor spawn_snapshot_writer(caf::actor_system& sys, std::shared_ptr<state::
             try {
               replicate(id, entries);
             } catch (const std::exception& e) {
-              r = error{errc::io_error, fmt::format("replicating the snapshot failed: {}", e.what())};
+              r = sluice::error{sluice::errc::io_error, fmt::format("replicating the snapshot failed: {}", e.what())};
             }
           }
           auto async_ms =

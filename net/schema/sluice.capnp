@@ -14,7 +14,8 @@ $Cxx.namespace("sluice::net::schema");
 
 interface Gate {
   # The bootstrap capability of every node.
-  hello @0 (cluster :Text, node :Text, secret :Data) -> (session :Session);
+  hello @0 (cluster :Text, node :Text, secret :Data) -> (session :Session, refusal :Text);
+  # A refused hello has no session and says why in `refusal`; the server then closes the connection.
 }
 
 interface Session {
@@ -57,6 +58,7 @@ struct TaskFailure {
   instance @1 :UInt32;
   position @2 :Text;
   cause @3 :Text;
+  code @4 :UInt16;      # sluice::actors::errc of the failure (0 = not given)
 }
 
 struct DeadLetter {
@@ -116,6 +118,6 @@ struct Control {
     cancel :group { attempt @10 :UInt32; reason @11 :Text; }
     shutdown :group { reason @12 :Text; }
     ok @13 :Void;
-    error :group { reason @14 :Text; }
+    error :group { reason @14 :Text; code @15 :UInt16; }   # code: sluice::net::errc
   }
 }

@@ -57,7 +57,11 @@ void encode(const control& c, C::Builder out) {
                  },
                  [&](const shutdown_msg& m) { out.initShutdown().setReason(m.reason); },
                  [&](const ok_msg&) { out.setOk(); },
-                 [&](const error_msg& m) { out.initError().setReason(m.reason); },
+                 [&](const error_msg& m) {
+                   auto o = out.initError();
+                   o.setReason(m.reason);
+                   o.setCode(static_cast<uint16_t>(m.code));
+                 },
              },
              c);
 }
@@ -95,7 +99,11 @@ control decode(C::Reader in, const std::string& field) {
     case C::OK:
       return ok_msg{};
     case C::ERROR:
-      return error_msg{non_empty(in.getError().getReason(), field + ".error.reason")};
+    {
+      const auto code = in.getError().getCode();
+      if (code > static_cast<uint16_t>(errc::unexpected)) fail(field + ".error.code", "unknown code " + std::to_string(code));
+      return error_msg{non_empty(in.getError().getReason(), field + ".error.reason"), static_cast<errc>(code)};
+    }
   }
   fail(field, "unknown control kind " + std::to_string(static_cast<unsigned>(in.which())));
 }

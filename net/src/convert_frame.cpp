@@ -50,6 +50,7 @@ void encode(const task_failure_msg& t, schema::TaskFailure::Builder out) {
   out.setInstance(t.instance);
   out.setPosition(t.position);
   out.setCause(t.cause);
+  out.setCode(t.code);
 }
 
 void encode(const dead_letter_msg& d, schema::DeadLetter::Builder out) {
@@ -102,7 +103,7 @@ frame_body decode_body(F::Reader in, const std::string& field) {
       if (!in.getFailed().hasFailure()) fail(field + ".failed.failure", "missing");
       auto t = in.getFailed().getFailure();
       return failed_body{{to_string(t.getOperatorName()), t.getInstance(), to_string(t.getPosition()),
-                          to_string(t.getCause())}};
+                          to_string(t.getCause()), t.getCode()}};
     }
     case F::DEAD_LETTERS: {
       dead_letters_body d;

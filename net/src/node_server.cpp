@@ -1,5 +1,6 @@
 #include "sluice/net/node_server.hpp"
 
+#include <memory>
 #include <string_view>
 
 #include <capnp/rpc-twoparty.h>
@@ -101,7 +102,9 @@ struct node_server::state final : kj::TaskSet::ErrorHandler {
   void ended(connection& c) {
     const std::string reason = c.stream.reason().empty() ? "connection closed" : c.stream.reason();
     if (c.authenticated) {
-      spdlog::warn("node {}: lost peer {} ({}): {}", options.node, c.node, c.peer, reason);
+      // Expected at the end of every job: the handler says when it matters
+      // (a coordinator declares the node lost).
+      spdlog::info("node {}: peer {} ({}) disconnected: {}", options.node, c.node, c.peer, reason);
       try {
         handler_.on_peer_lost(c.node, reason);
       } catch (const std::exception& e) {
@@ -140,12 +143,25 @@ public:
   }
 
   kj::Promise<void> control(ControlContext ctx) override {
-    return guard("control", [&] {
+    // The handler may answer later, from another thread: the reply fulfils a
+    // cross-thread promise that this call waits for on the loop.
+    kj::Maybe<kj::Promise<void>> later;
+    auto now = guard("control", [&] {
       auto params = ctx.getParams();
       if (!params.hasMsg()) throw protocol_error("control.msg: missing");
-      auto reply = c_.server.handler_.on_control(c_.node, detail::decode(params.getMsg(), "control.msg"));
-      detail::encode(reply, ctx.getResults().initReply());
+      auto msg = detail::decode(params.getMsg(), "control.msg");
+      // (A pointer crosses threads: GCC 12 misreads a variant held by the fulfiller as uninitialised.)
+      using reply_ptr = kj::Own<net::control>;
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<reply_ptr>();
+      auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<reply_ptr>>>(kj::mv(paf.fulfiller));
+      c_.server.handler_.on_control_async(c_.node, std::move(msg), [fulfiller](net::control reply) {
+        (*fulfiller)->fulfill(kj::heap<net::control>(std::move(reply)));
+      });
+      later = paf.promise.then(
+          [ctx](reply_ptr reply) mutable { detail::encode(*reply, ctx.getResults().initReply()); });
     });
+    KJ_IF_MAYBE (l, later) return kj::mv(*l);
+    return now;
   }
 
   kj::Promise<void> heartbeat(HeartbeatContext ctx) override {
@@ -232,7 +248,8 @@ public:
     if (!why.empty()) {
       spdlog::warn("refused connection from {}: {}", c_.peer, why);
       c_.close("refused: " + why);
-      return rpc_error("refused: " + why);
+      ctx.getResults().setRefusal(why);
+      return kj::READY_NOW;
     }
     c_.authenticated = true;
     c_.node = to_string(p.getNode());

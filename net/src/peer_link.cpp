@@ -86,6 +86,10 @@ struct peer_link::core : std::enable_shared_from_this<core> {
           req.setNode(options.my_node);
           req.setSecret(detail::as_data(options.secret));
           return req.send().then([this](capnp::Response<schema::Gate::HelloResults>&& r) {
+            if (r.hasRefusal()) {
+              refusal = detail::to_string(r.getRefusal());
+              kj::throwFatalException(rpc_error("refused: " + refusal));
+            }
             conn->session = r.getSession();
             conn->tasks.add(conn->network.onDisconnect().then([this] {
               const auto& why = conn->stream.reason();
@@ -174,7 +178,8 @@ struct peer_link::core : std::enable_shared_from_this<core> {
       outbox.clear();
     }
     pending.clear();
-    spdlog::warn("link to {} broken: {}", address, reason);
+    // The owner decides whether this is a failure (it is not at a job's end).
+    spdlog::info("link to {} broken: {}", address, reason);
     if (!on_broken) return;
     try {
       on_broken(reason);
@@ -230,6 +235,7 @@ struct peer_link::core : std::enable_shared_from_this<core> {
   std::vector<frame> outbox;
   bool flush_posted = false;
   bool broken = false;
+  std::string refusal;  ///< Why the peer refused our hello (loop thread).
   bool closed = false;
   std::string broken_reason;
   std::optional<heartbeat_echo> echo;
@@ -278,8 +284,11 @@ void peer_link::connect() {
     const auto* k = dynamic_cast<const kj::Exception*>(&e);
     const std::string why = k ? describe(*k) : e.what();
     // Leave the link unconnected (connect may be retried).
-    loop_.call([c] { c->conn = nullptr; });
-    throw link_error(fmt::format("connect to {} failed: {}", address_, why));
+    const bool refused = loop_.call([c] {
+      c->conn = nullptr;
+      return !c->refusal.empty();
+    });
+    throw link_error(fmt::format("connect to {} failed: {}", address_, why), refused);
   }
   loop_.post([c] { c->pump(); });  // frames sent before connect
 }

@@ -1,5 +1,8 @@
 #include <boost/test/unit_test.hpp>
 
+#include <stdexcept>
+#include <string>
+
 #include "sluice/actors/fault_injector.hpp"
 
 using namespace sluice::actors;
@@ -43,12 +46,33 @@ BOOST_AUTO_TEST_CASE(bad_rules_are_rejected_with_the_rule_named) {
     }
     return std::string{};
   };
-  BOOST_TEST(message("explode:record=1").find("kind must be throw or crash") != std::string::npos);
+  BOOST_TEST(message("explode:record=1").find("kind must be throw, crash or delay") != std::string::npos);
   BOOST_TEST(message("crash:at=sometime").find("unknown crash point 'sometime'") != std::string::npos);
   BOOST_TEST(message("throw:operator=x").find("needs record=K or probability=P") != std::string::npos);
   BOOST_TEST(message("throw:record=abc").find("bad value 'abc' for record") != std::string::npos);
   BOOST_TEST(message("throw:probability=2").find("probability must be in [0, 1]") != std::string::npos);
   BOOST_TEST(message("crash:at=before_sink_commit,checkpoint=3;throw:record=5").empty());
+}
+
+BOOST_AUTO_TEST_CASE(delay_rule_delays_its_point_once) {
+  fault_injector f{"delay:at=deploy_reply,ms=10000"};
+  BOOST_CHECK(!f.empty());
+  BOOST_CHECK_NO_THROW(f.on_records("map", 0, 1, 1000));  // a delay rule never throws
+  BOOST_CHECK_EQUAL(f.delay(delay_point::deploy_reply).count(), 10000);
+  BOOST_CHECK_EQUAL(f.delay(delay_point::deploy_reply).count(), 0);  // once per process
+  fault_injector none{""};
+  BOOST_CHECK_EQUAL(none.delay(delay_point::deploy_reply).count(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(bad_delay_rules_are_refused_with_the_rule) {
+  for (const char* bad : {"delay:at=deploy_reply", "delay:ms=5", "delay:at=nowhere,ms=5", "delay:at=deploy_reply,ms=0"}) {
+    try {
+      fault_injector f{bad};
+      BOOST_FAIL("accepted " << bad);
+    } catch (const std::invalid_argument& e) {
+      BOOST_CHECK_MESSAGE(std::string{e.what()}.find(bad) != std::string::npos, e.what());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -237,3 +237,29 @@ BOOST_AUTO_TEST_CASE(constraints_keep_an_operator_on_the_nodes_they_name) {
   BOOST_TEST(log.find("track#1@n2") != std::string::npos);
   BOOST_TEST(log.find("track#0@n3") == std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(a_node_that_answers_its_deploy_late_stalls_nothing_else) {
+  // n3 answers the deploy request 10 s late. Meanwhile the coordinator's
+  // supervisor keeps running (it reports what it waits for), heartbeats go on
+  // both ways (nobody is declared lost), and the job then starts and ends
+  // exactly-once. The coordinator runs one CAF worker: a handler that waited
+  // for the answer would stop everything else on it.
+  local_cluster c{"cl-slow-deploy"};
+  const uint64_t n = 20000;
+  auto args = oracle_args(c.dir() / "out", n, 0);
+  auto slow = args;
+  slow.insert(slow.end(), {"--faults", "delay:at=deploy_reply,ms=10000"});
+  auto coordinator = args;
+  coordinator.insert(coordinator.end(), {"--workers", "1"});
+  c.start("n2", args);
+  c.start("n3", slow);
+  c.start("n1", coordinator);
+  require_all_finish(c, 90s);
+  require_exactly_once(c, c.dir() / "out", n);
+  const auto n1 = it::read_file(c.log_path("n1"));
+  BOOST_TEST_INFO(c.logs());
+  BOOST_TEST(it::read_file(c.log_path("n3")).find("answering the deploy request 10000 ms late") != std::string::npos);
+  BOOST_TEST(n1.find("still waiting after") != std::string::npos);
+  BOOST_TEST(n1.find("for the other nodes to deploy attempt 0") != std::string::npos);
+  BOOST_TEST(n1.find(" lost") == std::string::npos);
+}

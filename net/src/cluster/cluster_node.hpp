@@ -3,10 +3,19 @@
 // links to the other nodes, the proxies that stand for remote tasks, and on
 // the coordinating node the cluster port the supervisor deploys through.
 //
+// The class is one object per node process, its roles in separate files:
+//   cluster_node.cpp   lifecycle, local tasks and proxies, the handler calls
+//   routing.cpp        frames from other nodes to local tasks / the supervisor
+//   coordinator.cpp    placement, deployment, cancel, membership, heartbeats
+//   worker.cpp         a non-coordinating node: join, heartbeats, deploy, replication
+// with the pure parts in placement.hpp, snapshot_transfer.hpp and the link
+// table in link_table.hpp.
+//
 // Threads: handler callbacks run on the KJ loop thread and only hand work on
 // (CAF sends, table lookups); CAF actors (proxies, the supervisor) call the
-// cluster port and `send_frame` from CAF worker threads; the node's main
-// thread runs heartbeats and failure detection (`tick`).
+// cluster port and `send_frame` from CAF worker threads and never block; the
+// blocking network calls of deploy and cancel run on the control worker; the
+// node's main thread runs heartbeats and failure detection.
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
@@ -19,12 +28,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <tuple>
+#include <variant>
 #include <vector>
 
+#include "cluster/link_table.hpp"
+#include "cluster/serial_worker.hpp"
 #include "sluice/actors/cluster_port.hpp"
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"
@@ -32,14 +44,9 @@
 #include "sluice/net/event_loop.hpp"
 #include "sluice/net/handler.hpp"
 #include "sluice/net/node_server.hpp"
-#include "sluice/net/peer_link.hpp"
 #include "sluice/state/snapshot_store.hpp"
 
 namespace sluice::net {
-
-/// Operator uid under which the checkpoint metadata travels with a pushed
-/// snapshot (a real uid never starts with a control character).
-inline constexpr const char* meta_entry_uid = "\x01checkpoint-meta";
 
 class cluster_node final : public handler, public actors::cluster_port {
  public:
@@ -69,6 +76,7 @@ class cluster_node final : public handler, public actors::cluster_port {
   int run_worker(std::chrono::milliseconds give_up_after);
 
   // -- used by proxies (CAF threads) ------------------------------------------
+  /// Never blocks: without a link the frame waits for the connect worker.
   void send_frame(uint16_t node, frame&& f);
   /// The task a local actor stands for, or the node itself (the supervisor).
   task_ref ref_of(const caf::actor_addr& a) const;
@@ -80,8 +88,9 @@ class cluster_node final : public handler, public actors::cluster_port {
   // -- actors::cluster_port (the supervisor, coordinator only) ---------------
   uint16_t local_node() const override { return static_cast<uint16_t>(me_); }
   std::string node_name(uint16_t node) const override { return cfg_.nodes.at(node).name; }
-  std::optional<actors::placement> place(const actors::job_graph& g, std::string& why_not) override;
-  void deploy(uint32_t attempt, const actors::placement& where, std::optional<uint64_t> restore) override;
+  std::variant<actors::placement, actors::error> place(const actors::job_graph& g) override;
+  void deploy(uint32_t attempt, const actors::placement& where, std::optional<uint64_t> restore,
+              caf::actor reply_to) override;
   caf::actor proxy(uint32_t attempt, uint16_t node, uint32_t vertex, uint32_t instance) override;
   std::optional<std::string> lost(uint16_t node) const override;
   void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance, const caf::actor& task) override;
@@ -90,6 +99,7 @@ class cluster_node final : public handler, public actors::cluster_port {
   // -- handler (KJ loop thread) ---------------------------------------------
   void on_frames(const std::string& peer, std::vector<frame>&& frames) override;
   control on_control(const std::string& peer, control&& msg) override;
+  void on_control_async(const std::string& peer, control&& msg, control_reply reply) override;
   void on_heartbeat(const std::string& peer, uint64_t seq, uint64_t epoch) override;
   void on_put_snapshot(const std::string& peer, uint64_t checkpoint, std::vector<snapshot_entry_msg>&& entries) override;
   std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(uint64_t checkpoint) override;
@@ -103,11 +113,6 @@ class cluster_node final : public handler, public actors::cluster_port {
     std::optional<std::string> lost;  ///< Why, once lost (until it joins again).
   };
 
-  std::shared_ptr<peer_link> link(uint16_t node);
-  /// Removes the link to `node` from the table and returns it, so that the
-  /// caller drops it without holding `mu_`: a link's destructor waits for the
-  /// event loop thread, which may itself be waiting for `mu_`.
-  std::shared_ptr<peer_link> take_link(uint16_t node);
   void node_lost(uint16_t node, const std::string& reason);
   /// A broken link may have lost frames: on the coordinator the node is
   /// lost; elsewhere this node reports a failure of its part of the attempt.
@@ -116,7 +121,8 @@ class cluster_node final : public handler, public actors::cluster_port {
   void deliver_to_task(uint16_t from_node, frame&& f);
   void kill_local_tasks(const std::string& why);
   control worker_deploy(const deploy_msg& d);
-  std::vector<snapshot_entry_msg> snapshot_for_transfer(uint64_t checkpoint);
+  /// The blocking part of `deploy` (on the control worker).
+  std::optional<actors::error> deploy_remote(uint32_t attempt, const deploy_msg& d, std::optional<uint64_t> restore);
   void replicate(uint64_t id, const std::vector<state::snapshot_store::entry>& entries);
 
   cluster_config cfg_;
@@ -131,29 +137,36 @@ class cluster_node final : public handler, public actors::cluster_port {
 
   std::unique_ptr<event_loop> loop_;
   std::unique_ptr<node_server> server_;
+  std::unique_ptr<link_table> links_;
+  /// Blocking control calls (deploy, cancel) in the order the supervisor
+  /// made them, so that a slow node never blocks an actor's thread.
+  std::unique_ptr<serial_worker> control_worker_;
 
-  /// Never held while a peer_link is destroyed (see take_link).
-  /// Held shared by every caller of a link, exclusively by `stop` while it
-  /// takes the links and the event loop away.
+  /// Held shared by every blocking network call (deploy, cancel, shutdown,
+  /// replication), exclusively by `stop` while it takes the links and the
+  /// event loop away.
   std::shared_mutex life_;
   mutable std::mutex mu_;
-  std::map<uint16_t, std::shared_ptr<peer_link>> links_;
   std::vector<peer_state> peers_;
   std::atomic<uint32_t> attempt_{0};
-  std::map<std::pair<uint32_t, uint32_t>, caf::actor> local_;   ///< Tasks of the current attempt here.
-  std::map<caf::actor_addr, task_ref> refs_;                    ///< Their addresses.
+  std::atomic<uint32_t> cancelled_{0};  ///< Attempts up to this one were cancelled.
+  std::map<std::pair<uint32_t, uint32_t>, caf::actor> local_;  ///< Tasks of the current attempt here.
+  std::map<caf::actor_addr, task_ref> refs_;                   ///< Their addresses.
   std::map<std::tuple<uint32_t, uint16_t, uint32_t, uint32_t>, caf::actor> proxies_;
   caf::actor supervisor_;  ///< Coordinator: the supervisor; others: the supervisor's proxy here.
   caf::actor writer_;      ///< Others: this node's snapshot writer.
   actors::placement where_;
-  std::deque<uint64_t> local_ids_;
-  std::vector<std::pair<uint16_t, std::string>> broken_;  ///< Links that broke, not handled yet.  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
+  std::deque<uint64_t> local_ids_;  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
+  std::vector<std::pair<uint16_t, std::string>> broken_;  ///< Links that broke, not handled yet.
 
   // Worker state, guarded by mu_, signalled through cv_.
   std::condition_variable cv_;
   std::optional<std::string> shutdown_;  ///< Set when the coordinator ended the job.
   bool shutdown_ok_ = false;
   std::atomic<bool> stopping_{false};
+  /// The job ended (coordinator: it told the nodes; others: they were told):
+  /// peers leaving and links breaking are expected, not failures.
+  std::atomic<bool> ending_{false};
 };
 
 /// Spawns the actor standing for task (vertex, instance) of `attempt` on

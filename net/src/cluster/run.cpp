@@ -80,6 +80,12 @@ int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::clu
     actors::cluster_attachment att;
     att.port = node;
     att.on_supervisor = [&](const caf::actor& sup) { node->set_supervisor(sup); };
+    att.log = [](bool warning, const std::string& s) {
+      if (warning)
+        spdlog::warn("{}", s);
+      else
+        spdlog::info("{}", s);
+    };
     att.on_done = [&](const actors::job_report& r) {
       stop_watchdog();
       node->shutdown_all(r.ok ? std::string{} : r.error);
@@ -166,6 +172,10 @@ int run(const pipeline& p, const runtime_config& given) {
     return 2;
   }
   spdlog::set_pattern(fmt::format("[%H:%M:%S.%e] [{}] [%l] %v", cc.nodes[*me].name));
+  // A node killed or hung must still show what it did last: warnings and
+  // errors reach the log at once, everything else within a second.
+  spdlog::flush_on(spdlog::level::warn);
+  spdlog::flush_every(std::chrono::seconds{1});
   return *me == *cc.index_of(cc.coordinator) ? run_coordinator(p, cfg, cc, *me) : run_worker(p, cfg, cc, *me);
 }
 

@@ -115,6 +115,8 @@ struct checkpoint_pending {
 struct checkpoint_completed {
   checkpoint_id id;
   bool savepoint = false;
+  /// The final checkpoint of a finished job (`trigger_final`).
+  bool final = false;
   /// From trigger to the last acknowledgement.
   duration elapsed{0};
   /// Sum of the tasks' snapshot sizes.
@@ -199,6 +201,11 @@ class checkpoint_coordinator {
 
   /// Starts a savepoint now, whatever the schedule and the number in flight.
   checkpoint_id trigger_savepoint(timestamp now) { return start(now, true); }
+
+  /// Starts the final checkpoint of a job whose tasks all finished, now,
+  /// whatever the schedule: a checkpoint (not a savepoint) that lets sinks
+  /// publish what they staged since the previous one.
+  checkpoint_id trigger_final(timestamp now) { return start(now, false, true); }
 
   /// Task `task` snapshotted checkpoint `id`. Completes the checkpoint when
   /// it was the last task; a duplicate never completes one twice.
@@ -291,6 +298,7 @@ class checkpoint_coordinator {
  private:
   struct pending_checkpoint {
     bool savepoint = false;
+    bool final = false;
     timestamp triggered;
     std::set<task_id> waiting;
     uint64_t bytes = 0;
@@ -305,14 +313,16 @@ class checkpoint_coordinator {
   static constexpr size_t listed_tasks = 10;
 
   static duration elapsed(timestamp from, timestamp to) { return duration{to.ms - from.ms}; }
-  static std::string kind(const pending_checkpoint& p) { return p.savepoint ? "savepoint" : "checkpoint"; }
+  static std::string kind(const pending_checkpoint& p) {
+    return p.savepoint ? "savepoint" : p.final ? "final checkpoint" : "checkpoint";
+  }
 
   bool periodic() const noexcept { return settings_.interval.count() > 0; }
 
-  checkpoint_id start(timestamp now, bool savepoint) {
+  checkpoint_id start(timestamp now, bool savepoint, bool final = false) {
     const checkpoint_id id = next_;
     next_ = checkpoint_id{next_.value + 1};
-    pending_.emplace(id, pending_checkpoint{savepoint, now, tasks_, 0, duration{0}});
+    pending_.emplace(id, pending_checkpoint{savepoint, final, now, tasks_, 0, duration{0}});
     ++counters_.triggered;
     if (periodic()) next_due_ = now + settings_.interval;
     return id;
@@ -334,7 +344,7 @@ class checkpoint_coordinator {
 
   checkpoint_completed complete(pending_map::iterator it, timestamp now) {
     const auto& p = it->second;
-    checkpoint_completed c{it->first, p.savepoint, elapsed(p.triggered, now), p.bytes, p.max_sync, {}};
+    checkpoint_completed c{it->first, p.savepoint, p.final, elapsed(p.triggered, now), p.bytes, p.max_sync, {}};
     pending_.erase(it);
     ++counters_.completed;
     counters_.last_completed = c.id;
@@ -351,7 +361,9 @@ class checkpoint_coordinator {
     return c;
   }
 
-  static std::string kind_of(const checkpoint_completed& c) { return c.savepoint ? "savepoint" : "checkpoint"; }
+  static std::string kind_of(const checkpoint_completed& c) {
+    return c.savepoint ? "savepoint" : c.final ? "final checkpoint" : "checkpoint";
+  }
 
   ignore_reason not_pending(checkpoint_id id) const {
     if (id < first_ || id >= next_) return ignore_reason::unknown_checkpoint;

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "sluice/actors/errc.hpp"
 #include "sluice/actors/job_graph.hpp"
 
 namespace sluice::actors {
@@ -31,14 +33,18 @@ class cluster_port {
   virtual uint16_t local_node() const = 0;
   virtual std::string node_name(uint16_t node) const = 0;
 
-  /// Places every instance on the nodes usable now; nullopt while the job
-  /// cannot be placed (e.g. waiting for a node to join), with `why_not` set.
-  virtual std::optional<placement> place(const job_graph& g, std::string& why_not) = 0;
+  /// Places every instance on the nodes usable now, or says why the job
+  /// cannot be placed yet (`errc::nodes_unavailable`: waiting for a node to
+  /// join or come back; `errc::deploy_failed`: a constraint no node meets).
+  virtual std::variant<placement, error> place(const job_graph& g) = 0;
 
   /// Makes every other node spawn its tasks of `attempt` (restored from
-  /// checkpoint `restore`), blocking until all did. Throws std::runtime_error
-  /// naming the node on failure.
-  virtual void deploy(uint32_t attempt, const placement& where, std::optional<uint64_t> restore) = 0;
+  /// checkpoint `restore`) and returns at once, never blocking the caller's
+  /// thread. The answer comes later as a message to `reply_to`:
+  /// `(deployed_atom, attempt)` once every node spawned its tasks, or
+  /// `(deployed_atom, attempt, error)` naming the node that did not.
+  virtual void deploy(uint32_t attempt, const placement& where, std::optional<uint64_t> restore,
+                      caf::actor reply_to) = 0;
 
   /// The proxy of task (vertex, instance) of `attempt` on remote `node`. It
   /// quits (so a monitor sees it down) when that node is lost.
@@ -52,6 +58,7 @@ class cluster_port {
   virtual void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance, const caf::actor& task) = 0;
 
   /// Stops the tasks of `attempt` on the other nodes (a failure, the end).
+  /// Returns at once; it happens before any later `deploy`.
   virtual void cancel(uint32_t attempt, const std::string& reason) = 0;
 };
 

@@ -57,6 +57,12 @@ struct runtime_config {
   /// "exponential:initial=100ms,max=10s,multiplier=2,reset=60s",
   /// "failure-rate:max=3,interval=1m,delay=1s".
   std::string restart = "none";
+  /// A recovery (stopping the old tasks, waiting for nodes, deploying) that
+  /// makes no progress for this long fails the attempt, which then goes on
+  /// by the restart strategy; 0 = wait forever.
+  std::chrono::milliseconds recovery_timeout{60'000};
+  /// While a recovery waits, what it waits for is logged this often.
+  std::chrono::milliseconds recovery_report_interval{5'000};
   /// Start from this checkpoint or savepoint of the state directory.
   std::optional<uint64_t> restore_from;
   /// Fault-injection rules (see fault_injector); SLUICE_FAULTS overrides.

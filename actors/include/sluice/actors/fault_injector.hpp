@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,12 @@ enum class crash_point {
   during_recovery,       ///< While tasks restore state after a restart.
 };
 
+/// Moments at which a fault rule can delay the calling thread's work, to test
+/// that a slow peer never stalls the rest of a cluster.
+enum class delay_point {
+  deploy_reply,  ///< A cluster node answers a deploy request late.
+};
+
 /// Throws thrown by fault rules, so tests can tell them from real failures.
 class injected_fault : public std::runtime_error {
  public:
@@ -34,6 +41,9 @@ class injected_fault : public std::runtime_error {
 ///   throw:probability=P,seed=S[,operator=NAME] throw per batch with probability P (seeded)
 ///   crash:at=POINT[,checkpoint=N]             _exit(137) at POINT (after_snapshot_write,
 ///                                             before_sink_commit, after_sink_commit, during_recovery)
+///   delay:at=deploy_reply,ms=M                the first time POINT is reached, the work there is
+///                                             done M ms late (the caller decides how, never blocking
+///                                             an actor's thread)
 ///
 /// Rules are separated by ';'. A `throw` rule with a record fires once per
 /// process; a crash rule fires the first time its point (and checkpoint, if
@@ -56,9 +66,15 @@ class fault_injector {
   /// Crashes the process if a crash rule matches.
   void at(crash_point p, uint64_t checkpoint);
 
+  /// How late the work at `p` must be done: zero unless a delay rule
+  /// matches (each delay rule fires once).
+  std::chrono::milliseconds delay(delay_point p);
+
  private:
   struct rule {
-    bool crash = false;
+    enum class kind { throw_, crash, delay } what = kind::throw_;
+    std::optional<delay_point> delay_at;
+    std::chrono::milliseconds delay{0};
     std::string op;
     std::optional<uint32_t> instance;
     std::optional<uint64_t> record;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/actors/errc.hpp"
 #include "sluice/dead_letter.hpp"
 #include "sluice/state/snapshot_store.hpp"
 #include "sluice/record.hpp"
@@ -42,7 +43,8 @@ using ack_atom = caf::atom_constant<caf::atom("ack")>;             ///< (id, ver
 using decline_atom = caf::atom_constant<caf::atom("decline")>;     ///< (id, vertex, instance, reason)
 using committed_atom = caf::atom_constant<caf::atom("committed")>;  ///< (id, vertex, instance): sinks published
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// Cluster port -> supervisor: (attempt) deployed everywhere, or (attempt, error).
+using deployed_atom = caf::atom_constant<caf::atom("deployed")>;
 
 // Job runner -> supervisor: stop the job now (timeout, user request).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
@@ -64,12 +66,14 @@ struct operator_metrics {
   uint64_t backpressure_events = 0;
 };
 
-/// Why a task failed: which operator, which instance, where, and the cause.
+/// Why a task failed: which operator, which instance, where, what kind of
+/// failure and the cause.
 struct task_failure {
   std::string operator_name;
   uint32_t instance = 0;
   std::string position;
   std::string cause;
+  errc code = errc::operator_failed;
   std::string describe() const;
 };
 
@@ -97,6 +101,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::operator_metrics)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::actors::operator_metrics>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::task_failure)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::error)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::job_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::dead_letter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<sluice::state::snapshot_store::entry>)

@@ -36,6 +36,8 @@ struct cluster_attachment {
   std::function<void(const caf::actor& supervisor)> on_supervisor;
   /// The job ended; runs before the actor system shuts down.
   std::function<void(const job_report&)> on_done;
+  /// Where the supervisor logs notes and failures as they happen.
+  std::function<void(bool warning, const std::string&)> log;
 };
 using attach_fn = std::function<cluster_attachment(caf::actor_system&, std::shared_ptr<const job_graph>,
                                                    std::shared_ptr<state::snapshot_store>)>;

@@ -4,6 +4,7 @@
 
 #include <caf/actor.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,10 +14,11 @@
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/state/snapshot_store.hpp"
+#include "sluice/time.hpp"
 
 namespace sluice::actors {
 
-/// Spawns the node supervisor for one run of a job graph on this node.
+/// Spawns the job supervisor for one run of a job graph on this node.
 ///
 /// The supervisor spawns one task per vertex instance (downstream first, so
 /// every task knows the actors it sends to), monitors them, and starts them.
@@ -28,6 +30,11 @@ namespace sluice::actors {
 /// the sinks) and, on a failure the restart strategy allows, kills every task
 /// and redeploys the job restored from the latest valid checkpoint. The
 /// report names the operator, instance, position and cause of a failure.
+/// It never blocks its thread: remote deployments answer with messages, and
+/// a recovery that waits (for old tasks to stop, for nodes, for a
+/// deployment) logs what it waits for every `recovery_report_interval` and
+/// fails the attempt after `recovery_timeout` without progress.
+///
 /// What the supervisor of one job run needs.
 struct supervisor_args {
   std::shared_ptr<const job_graph> graph;
@@ -42,6 +49,12 @@ struct supervisor_args {
   /// Cluster mode: places instances over the nodes and reaches the remote
   /// ones (see cluster_port); null runs everything in this process.
   std::shared_ptr<cluster_port> cluster;
+  /// Processing time of checkpoints, restarts and recovery limits; null is
+  /// the system clock (tests pass a manual one).
+  std::shared_ptr<const sluice::clock> clock_source;
+  /// Where notes and failures are logged as they happen (cluster nodes log
+  /// them); they also go into the report. Null: the report only.
+  std::function<void(bool warning, const std::string&)> log;
 };
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args);

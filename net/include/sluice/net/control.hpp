@@ -5,6 +5,8 @@
 #include <variant>
 #include <vector>
 
+#include "sluice/net/errc.hpp"
+
 namespace sluice::net {
 
 /// A node asks the coordinator to join the cluster.
@@ -59,6 +61,7 @@ struct ok_msg {
 /// Generic negative reply: the request was understood and refused.
 struct error_msg {
   std::string reason;
+  errc code = errc::unspecified;
   friend bool operator==(const error_msg&, const error_msg&) = default;
 };
 

@@ -41,6 +41,7 @@ struct task_failure_msg {
   uint32_t instance = 0;
   std::string position;
   std::string cause;
+  uint16_t code = 0;  ///< actors::errc (net does not interpret it).
   friend bool operator==(const task_failure_msg&, const task_failure_msg&) = default;
 };
 

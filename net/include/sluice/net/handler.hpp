@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,16 @@ public:
 
   /// A node-level request (join, deploy, cancel, shutdown); returns the reply.
   virtual control on_control(const std::string& peer_node, control&& msg) = 0;
+
+  /// Answers a control request exactly once, now or later, from any thread.
+  using control_reply = std::function<void(control)>;
+
+  /// A control request whose answer may take time (it must still return
+  /// at once): the reply goes through `reply` when it is ready. The default
+  /// answers with `on_control` right away.
+  virtual void on_control_async(const std::string& peer_node, control&& msg, control_reply reply) {
+    reply(on_control(peer_node, std::move(msg)));
+  }
 
   /// A heartbeat; the server answers it with its own node name and the same
   /// `seq` and `epoch` after this returns.

@@ -17,10 +17,15 @@ namespace sluice::net {
 
 /// A peer_link operation failed: connection refused or timed out, hello
 /// refused, a call failed or timed out, or the link is broken. The message
-/// names the peer address and the operation.
+/// names the peer address and the operation; `refused()` says that the peer
+/// refused this node (wrong cluster or secret), which retrying cannot mend.
 class link_error : public std::runtime_error {
 public:
-  using std::runtime_error::runtime_error;
+  explicit link_error(const std::string& what, bool refused = false) : std::runtime_error(what), refused_(refused) {}
+  bool refused() const noexcept { return refused_; }
+
+private:
+  bool refused_ = false;
 };
 
 /// Where to connect and how to introduce ourselves.
