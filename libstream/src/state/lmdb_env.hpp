@@ -203,12 +203,13 @@ public:
     result<std::unique_ptr<T>> made = std::forward<Make>(make)();
     if (!made)
       return std::move(made).error();
+    auto deleter = [dir](T* t) {
+      delete t;
+      release(dir);
+    };
     T* raw = made.value().release();
     held.dismiss();  // from here on the deleter releases `dir`, even if allocating fails
-    std::shared_ptr<T> owner{raw, [dir](T* t) {
-                               delete t;
-                               release(dir);
-                             }};
+    std::shared_ptr<T> owner{raw, std::move(deleter)};
     publish(dir, owner);
     return owner;
   }
