@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "sluice/state/line_log.hpp"
 #include "sluice/state/lmdb_table.hpp"
 #include "sluice/state/snapshot_store.hpp"
 
@@ -241,12 +242,13 @@ BOOST_AUTO_TEST_CASE(stores_share_the_registry) {
   {
     auto t = must(lmdb_table::open(dir.str()));
     BOOST_TEST(must(lmdb_table::open(dir.str() + "/.")).get() == t.get());
-    // The same directory as a snapshot store would be a second
+    // The same directory as a snapshot store or line log would be a second
     // environment on the same files.
     auto s = snapshot_store::open(dir.str());
     BOOST_REQUIRE(!s.ok());
     BOOST_TEST((s.error().code == errc::invalid_argument));
     BOOST_TEST(s.error().message.find("LMDB table") != std::string::npos, s.error().message);
+    BOOST_TEST(!line_log::open(dir.str()).ok());
   }
   temp_dir other;
   auto s = must(snapshot_store::open(other.str()));
