@@ -12,6 +12,7 @@
 #include <map>
 
 #include "sluice/actors/fault_injector.hpp"
+#include "sluice/actors/io/tcp_line_server.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/supervisor.hpp"
@@ -101,6 +102,7 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
 
 std::string prepare_process(const runtime_config& cfg) {
   tune_malloc();
+  io::install_tcp_line_server();  // the socket side of read_tcp_lines (libstream has no network)
   try {
     install_faults(fault_injector::from_env_or(cfg.faults));
   } catch (const std::exception& e) {

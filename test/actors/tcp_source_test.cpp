@@ -1,5 +1,6 @@
-// The replayable TCP line source: its durable line log, the acknowledging
-// server, end-to-end delivery, replay after a failure, and garbage clients.
+// The replayable TCP line source: the acknowledging socket server (actors/io),
+// end-to-end delivery, replay after a failure, and garbage clients. The line
+// log and the endpoint registry are tested in test/libstream.
 #define BOOST_TEST_MODULE actors_tcp_source
 #include <boost/test/unit_test.hpp>
 
@@ -16,6 +17,7 @@
 #include <map>
 #include <thread>
 
+#include "sluice/actors/io/tcp_line_server.hpp"
 #include "sluice/source/tcp_lines.hpp"
 
 #include "runtime_util.hpp"
@@ -30,11 +32,12 @@ struct temp_dir {
   fs::path path;
   temp_dir() {
     static int n = 0;
-    path = fs::temp_directory_path() / ("sluice-tcp-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    path = fs::temp_directory_path() /
+           ("sluice-tcp-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
     fs::remove_all(path);
   }
   ~temp_dir() {
-    release_tcp_line_endpoint((path / "log").string());
+    source::release_line_endpoint((path / "log").string());
     fs::remove_all(path);
   }
   std::string log() const { return (path / "log").string(); }
@@ -42,7 +45,7 @@ struct temp_dir {
 
 /// A blocking test client with a receive timeout so that nothing hangs.
 class client {
- public:
+public:
   explicit client(uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     timeval tv{10, 0};
@@ -64,7 +67,8 @@ class client {
   bool send_all(std::string_view data) {
     while (!data.empty()) {
       ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
+      if (n <= 0)
+        return false;
       data.remove_prefix(static_cast<size_t>(n));
     }
     return true;
@@ -81,7 +85,8 @@ class client {
       }
       char tmp[4096];
       ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n <= 0) return {};
+      if (n <= 0)
+        return {};
       buf_.append(tmp, static_cast<size_t>(n));
     }
   }
@@ -90,15 +95,17 @@ class client {
   uint64_t send_line(std::string_view line) {
     std::string msg{line};
     msg += '\n';
-    if (!send_all(msg)) return 0;
+    if (!send_all(msg))
+      return 0;
     std::string reply = read_line();
-    if (reply.rfind("ok ", 0) != 0) return 0;
+    if (reply.rfind("ok ", 0) != 0)
+      return 0;
     uint64_t seq = 0;
     std::from_chars(reply.data() + 3, reply.data() + reply.size(), seq);
     return seq;
   }
 
- private:
+private:
   int fd_ = -1;
   bool connected_ = false;
   std::string buf_;
@@ -106,66 +113,28 @@ class client {
 
 /// Waits (bounded) until the source has published its port.
 uint16_t wait_port(const std::atomic<uint16_t>& port) {
-  for (int i = 0; i < 10000 && port.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 10000 && port.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return port.load();
 }
 
 parsed<uint64_t> parse_u64(std::string_view s) {
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size()) return parsed<uint64_t>::fail("not a number");
+  if (ec != std::errc{} || p != s.data() + s.size())
+    return parsed<uint64_t>::fail("not a number");
   return v;
 }
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(line_log_tests)
-
-BOOST_AUTO_TEST_CASE(append_read_and_reopen_are_durable) {
-  temp_dir dir;
-  {
-    auto log = line_log::open(dir.log());
-    BOOST_REQUIRE(log.ok());
-    auto& l = *log.value();
-    BOOST_TEST(l.size().value() == 0u);
-    std::vector<std::string> none;
-    BOOST_TEST(l.read(1, 10, none).value() == 0u);
-    auto a = l.append({"a", "b"});
-    BOOST_REQUIRE(a.ok());
-    BOOST_TEST(a.value() == 2u);
-    BOOST_TEST(l.append({"", std::string("x\0y", 3)}).value() == 4u);
-    std::vector<std::string> out;
-    BOOST_TEST(l.read(1, 10, out).value() == 4u);
-    BOOST_TEST((out == std::vector<std::string>{"a", "b", "", std::string("x\0y", 3)}));
-    out.clear();
-    BOOST_TEST(l.read(3, 1, out).value() == 1u);
-    BOOST_TEST((out == std::vector<std::string>{""}));
-    out.clear();
-    BOOST_TEST(l.read(5, 10, out).value() == 0u);
-    // Opening the same directory again in this process shares the log.
-    auto again = line_log::open(dir.log());
-    BOOST_REQUIRE(again.ok());
-    BOOST_TEST(again.value().get() == log.value().get());
-  }
-  auto log = line_log::open(dir.log());
-  BOOST_REQUIRE(log.ok());
-  BOOST_TEST(log.value()->size().value() == 4u);
-  std::vector<std::string> out;
-  BOOST_TEST(log.value()->read(2, 2, out).value() == 2u);
-  BOOST_TEST((out == std::vector<std::string>{"b", ""}));
-  std::vector<std::string> many;
-  for (int i = 0; i < 5000; ++i) many.push_back(std::string(100, static_cast<char>('a' + i % 26)));
-  BOOST_TEST(log.value()->append(many).value() == 5004u);
-  out.clear();
-  BOOST_TEST(log.value()->read(5004, 10, out).value() == 1u);
-  BOOST_TEST(out[0] == many.back());
-}
+BOOST_AUTO_TEST_SUITE(actors_io_tcp_line_server)
 
 BOOST_AUTO_TEST_CASE(server_acknowledges_lines_after_appending_them) {
   temp_dir dir;
-  auto log = line_log::open(dir.log());
+  auto log = state::line_log::open(dir.log());
   BOOST_REQUIRE(log.ok());
-  auto server = tcp_line_server::start(log.value(), 0, 16);
+  auto server = actors::io::tcp_line_server::start(log.value(), 0, 16);
   BOOST_REQUIRE(server.ok());
   auto& s = *server.value();
   BOOST_REQUIRE(s.port() != 0);
@@ -192,6 +161,19 @@ BOOST_AUTO_TEST_CASE(server_acknowledges_lines_after_appending_them) {
   BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1)));
 }
 
+BOOST_AUTO_TEST_CASE(the_runtime_installs_it_as_the_line_receiver) {
+  temp_dir dir;
+  source::install_line_receiver({});
+  BOOST_REQUIRE(actors::prepare_process(config(1)).empty());
+  auto ep = source::acquire_line_endpoint(dir.log(), 0);
+  BOOST_REQUIRE_MESSAGE(ep.ok(), (ep ? std::string{} : to_string(ep.error())));
+  BOOST_TEST(dynamic_cast<actors::io::tcp_line_server*>(ep.value().receiver.get()) != nullptr);
+  client c{ep.value().receiver->port()};
+  BOOST_REQUIRE(c.connected());
+  BOOST_TEST(c.send_line("x") == 1u);
+  BOOST_TEST(ep.value().log->size().value() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(tcp_source_runtime)
@@ -206,11 +188,14 @@ BOOST_AUTO_TEST_CASE(end_to_end_lines_arrive_in_order) {
   std::atomic<uint64_t> acked{0};
   std::thread sender([&] {
     const uint16_t at = wait_port(*port);
-    if (at == 0) return;
+    if (at == 0)
+      return;
     client c{at};
-    if (!c.connected()) return;
+    if (!c.connected())
+      return;
     for (uint64_t i = 0; i < n; ++i) {
-      if (c.send_line(std::to_string(i)) != i + 1) break;
+      if (c.send_line(std::to_string(i)) != i + 1)
+        break;
       ++acked;
     }
     c.send_line("__END__");  // sent even after a failure, so that the job ends
@@ -223,7 +208,8 @@ BOOST_AUTO_TEST_CASE(end_to_end_lines_arrive_in_order) {
   BOOST_TEST(acked.load() == n);
   auto items = out->items();
   BOOST_REQUIRE(items.size() == n);
-  for (uint64_t i = 0; i < n; ++i) BOOST_TEST_REQUIRE(items[i] == i);
+  for (uint64_t i = 0; i < n; ++i)
+    BOOST_TEST_REQUIRE(items[i] == i);
 }
 
 BOOST_AUTO_TEST_CASE(failure_replays_from_the_log_exactly_once) {
@@ -234,28 +220,41 @@ BOOST_AUTO_TEST_CASE(failure_replays_from_the_log_exactly_once) {
   auto out = std::make_shared<collected<kv>>();
   auto failed = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"tcp_replay"};
-  read_tcp_lines(p, dir.log(), 0, [](std::string_view s) -> parsed<kv> {
-    auto v = parse_u64(s);
-    if (!v.ok()) return parsed<kv>::fail(v.error());
-    return kv{v.value() % 10, 1};
-  }, port)
+  read_tcp_lines(
+      p, dir.log(), 0,
+      [](std::string_view s) -> parsed<kv> {
+        auto v = parse_u64(s);
+        if (!v.ok())
+          return parsed<kv>::fail(v.error());
+        return kv{v.value() % 10, 1};
+      },
+      port)
       .map([failed, seen = uint64_t{0}](kv x) mutable {
-        if (++seen == 1500 && !failed->exchange(true)) throw std::runtime_error("injected failure");
+        if (++seen == 1500 && !failed->exchange(true))
+          throw std::runtime_error("injected failure");
         return x;
       })
       .key_by([](const kv& x) { return x.first; })
-      .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+      .reduce(
+          [](kv a, const kv& b) {
+            return kv{a.first, a.second + b.second};
+          },
+          emit_policy::at_end())
       .collect(out);
   std::atomic<uint64_t> acked{0};
   std::thread sender([&] {
     const uint16_t at = wait_port(*port);
-    if (at == 0) return;
+    if (at == 0)
+      return;
     client c{at};
-    if (!c.connected()) return;
+    if (!c.connected())
+      return;
     for (uint64_t i = 0; i < n; ++i) {
-      if (c.send_line(std::to_string(i)) != i + 1) break;
+      if (c.send_line(std::to_string(i)) != i + 1)
+        break;
       ++acked;
-      if (i % 25 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let checkpoints happen
+      if (i % 25 == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let checkpoints happen
     }
     c.send_line("__END__");
   });
@@ -266,7 +265,8 @@ BOOST_AUTO_TEST_CASE(failure_replays_from_the_log_exactly_once) {
   cfg.timeout = std::chrono::seconds(60);
   auto r = execute(p, cfg);
   sender.join();
-  for (auto& note : r.notes) BOOST_TEST_MESSAGE("note: " << note);
+  for (auto& note : r.notes)
+    BOOST_TEST_MESSAGE("note: " << note);
   require_ok(r);
   BOOST_TEST(acked.load() == n);
   BOOST_TEST(r.restarts == 1u);
@@ -275,7 +275,8 @@ BOOST_AUTO_TEST_CASE(failure_replays_from_the_log_exactly_once) {
   auto items = out->items();
   std::map<uint64_t, uint64_t> got(items.begin(), items.end());
   BOOST_TEST(items.size() == 10u);
-  for (uint64_t k = 0; k < 10; ++k) BOOST_TEST(got[k] == n / 10);
+  for (uint64_t k = 0; k < 10; ++k)
+    BOOST_TEST(got[k] == n / 10);
 }
 
 BOOST_AUTO_TEST_CASE(garbage_client_gets_an_error_and_the_job_keeps_running) {
@@ -288,19 +289,23 @@ BOOST_AUTO_TEST_CASE(garbage_client_gets_an_error_and_the_job_keeps_running) {
   bool good_ok = true;
   std::thread clients([&] {
     const uint16_t at = wait_port(*port);
-    if (at == 0) return;
+    if (at == 0)
+      return;
     {
       client g{at};
       if (g.connected()) {
-        g.send_all(std::string(size_t{2} << 20, 'g'));  // 2 MiB, no newline; may fail once the server gives up
+        g.send_all(std::string(size_t{2} << 20,
+                               'g'));  // 2 MiB, no newline; may fail once the server gives up
         g.shutdown_write();
         reply = g.read_line();
-        if (!g.read_line().empty()) reply += " (and more)";
+        if (!g.read_line().empty())
+          reply += " (and more)";
       }
     }
     client c{at};
     good_ok = c.connected();
-    for (uint64_t i = 0; good_ok && i < 100; ++i) good_ok = c.send_line(std::to_string(i)) != 0;
+    for (uint64_t i = 0; good_ok && i < 100; ++i)
+      good_ok = c.send_line(std::to_string(i)) != 0;
     good_ok = c.send_line("not a number") != 0 && good_ok;
     c.send_line("__END__");
   });
@@ -319,7 +324,8 @@ BOOST_AUTO_TEST_CASE(garbage_client_gets_an_error_and_the_job_keeps_running) {
   BOOST_TEST(good_ok);
   auto items = out->items();
   BOOST_REQUIRE(items.size() == 100u);
-  for (uint64_t i = 0; i < 100; ++i) BOOST_TEST_REQUIRE(items[i] == i);
+  for (uint64_t i = 0; i < 100; ++i)
+    BOOST_TEST_REQUIRE(items[i] == i);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

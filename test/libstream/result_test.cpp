@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(void_result_is_success_or_error) {
 
 BOOST_AUTO_TEST_CASE(every_code_has_a_name) {
   for (auto c : {errc::io_error, errc::corrupt_snapshot, errc::unknown_format_version,
-                 errc::not_found, errc::invalid_argument})
+                 errc::not_found, errc::invalid_argument, errc::corrupt_log, errc::unavailable})
     BOOST_TEST(to_string(c) != "unknown errc");
 }
 

@@ -24,6 +24,10 @@ enum class errc {
   not_found,
   /// The caller passed a value the operation cannot accept.
   invalid_argument,
+  /// A durable line log failed verification: a malformed key or a gap in its sequence numbers.
+  corrupt_log,
+  /// A service the operation needs is not installed in this process (e.g. no line receiver).
+  unavailable,
 };
 
 constexpr std::string_view to_string(errc c) noexcept {
@@ -38,6 +42,10 @@ constexpr std::string_view to_string(errc c) noexcept {
       return "not_found";
     case errc::invalid_argument:
       return "invalid_argument";
+    case errc::corrupt_log:
+      return "corrupt_log";
+    case errc::unavailable:
+      return "unavailable";
   }
   return "unknown errc";
 }

@@ -2,7 +2,8 @@
 
 // Thin RAII plumbing over LMDB for libstream's durable stores (private to
 // libstream): an environment with named databases, transactions that are
-// aborted unless committed, and a memory map that grows when it fills up.
+// aborted unless committed, a memory map that grows when it fills up, and
+// the process-wide registry that opens each directory once.
 
 #include <lmdb.h>
 
@@ -12,6 +13,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -71,7 +73,8 @@ struct write_txn {
 /// An open LMDB environment (a directory) with named databases. Any thread
 /// may run transactions concurrently (MDB_NOTLS: a read transaction is not
 /// bound to its thread, so CAF may move actors between workers). A process
-/// must open one directory only once: the caller ensures that.
+/// must open one directory only once: its owner is opened through
+/// `open_once`, which ensures that.
 class env {
 public:
   /// Opens `dir` (which exists) with an initial map of `map_size` bytes and
@@ -164,6 +167,79 @@ private:
   /// Shared by every transaction; exclusive while the map is resized, which
   /// LMDB allows only with no transaction active in the process.
   std::shared_mutex resize_;
+};
+
+/// The canonical path of directory `dir`, the name under which the process
+/// knows its environment; `create` creates it first (else a missing
+/// directory is resolved lexically). Errors are `io_error`s naming `what`
+/// (e.g. "line log") and `dir`.
+result<std::string> canonical_directory(const std::string& dir, bool create, std::string_view what);
+
+/// Directories with an open environment in this process, each with the one
+/// object that owns it (a snapshot store, a line log, a table). LMDB must not
+/// open one environment twice in a process (closing either copy would drop
+/// the locks of the other), so `open_once` hands out the live owner and, if
+/// the last owner is being destroyed right now, waits until its environment
+/// is closed before opening it again. Leaked on purpose: owners may outlive
+/// static destruction. Any thread may call it.
+class registry {
+public:
+  /// The live owner of type `T` of canonical directory `dir`, or a new one
+  /// made by `make() -> result<std::unique_ptr<T>>` (which opens the
+  /// environment; it runs without the registry's lock, while the directory
+  /// is reserved). The owner is unregistered after its destructor has run,
+  /// so `T`'s destructor must close the environment. Fails with
+  /// `invalid_argument` if `dir` is open as another kind of owner (`kind`
+  /// names this one in the message), or with what `make` returns.
+  template <class T, class Make>
+  static result<std::shared_ptr<T>> open_once(const std::string& dir, std::string_view kind,
+                                              Make&& make) {
+    auto live = claim(dir, typeid(T), kind);
+    if (!live)
+      return std::move(live).error();
+    if (*live)
+      return std::static_pointer_cast<T>(std::move(live).value());
+    reservation held{dir};
+    result<std::unique_ptr<T>> made = std::forward<Make>(make)();
+    if (!made)
+      return std::move(made).error();
+    auto deleter = [dir](T* t) {
+      delete t;
+      release(dir);
+    };
+    T* raw = made.value().release();
+    held.dismiss();  // from here on the deleter releases `dir`, even if allocating fails
+    std::shared_ptr<T> owner{raw, std::move(deleter)};
+    publish(dir, owner);
+    return owner;
+  }
+
+private:
+  /// Waits until `dir` is neither being opened nor closed; then returns its
+  /// live owner if it has one, else reserves `dir` for the caller (and
+  /// returns null), who must `publish` or `release` it.
+  static result<std::shared_ptr<void>> claim(const std::string& dir, const std::type_info& type,
+                                             std::string_view kind);
+  /// Makes `owner` the live owner of the reserved `dir`.
+  static void publish(const std::string& dir, std::weak_ptr<void> owner);
+  /// Forgets `dir` (reserved, or its owner destroyed) and wakes waiters.
+  static void release(const std::string& dir);
+
+  /// Releases a reserved directory on every exit but a successful open.
+  class reservation {
+  public:
+    explicit reservation(const std::string& dir) : dir_(&dir) {}
+    ~reservation() {
+      if (dir_)
+        release(*dir_);
+    }
+    reservation(const reservation&) = delete;
+    reservation& operator=(const reservation&) = delete;
+    void dismiss() { dir_ = nullptr; }
+
+  private:
+    const std::string* dir_;
+  };
 };
 
 }  // namespace sluice::state::lmdb

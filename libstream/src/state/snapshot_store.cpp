@@ -3,11 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <filesystem>
 #include <map>
-#include <mutex>
-#include <system_error>
 
 #include "lmdb_env.hpp"
 #include "snapshot_format.hpp"
@@ -19,29 +15,8 @@ using lmdb::from_val;
 using lmdb::to_val;
 using lmdb::write_txn;
 
-namespace {
-
-/// Directories with an open environment in this process. LMDB must not open
-/// one environment twice in a process (closing either would drop the other's
-/// locks), so `open` hands out the live store, and waits for one that is
-/// closing right now. Leaked on purpose: stores may outlive static
-/// destruction.
-struct registry {
-  std::mutex mtx;
-  std::condition_variable closed;
-  std::map<std::string, std::weak_ptr<snapshot_store>> open;
-};
-
-registry& the_registry() {
-  static auto* r = new registry;
-  return *r;
-}
-
-}  // namespace
-
 struct snapshot_store::impl {
   std::string dir;
-  std::string canonical_dir;
   std::unique_ptr<lmdb::env> env;
   MDB_dbi data = 0;  ///< snapshot entries
   MDB_dbi meta = 0;  ///< metadata of completed checkpoints
@@ -186,48 +161,27 @@ struct snapshot_store::impl {
 
 snapshot_store::snapshot_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
-snapshot_store::~snapshot_store() {
-  std::string key = std::move(impl_->canonical_dir);
-  impl_.reset();  // closes the environment before a waiting open() proceeds
-  auto& reg = the_registry();
-  std::lock_guard lock{reg.mtx};
-  reg.open.erase(key);
-  reg.closed.notify_all();
-}
+snapshot_store::~snapshot_store() = default;
 
 result<std::shared_ptr<snapshot_store>> snapshot_store::open(std::string dir, size_t map_size) {
   if (map_size == 0)
     return error{errc::invalid_argument, "snapshot store: map size must be positive"};
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return error{errc::io_error,
-                 fmt::format("snapshot store {}: cannot create directory: {}", dir, ec.message())};
-  auto canonical = std::filesystem::canonical(dir, ec);
-  if (ec)
-    return error{errc::io_error,
-                 fmt::format("snapshot store {}: cannot resolve directory: {}", dir, ec.message())};
-  auto& reg = the_registry();
-  std::unique_lock lock{reg.mtx};
-  for (auto it = reg.open.find(canonical.string()); it != reg.open.end();
-       it = reg.open.find(canonical.string())) {
-    if (auto live = it->second.lock())
-      return live;
-    reg.closed.wait(lock);  // its destructor is running
-  }
-  auto e = lmdb::env::open(canonical.string(), map_size, {"data", "meta", "kv"});
-  if (!e)
-    return std::move(e).error();
-  auto p = std::make_unique<impl>();
-  p->dir = std::move(dir);
-  p->canonical_dir = canonical.string();
-  p->env = std::move(e).value();
-  p->data = p->env->dbi(0);
-  p->meta = p->env->dbi(1);
-  p->kv = p->env->dbi(2);
-  std::shared_ptr<snapshot_store> store{new snapshot_store(std::move(p))};
-  reg.open[store->impl_->canonical_dir] = store;
-  return store;
+  auto canonical = lmdb::canonical_directory(dir, true, "snapshot store");
+  if (!canonical)
+    return std::move(canonical).error();
+  return lmdb::registry::open_once<snapshot_store>(
+      *canonical, "snapshot store", [&]() -> result<std::unique_ptr<snapshot_store>> {
+        auto e = lmdb::env::open(*canonical, map_size, {"data", "meta", "kv"});
+        if (!e)
+          return std::move(e).error();
+        auto p = std::make_unique<impl>();
+        p->dir = std::move(dir);
+        p->env = std::move(e).value();
+        p->data = p->env->dbi(0);
+        p->meta = p->env->dbi(1);
+        p->kv = p->env->dbi(2);
+        return std::unique_ptr<snapshot_store>{new snapshot_store(std::move(p))};
+      });
 }
 
 const std::string& snapshot_store::dir() const noexcept {

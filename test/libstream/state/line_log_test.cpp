@@ -1,0 +1,168 @@
+// The durable line log behind the TCP line source: append, read, reopen, and
+// its own error codes for a damaged log.
+#include "sluice/state/line_log.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <lmdb.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace sluice;
+using namespace sluice::state;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A fresh directory under the system temp dir, removed with its contents.
+class temp_dir {
+public:
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "sluice-line-log-XXXXXX").string();
+    if (!mkdtemp(tmpl.data()))
+      throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  std::string str() const { return path_.string(); }
+
+private:
+  fs::path path_;
+};
+
+template <class T>
+T must(result<T> r) {
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r ? std::string{} : to_string(r.error())));
+  return std::move(r).value();
+}
+
+/// `r` failed with `code` and its message contains every one of `parts`.
+template <class T>
+void expect_error(const result<T>& r, errc code, std::vector<std::string> parts) {
+  BOOST_REQUIRE_MESSAGE(!r.ok(), "expected " << to_string(code) << ", got success");
+  BOOST_TEST((r.error().code == code),
+             "expected " << to_string(code) << ", got " << to_string(r.error()));
+  for (const auto& p : parts)
+    BOOST_TEST(r.error().message.find(p) != std::string::npos,
+               "message \"" << r.error().message << "\" lacks \"" << p << "\"");
+}
+
+std::string seq_key(uint64_t seq) {
+  std::string k(8, '\0');
+  for (int i = 7; i >= 0; --i, seq >>= 8)
+    k[static_cast<size_t>(i)] = static_cast<char>(seq & 0xff);
+  return k;
+}
+
+/// Runs `f` on a write transaction of the log's "lines" database, through
+/// the LMDB API directly. The log must be closed (one environment per
+/// directory per process).
+void with_raw_lines(const std::string& dir, const std::function<void(MDB_txn*, MDB_dbi)>& f) {
+  MDB_env* env = nullptr;
+  BOOST_REQUIRE_EQUAL(mdb_env_create(&env), 0);
+  BOOST_REQUIRE_EQUAL(mdb_env_set_maxdbs(env, 1), 0);
+  BOOST_REQUIRE_EQUAL(mdb_env_open(env, dir.c_str(), 0, 0644), 0);
+  MDB_txn* txn = nullptr;
+  BOOST_REQUIRE_EQUAL(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi = 0;
+  BOOST_REQUIRE_EQUAL(mdb_dbi_open(txn, "lines", 0, &dbi), 0);
+  f(txn, dbi);
+  BOOST_REQUIRE_EQUAL(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(state_line_log)
+
+BOOST_AUTO_TEST_CASE(append_read_and_reopen_are_durable) {
+  temp_dir dir;
+  {
+    auto log = must(line_log::open(dir.str()));
+    auto& l = *log;
+    BOOST_TEST(must(l.size()) == 0u);
+    std::vector<std::string> none;
+    BOOST_TEST(must(l.read(1, 10, none)) == 0u);
+    BOOST_TEST(must(l.append({"a", "b"})) == 2u);
+    BOOST_TEST(must(l.append({"", std::string("x\0y", 3)})) == 4u);
+    std::vector<std::string> out;
+    BOOST_TEST(must(l.read(1, 10, out)) == 4u);
+    BOOST_TEST((out == std::vector<std::string>{"a", "b", "", std::string("x\0y", 3)}));
+    out.clear();
+    BOOST_TEST(must(l.read(3, 1, out)) == 1u);
+    BOOST_TEST((out == std::vector<std::string>{""}));
+    out.clear();
+    BOOST_TEST(must(l.read(5, 10, out)) == 0u);
+    // Opening the same directory again in this process shares the log.
+    auto again = must(line_log::open(dir.str() + "/."));
+    BOOST_TEST(again.get() == log.get());
+  }
+  auto log = must(line_log::open(dir.str()));
+  BOOST_TEST(must(log->size()) == 4u);
+  std::vector<std::string> out;
+  BOOST_TEST(must(log->read(2, 2, out)) == 2u);
+  BOOST_TEST((out == std::vector<std::string>{"b", ""}));
+  std::vector<std::string> many;
+  for (int i = 0; i < 5000; ++i)
+    many.push_back(std::string(100, static_cast<char>('a' + i % 26)));
+  BOOST_TEST(must(log->append(many)) == 5004u);  // grows the map past its first size
+  out.clear();
+  BOOST_TEST(must(log->read(5004, 10, out)) == 1u);
+  BOOST_TEST(out[0] == many.back());
+}
+
+BOOST_AUTO_TEST_CASE(gap_in_the_sequence_is_corrupt_log_naming_the_directory) {
+  temp_dir dir;
+  {
+    auto log = must(line_log::open(dir.str()));
+    must(log->append({"one", "two", "three"}));
+  }
+  with_raw_lines(dir.str(), [](MDB_txn* txn, MDB_dbi dbi) {
+    const std::string k = seq_key(2);
+    MDB_val kv{k.size(), const_cast<char*>(k.data())};
+    BOOST_REQUIRE_EQUAL(mdb_del(txn, dbi, &kv, nullptr), 0);
+  });
+  auto log = must(line_log::open(dir.str()));
+  std::vector<std::string> out;
+  expect_error(log->read(1, 10, out), errc::corrupt_log,
+               {dir.str(), "expected line 2, found line 3"});
+  out.clear();
+  BOOST_TEST(must(log->read(3, 10, out)) == 1u);  // past the gap the log still reads
+}
+
+BOOST_AUTO_TEST_CASE(malformed_key_is_corrupt_log_naming_the_directory) {
+  temp_dir dir;
+  {
+    auto log = must(line_log::open(dir.str()));
+    must(log->append({"one"}));
+  }
+  with_raw_lines(dir.str(), [](MDB_txn* txn, MDB_dbi dbi) {
+    std::string k = "abc", v = "junk";  // sorts after every 8-byte sequence key
+    MDB_val kv{k.size(), k.data()}, vv{v.size(), v.data()};
+    BOOST_REQUIRE_EQUAL(mdb_put(txn, dbi, &kv, &vv, 0), 0);
+  });
+  auto log = must(line_log::open(dir.str()));
+  expect_error(log->size(), errc::corrupt_log, {dir.str(), "a key of 3 bytes"});
+  expect_error(log->append({"two"}), errc::corrupt_log, {dir.str()});
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_and_directories_are_refused) {
+  temp_dir dir;
+  expect_error(line_log::open(dir.str(), 0), errc::invalid_argument, {dir.str()});
+  const std::string file = dir.str() + "/plain-file";
+  { std::ofstream{file} << "x"; }
+  expect_error(line_log::open(file + "/sub"), errc::io_error, {"line log", "plain-file"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
