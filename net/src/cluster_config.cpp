@@ -82,6 +82,19 @@ private:
 std::string read_secret_file(const reader& r, const toml::node* at, const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) r.fail(at, "secret_file", fmt::format("cannot read '{}'", path.string()));
+  // As ssh does with private keys: a secret others can read (or replace) is
+  // no secret, so refuse it instead of running with it.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto perms = fs::status(path, ec).permissions();
+  if (ec) r.fail(at, "secret_file", fmt::format("cannot stat '{}': {}", path.string(), ec.message()));
+  constexpr auto readable = fs::perms::group_read | fs::perms::others_read;
+  constexpr auto writable = fs::perms::group_write | fs::perms::others_write;
+  if ((perms & (readable | writable)) != fs::perms::none)
+    r.fail(at, "secret_file",
+           fmt::format("secret file {} is {} by group/others (mode {:04o}); run: chmod 600 {}", path.string(),
+                       (perms & readable) != fs::perms::none ? "readable" : "writable",
+                       static_cast<unsigned>(perms & fs::perms::mask), path.string()));
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();

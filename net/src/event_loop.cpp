@@ -1,5 +1,6 @@
 #include "sluice/net/event_loop.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -20,7 +21,7 @@ struct event_loop::impl {
   std::mutex mutex;
   std::condition_variable cv;
   bool ready = false;
-  bool stopping = false;
+  std::atomic<bool> stopping{false};  // also read without the mutex, between posted functions
   bool exited = false;
   bool wake_pending = false;
   std::string startup_error;
@@ -54,6 +55,9 @@ struct event_loop::impl {
         wake_pending = false;
       }
       for (auto& f : batch) {
+        // The destructor may have begun while an earlier function of this
+        // batch ran: the rest is dropped, as if it had not been taken yet.
+        if (stopping.load(std::memory_order_acquire)) return kj::READY_NOW;
         try {
           f();
         } catch (const std::exception& e) {

@@ -328,11 +328,14 @@ BOOST_AUTO_TEST_CASE(lmdb_table_sink_holds_exact_final_values_across_a_failure) 
   BOOST_REQUIRE(table.ok());
   auto rows = table.value()->scan();
   BOOST_REQUIRE(rows.ok());
-  BOOST_TEST(rows.value().size() == 50u);
+  // Exactly the keys 0..49, each with its final count.
+  std::vector<uint64_t> keys, all_keys;
   for (auto& [k, v] : rows.value()) {
-    BOOST_TEST(state::from_bytes<uint64_t>(v) == n / 50);
-    (void)k;
+    keys.push_back(state::from_bytes<uint64_t>(k));
+    BOOST_TEST(state::from_bytes<uint64_t>(v) == n / 50, "value of key " << keys.back());
   }
+  for (uint64_t key = 0; key < 50; ++key) all_keys.push_back(key);
+  BOOST_TEST(sorted(keys) == all_keys, boost::test_tools::per_element());
   auto c0 = table.value()->committed(0);
   BOOST_REQUIRE(c0.ok());
   BOOST_TEST(c0.value() > 0u);  // written at checkpoint completion

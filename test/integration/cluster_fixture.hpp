@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -53,13 +54,21 @@ inline std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
+/// 32 random hex digits: a test cluster's secret (the repository ships none).
+inline std::string random_secret() {
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 32; ++i) s += "0123456789abcdef"[rd() % 16];
+  return s;
+}
+
 struct cluster_options {
   size_t nodes = 3;
   int checkpoint_ms = 300;
   std::string restart = "fixed-delay:attempts=10,delay=200ms";
   int heartbeat_interval_ms = 200;
   int heartbeat_timeout_ms = 1500;
-  std::string secret = "0123456789abcdef0123456789abcdef";
+  std::string secret = random_secret();  ///< Every cluster its own; written to a private file.
   bool failover = false;
   std::string extra_toml;  ///< Appended after the settings (e.g. a [constraints] table).
 };
@@ -92,10 +101,15 @@ class local_cluster {
   uint16_t port(size_t i) const { return ports_[i]; }
   const std::vector<std::string>& names() const { return names_; }
 
-  /// Writes a cluster file (e.g. with another secret) next to the real one.
+  /// Writes a cluster file (e.g. with another secret) next to the real one;
+  /// its secret goes to `<stem>.secret` beside it, readable by the owner only
+  /// (nodes refuse a secret file group or others can read).
   fs::path write_config(const fs::path& path, const std::string& secret) const {
+    const auto secret_file = fs::path{path}.replace_extension(".secret");
+    std::ofstream{secret_file} << secret << "\n";
+    fs::permissions(secret_file, fs::perms::owner_read | fs::perms::owner_write);
     std::ofstream f{path};
-    f << "name = \"it\"\ncoordinator = \"n1\"\nsecret = \"" << secret << "\"\n"
+    f << "name = \"it\"\ncoordinator = \"n1\"\nsecret_file = \"" << secret_file.filename().string() << "\"\n"
       << "heartbeat_interval_ms = " << opts_.heartbeat_interval_ms << "\n"
       << "heartbeat_timeout_ms = " << opts_.heartbeat_timeout_ms << "\n"
       << "restart = \"" << opts_.restart << "\"\n"

@@ -153,8 +153,8 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/sluice-netns-$$.XXXXXX")"
 mkdir "$work/bin"
 cp "$wordcount_bin" "$oracle_bin" "$check_bin" "$work/bin/"
 wordcount_bin="$work/bin/wordcount" oracle_bin="$work/bin/oracle" check_bin="$work/bin/oracle-check"
-cp "$source_dir/net/config/secret.txt" "$work/secret.txt" 2>/dev/null ||
-  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret.txt"
+# The test cluster's own secret, private to its owner (nodes refuse others).
+bash "$source_dir/scripts/cluster.sh" init --secret-only "$work" >/dev/null || fail "cannot write a secret in $work"
 
 # write_config FILE NAME [extra top-level lines...]
 write_config() {

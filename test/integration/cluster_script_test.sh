@@ -3,7 +3,8 @@
 # cluster file on free ports of 127.0.0.1, `up --wait` the wordcount job on a
 # small generated input (its output must equal the one-process run), then
 # `status` must report every node down (dead, exit code 0) and exit non-zero,
-# `down` must remove the pid file, and `up` must refuse a non-local host.
+# `down` must remove the pid file, the nodes must refuse the secret once it is
+# readable by others, and `up` must refuse a non-local host.
 #
 #   test/integration/cluster_script_test.sh --build-dir DIR
 #
@@ -93,6 +94,18 @@ bash "$cluster_sh" down "$cfg" || fail "down failed"
 rc=0
 bash "$cluster_sh" status "$cfg" >"$work/status.out" 2>&1 || rc=$?
 (( rc != 0 )) && (( $(grep -c 'not started' "$work/status.out") == 3 )) || fail "status after down: $(cat "$work/status.out")"
+
+# init wrote the cluster's own secret, private to its owner; a node refuses it
+# once group or others can read it, and says how to fix that.
+[[ "$(stat -c %a "$work/c/secret.txt")" == 600 ]] || fail "init wrote secret.txt with mode $(stat -c %a "$work/c/secret.txt")"
+chmod 644 "$work/c/secret.txt"
+rc=0
+bash "$cluster_sh" up --log-dir "$work/c/logs-open" "$cfg" "$wordcount" "${job_args[@]}" --output "$work/open.csv" \
+  >"$work/open.out" 2>&1 || rc=$?
+secret="$(dirname "$cfg")/secret.txt"
+(( rc == 1 )) && grep -qF "secret file $secret is readable by group/others (mode 0644); run: chmod 600 $secret" \
+  "$work/c/logs-open/n1.log" || fail "a node accepted a secret others can read (exit $rc): $(cat "$work/open.out")"
+chmod 600 "$work/c/secret.txt"
 
 # Only local hosts are started.
 sed '0,/host = "127.0.0.1"/s//host = "192.0.2.1"/' "$cfg" >"$work/c/remote.toml"

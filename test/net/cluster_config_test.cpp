@@ -25,6 +25,26 @@ std::string config(const std::string& header_extra = "", const std::string& node
          node2_extra;
 }
 
+/// A fresh directory, removed at the end of the test.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    static int n = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("sluice-net-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+/// Writes `text` to `file`, readable and writable by its owner only (0600).
+void write_private(const std::filesystem::path& file, const std::string& text) {
+  std::ofstream(file) << text;
+  std::filesystem::permissions(
+      file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
 std::string error_of(const std::string& text, const std::string& source = "cluster.toml") {
   try {
     parse_cluster_config(text, source);
@@ -39,7 +59,13 @@ std::string error_of(const std::string& text, const std::string& source = "clust
 BOOST_AUTO_TEST_SUITE(net_cluster_config)
 
 BOOST_AUTO_TEST_CASE(the_shipped_three_node_config_parses) {
-  const auto c = load_cluster_config(SLUICE_NET_CONFIG_DIR "/cluster-3.toml");
+  // The repository ships no secret: the config names secret.txt next to it,
+  // which `scripts/cluster.sh init --secret-only` writes. Here a copy of the
+  // config gets a secret of its own.
+  temp_dir dir;
+  std::filesystem::copy_file(SLUICE_NET_CONFIG_DIR "/cluster-3.toml", dir.path / "cluster-3.toml");
+  write_private(dir.path / "secret.txt", std::string(32, 'k') + "\n");
+  const auto c = load_cluster_config((dir.path / "cluster-3.toml").string());
   BOOST_TEST(c.name == "sluice-local");
   BOOST_REQUIRE_EQUAL(c.nodes.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -51,7 +77,7 @@ BOOST_AUTO_TEST_CASE(the_shipped_three_node_config_parses) {
     BOOST_TEST((c.index_of(name) == i));
   }
   BOOST_TEST(c.coordinator == "n1");
-  BOOST_TEST(c.secret.size() == 32u);  // read from secret.txt, newline stripped
+  BOOST_TEST(c.secret == std::string(32, 'k'));  // read from secret.txt, newline stripped
   BOOST_TEST(c.heartbeat_interval.count() == 500);
   BOOST_TEST(c.heartbeat_timeout.count() == 3000);
   BOOST_TEST(c.checkpoints.interval.count() == 2000);
@@ -84,7 +110,8 @@ BOOST_AUTO_TEST_CASE(missing_nodes_are_an_error) {
 BOOST_AUTO_TEST_CASE(duplicate_names_and_addresses_are_errors) {
   auto dup_name = config();
   dup_name.replace(dup_name.find("name = \"n2\""), 11, "name = \"n1\"");
-  BOOST_TEST(error_of(dup_name) == "cluster.toml:11: nodes[1].name: duplicate node name 'n1' (also nodes[0])");
+  BOOST_TEST(error_of(dup_name) ==
+             "cluster.toml:11: nodes[1].name: duplicate node name 'n1' (also nodes[0])");
   auto dup_port = config();
   dup_port.replace(dup_port.find("port = 7102"), 11, "port = 7101");
   BOOST_TEST(error_of(dup_port) ==
@@ -107,28 +134,59 @@ BOOST_AUTO_TEST_CASE(secrets_must_be_given_once_and_long_enough) {
 }
 
 BOOST_AUTO_TEST_CASE(a_secret_file_is_relative_to_the_config_directory) {
-  const auto dir = std::filesystem::temp_directory_path() / ("sluice-net-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "s.txt") << "fedcba9876543210fedcba\n";
-  const auto c = parse_cluster_config(config("", "", "secret_file = \"s.txt\"\n"), (dir / "cluster.toml").string());
+  temp_dir dir;
+  write_private(dir.path / "s.txt", "fedcba9876543210fedcba\n");
+  const auto c = parse_cluster_config(config("", "", "secret_file = \"s.txt\"\n"),
+                                      (dir.path / "cluster.toml").string());
   BOOST_TEST(c.secret == "fedcba9876543210fedcba");
-  const auto missing = error_of(config("", "", "secret_file = \"nope.txt\"\n"), (dir / "cluster.toml").string());
-  BOOST_TEST(missing == (dir / "cluster.toml").string() + ":3: secret_file: cannot read '" +
-                            (dir / "nope.txt").string() + "'");
-  std::filesystem::remove_all(dir);
+  const auto missing = error_of(config("", "", "secret_file = \"nope.txt\"\n"),
+                                (dir.path / "cluster.toml").string());
+  BOOST_TEST(missing == (dir.path / "cluster.toml").string() + ":3: secret_file: cannot read '" +
+                            (dir.path / "nope.txt").string() + "'");
+}
+
+BOOST_AUTO_TEST_CASE(a_secret_file_others_can_read_or_write_is_refused_with_the_fix) {
+  namespace fs = std::filesystem;
+  temp_dir dir;
+  const auto secret = dir.path / "secret.txt";
+  const auto toml = (dir.path / "cluster.toml").string();
+  const auto text = config("", "", "secret_file = \"secret.txt\"\n");
+  write_private(secret, "fedcba9876543210fedcba\n");
+  BOOST_TEST(parse_cluster_config(text, toml).secret ==
+             "fedcba9876543210fedcba");            // 0600 is accepted
+  fs::permissions(secret, fs::perms::owner_read);  // 0400 too
+  BOOST_TEST(parse_cluster_config(text, toml).secret == "fedcba9876543210fedcba");
+
+  const auto refused = [&](fs::perms mode, const std::string& how, const std::string& octal) {
+    fs::permissions(secret, mode);
+    const auto e = error_of(text, toml);
+    BOOST_TEST(e == toml + ":3: secret_file: secret file " + secret.string() + " is " + how +
+                        " by group/others (mode " + octal + "); run: chmod 600 " + secret.string(),
+               octal << ": " << e);
+  };
+  using p = fs::perms;
+  refused(p::owner_read | p::owner_write | p::group_read | p::others_read, "readable", "0644");
+  refused(p::owner_read | p::owner_write | p::group_read, "readable", "0640");
+  refused(p::owner_read | p::owner_write | p::others_read, "readable", "0604");
+  refused(p::owner_read | p::owner_write | p::group_write, "writable", "0620");
+  refused(p::owner_read | p::owner_write | p::others_write, "writable", "0602");
 }
 
 BOOST_AUTO_TEST_CASE(heartbeat_timeout_must_exceed_the_interval) {
   BOOST_TEST(error_of(config("heartbeat_interval_ms = 500\nheartbeat_timeout_ms = 500\n")) ==
-             "cluster.toml:5: heartbeat_timeout_ms: must be greater than heartbeat_interval_ms (500 <= 500)");
+             "cluster.toml:5: heartbeat_timeout_ms: must be greater than heartbeat_interval_ms "
+             "(500 <= 500)");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_keys_are_rejected_by_name) {
-  BOOST_TEST(error_of(config("hearbeat_interval_ms = 100\n")).find(
-                 "cluster.toml:4: hearbeat_interval_ms: unknown key (known keys: name, ") == 0u);
-  BOOST_TEST(error_of(config("", "worker = 4\n")).find("cluster.toml:15: nodes[1].worker: unknown key") == 0u);
-  BOOST_TEST(error_of(config("[checkpoint]\ninterval = 5\n")).find("cluster.toml:5: checkpoint.interval: unknown key") ==
+  BOOST_TEST(error_of(config("hearbeat_interval_ms = 100\n"))
+                 .find("cluster.toml:4: hearbeat_interval_ms: unknown key (known keys: name, ") ==
              0u);
+  BOOST_TEST(
+      error_of(config("", "worker = 4\n")).find("cluster.toml:15: nodes[1].worker: unknown key") ==
+      0u);
+  BOOST_TEST(error_of(config("[checkpoint]\ninterval = 5\n"))
+                 .find("cluster.toml:5: checkpoint.interval: unknown key") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(constraints_and_placement_are_checked) {

@@ -60,11 +60,13 @@ struct cluster_config {
 inline constexpr std::string_view placement_strategies[] = {"round-robin"};
 
 /// Reads and validates a cluster file. A secret_file is relative to the
-/// file's directory. Throws config_error.
+/// file's directory and must be private to its owner (no read or write for
+/// group or others, as ssh demands of private keys). Throws config_error.
 cluster_config load_cluster_config(const std::string& path);
 
 /// Parses cluster TOML text; `source_name` is used in messages, and its
-/// directory is the base of a relative secret_file. Throws config_error.
+/// directory is the base of a relative secret_file (read and checked as by
+/// load_cluster_config). Throws config_error.
 cluster_config parse_cluster_config(std::string_view toml, std::string source_name);
 
 }  // namespace sluice::net
