@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "sluice/stream.hpp"
+#include "sluice/window/assigner.hpp"
 #include "sluice/window/count.hpp"
 #include "sluice/window/session.hpp"
 
@@ -18,12 +19,19 @@ class windowed_stream;
 /// arrived too late for any window (after watermark passed window end +
 /// allowed lateness). Late records are never silently dropped: consume them
 /// with `late_records()`, or they are counted in the job summary.
-template <class R, class T>
+/// `HasLate` is false for count windows: no record is late for them, and
+/// their operator has no late-records port.
+template <class R, class T, bool HasLate = true>
 class window_output : public stream<R> {
  public:
   using stream<R>::stream;
   explicit window_output(stream<R> s) : stream<R>(std::move(s)) {}
-  stream<T> late_records() const { return stream<T>{&this->owner(), this->node_id(), 1, partitioning::rebalance}; }
+  stream<T> late_records() const {
+    static_assert(HasLate,
+                  "count windows have no event-time lateness: late_records() is only for time and "
+                  "session windows");
+    return stream<T>{&this->owner(), this->node_id(), 1, partitioning::rebalance};
+  }
 };
 
 template <class A, class B, class K, class KeyA, class KeyB>
@@ -66,7 +74,8 @@ class keyed_stream {
     });
   }
 
-  /// Groups each key's records into windows (tumbling, sliding, session, count).
+  /// Groups each key's records into windows (tumbling, sliding, session, count,
+  /// or a `window::assigner` holding one of them, chosen at run time).
   template <class Assigner>
   windowed_stream<T, K, KeyFn, Assigner> window(Assigner a) {
     return {*this, std::move(a)};
@@ -111,30 +120,10 @@ class windowed_stream {
   /// for session windows, `merge(acc&, acc&&)`.
   template <class Agg>
   auto aggregate(Agg agg) {
-    using R = window::aggregate_result_t<Agg>;
-    using Out = window::window_result<K, R>;
-    auto key = in_.key();
-    auto lateness = lateness_;
-    auto a = assigner_;
-    if constexpr (std::is_same_v<Assigner, window::count>) {
-      return window_output<Out, T>{in_.template keyed<Out>("count_window", [key, a, agg] {
-        return std::make_unique<window::count_window_operator<T, K, KeyFn, Agg>>(key, a, agg);
-      })};
-    } else if constexpr (std::is_same_v<Assigner, window::session>) {
-      return window_output<Out, T>{in_.template keyed<Out>(
-          "session_window",
-          [key, a, agg, lateness] {
-            return std::make_unique<window::session_window_operator<T, K, KeyFn, Agg>>(key, a, agg, lateness);
-          },
-          2)};
-    } else {
-      return window_output<Out, T>{in_.template keyed<Out>(
-          "window",
-          [key, a, agg, lateness] {
-            return std::make_unique<window::time_window_operator<T, K, KeyFn, Assigner, Agg>>(key, a, agg, lateness);
-          },
-          2)};
-    }
+    if constexpr (std::is_same_v<Assigner, window::assigner>)  // the operator of the kind it holds
+      return assigner_.visit([&](const auto& a) { return build<true>(a, std::move(agg)); });
+    else
+      return build<false>(assigner_, std::move(agg));
   }
 
   /// Reduces each window with `T f(T, T)`.
@@ -144,6 +133,40 @@ class windowed_stream {
   }
 
  private:
+  /// The window operator node for assigner `a`. `AnyKind`: the assigner was
+  /// chosen at run time, so the output has late records whatever the kind
+  /// (a count window's stay empty).
+  template <bool AnyKind, class A, class Agg>
+  auto build(const A& a, Agg agg) {
+    if constexpr (requires { a.validate(); })
+      a.validate();  // also an assigner built field by field
+    using R = window::aggregate_result_t<Agg>;
+    using Out = window::window_result<K, R>;
+    auto key = in_.key();
+    auto lateness = lateness_;
+    if constexpr (std::is_same_v<A, window::count>) {
+      return window_output<Out, T, AnyKind>{in_.template keyed<Out>(
+          "count_window",
+          [key, a, agg] {
+            return std::make_unique<window::count_window_operator<T, K, KeyFn, Agg>>(key, a, agg,
+                                                                                     AnyKind);
+          },
+          AnyKind ? 2 : 1)};
+    } else if constexpr (std::is_same_v<A, window::session>) {
+      return window_output<Out, T>{in_.template keyed<Out>(
+          "session_window",
+          [key, a, agg, lateness] {
+            return std::make_unique<window::session_window_operator<T, K, KeyFn, Agg>>(key, a, agg, lateness);
+          },
+          2)};
+    } else {
+      using op = window::time_window_operator<T, K, KeyFn, A, Agg>;
+      return window_output<Out, T>{in_.template keyed<Out>(
+          "window", [key, a, agg, lateness] { return std::make_unique<op>(key, a, agg, lateness); },
+          op::ports)};
+    }
+  }
+
   keyed_stream<T, K, KeyFn> in_;
   Assigner assigner_;
   duration lateness_{0};

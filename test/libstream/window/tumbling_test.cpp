@@ -2,7 +2,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "sluice/testing/harness.hpp"
@@ -28,7 +31,7 @@ BOOST_AUTO_TEST_SUITE(window_tumbling)
 
 BOOST_AUTO_TEST_CASE(assigns_each_timestamp_to_the_one_window_containing_it) {
   for (int64_t size : {1, 5, 10}) {
-    for (int64_t offset : {0, 3}) {
+    for (int64_t offset : {int64_t{0}, size / 2, -(size - 1)}) {  // every |offset| < size
       const auto t = tumbling::of(duration{size}, duration{offset});
       for (int64_t ts = -50; ts <= 50; ++ts) {
         std::vector<time_window> ws;
@@ -40,6 +43,39 @@ BOOST_AUTO_TEST_CASE(assigns_each_timestamp_to_the_one_window_containing_it) {
         BOOST_TEST(floor_div(ws[0].start - offset, size) * size == ws[0].start - offset);
       }
     }
+  }
+}
+
+// Flink's TumblingEventTimeWindows.of requires abs(offset) < size; an offset
+// of a whole size or more used to be reduced modulo the size without a word.
+BOOST_AUTO_TEST_CASE(of_rejects_offset_not_smaller_than_size_naming_the_values) {
+  for (int64_t offset : {10, -10, 15, -25, 1000}) {
+    BOOST_TEST_CONTEXT("offset " << offset) {
+      try {
+        (void)tumbling::of(duration{10}, duration{offset});
+        BOOST_ERROR("accepted |offset| >= size");
+      } catch (const std::invalid_argument& e) {
+        const std::string what = e.what();
+        BOOST_TEST(what.find("offset " + std::to_string(offset) + " ms") != std::string::npos,
+                   what);
+        BOOST_TEST(what.find("size 10 ms") != std::string::npos, what);
+      }
+    }
+  }
+  BOOST_TEST(tumbling::of(duration{10}, duration{9}).offset.count() == 9);
+  BOOST_TEST(tumbling::of(duration{10}, duration{-9}).offset.count() == -9);
+  BOOST_CHECK_THROW(tumbling::of(duration{10}, duration{INT64_MIN}), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(of_rejects_non_positive_size_naming_the_value) {
+  BOOST_CHECK_THROW(tumbling::of(duration{0}), std::invalid_argument);
+  BOOST_CHECK_THROW(tumbling::processing(duration{0}), std::invalid_argument);
+  try {
+    (void)tumbling::of(duration{-10});
+    BOOST_ERROR("accepted a negative size");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string{e.what()}.find("size must be positive, got -10 ms") != std::string::npos,
+               e.what());
   }
 }
 

@@ -115,14 +115,16 @@ struct timed_result {
 struct run_output {
   std::vector<timed_result> results;
   std::vector<event> late;
+  std::vector<event> skipped;  ///< In no window and not late (hopping windows).
   std::vector<dead_letter> dead;
 };
 
 /// Feeds `batches` through `h`: after each batch, the watermark
 /// max timestamp seen - bound - 1; finally `end()`. `late_port` tells whether
-/// the operator has a late-records port 1 to read.
+/// the operator has a late-records port 1 to read, `skipped_port` whether it
+/// has a skipped-records port 2 (the time window operator).
 inline run_output drive(testing::harness& h, const std::vector<std::vector<record<event>>>& batches,
-                        int64_t bound, bool late_port) {
+                        int64_t bound, bool late_port, bool skipped_port = false) {
   run_output out;
   timestamp wm = timestamp::min();
   int64_t max_seen = std::numeric_limits<int64_t>::min();
@@ -132,6 +134,9 @@ inline run_output drive(testing::harness& h, const std::vector<std::vector<recor
     if (late_port)
       for (auto& e : h.values<event>(1))
         out.late.push_back(e);
+    if (skipped_port)
+      for (auto& e : h.values<event>(2))
+        out.skipped.push_back(e);
     for (auto& d : h.dead_letters())
       out.dead.push_back(d);
   };
@@ -285,27 +290,31 @@ void replay(Model& m, const std::vector<std::vector<record<event>>>& batches, in
   m.watermark(timestamp::max());
 }
 
-/// Every input record is counted in at least one emitted result or reported
-/// late, never both.
+/// Every input record is counted in at least one emitted result, or reported
+/// late, or reported skipped: exactly one of the three.
 inline void check_nothing_lost(const run_output& out, const std::vector<event>& all) {
-  std::vector<int> counted(all.size(), 0), late(all.size(), 0);
+  std::vector<int> counted(all.size(), 0), late(all.size(), 0), skipped(all.size(), 0);
   for (auto& r : out.results)
     for (auto id : r.r.value.value)
       counted.at(id) = 1;
   for (auto& e : out.late)
     ++late.at(e.id);
-  size_t lost = 0, both = 0, late_twice = 0;
+  for (auto& e : out.skipped)
+    ++skipped.at(e.id);
+  size_t lost = 0, twice = 0, reported_twice = 0;
   for (size_t i = 0; i < all.size(); ++i) {
-    if (!counted[i] && !late[i])
+    if (!counted[i] && !late[i] && !skipped[i])
       ++lost;
-    if (counted[i] && late[i])
-      ++both;
-    if (late[i] > 1)
-      ++late_twice;
+    if (counted[i] + (late[i] > 0) + (skipped[i] > 0) > 1)
+      ++twice;
+    if (late[i] > 1 || skipped[i] > 1)
+      ++reported_twice;
   }
-  BOOST_TEST(lost == 0u, lost << " record(s) neither counted in a result nor reported late");
-  BOOST_TEST(both == 0u, both << " record(s) both counted and reported late");
-  BOOST_TEST(late_twice == 0u, late_twice << " record(s) reported late more than once");
+  BOOST_TEST(lost == 0u,
+             lost << " record(s) neither counted in a result nor reported late or skipped");
+  BOOST_TEST(twice == 0u, twice << " record(s) in more than one of: results, late, skipped");
+  BOOST_TEST(reported_twice == 0u,
+             reported_twice << " record(s) reported late or skipped more than once");
 }
 
 inline std::vector<uint32_t> sorted_ids(const std::vector<event>& evs) {

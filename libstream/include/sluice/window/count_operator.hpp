@@ -15,6 +15,11 @@ namespace sluice::window {
 /// Keyed tumbling count windows: every `size` records of a key are aggregated
 /// and emitted together, in arrival order. Port 0 = `window_result<K, R>`,
 /// whose window spans the records' timestamps [min, max + 1).
+///
+/// No record is ever late for a count window. With `late_port`, the operator
+/// still has a port 1 of late records (`T`), always empty, so that it can
+/// stand in for a time window chosen at run time (`window::assigner`), whose
+/// pipeline may read `late_records()`.
 template <class T, class K, class KeyFn, class Agg>
 class count_window_operator final : public operator_base {
  public:
@@ -22,7 +27,8 @@ class count_window_operator final : public operator_base {
   using result_type = aggregate_result_t<Agg>;
   using output_type = window_result<K, result_type>;
 
-  count_window_operator(KeyFn key, count c, Agg agg) : key_(std::move(key)), size_(c.size), agg_(std::move(agg)) {}
+  count_window_operator(KeyFn key, count c, Agg agg, bool late_port = false)
+      : key_(std::move(key)), size_(c.size), agg_(std::move(agg)), late_port_(late_port) {}
 
   void process(size_t, batch_base& b) override {
     for (auto& r : batch_cast<T>(b).records) {
@@ -39,8 +45,12 @@ class count_window_operator final : public operator_base {
     }
   }
 
-  size_t num_ports() const noexcept override { return 1; }
-  output_port_base& out(size_t) override { return out_; }
+  size_t num_ports() const noexcept override { return late_port_ ? 2 : 1; }
+  output_port_base& out(size_t i) override {
+    if (i == 0)
+      return out_;
+    return late_;
+  }
 
   void snapshot(state::snapshot_writer& w) override {
     state::require_serializable<K>("key");
@@ -82,8 +92,10 @@ class count_window_operator final : public operator_base {
   KeyFn key_;
   uint64_t size_;
   Agg agg_;
+  bool late_port_;
   std::unordered_map<K, entry, key_hash<K>> state_;
   port<output_type> out_;
+  port<T> late_;  // only with late_port_; never written
 };
 
 }  // namespace sluice::window

@@ -12,9 +12,13 @@ struct session {
   time_domain domain = time_domain::event;
 
   static session with_gap(duration gap) {
-    check_positive(gap);
-    return {gap, time_domain::event};
+    session s{gap, time_domain::event};
+    s.validate();
+    return s;
   }
+
+  /// Throws std::invalid_argument, naming the value, unless gap > 0.
+  void validate() const { check_positive("session", "gap", gap); }
 };
 
 }  // namespace sluice::window

@@ -26,7 +26,15 @@ namespace sluice::window {
 /// time and windows fire when the clock passes their end; what is open at end
 /// of input fires then.
 ///
-/// Ports: 0 = `window_result<K, R>`, 1 = late records (`T`).
+/// A record that falls into no window (in a gap between hopping windows,
+/// slide > size) is handled as Flink's WindowOperator does: if it is late
+/// (timestamp + lateness <= watermark) it goes to port 1 like any late
+/// record; otherwise it is skipped, and goes to port 2, which the pipeline
+/// never connects, so the runtime counts it in the job summary (column
+/// "unconsumed") instead of dropping it unseen.
+///
+/// Ports: 0 = `window_result<K, R>`, 1 = late records (`T`), 2 = skipped
+/// records (`T`).
 template <class T, class K, class KeyFn, class Assigner, class Agg>
 class time_window_operator final : public operator_base {
  public:
@@ -58,12 +66,9 @@ class time_window_operator final : public operator_base {
       }
       K k = std::invoke(key_, std::as_const(r.value));
       bool assigned = false;
-      bool expired = false;
       assigner_.assign(t, [&](time_window w) {
-        if (event && w.max_timestamp() + lateness_ <= wm) {  // window already cleaned up
-          expired = true;
-          return;
-        }
+        if (event && w.max_timestamp() + lateness_ <= wm)
+          return;  // window already cleaned up
         assigned = true;
         window_state& ws = find_or_open(w);
         auto* e = ws.accs.find_or_insert(k, [&] { return agg_.create(); }).first;
@@ -73,9 +78,16 @@ class time_window_operator final : public operator_base {
           emit(e->key, w, e->value);
         }
       });
-      // A record in the gap between hopping windows (slide > size) belongs to
-      // no window and is not late; only a record whose windows expired is.
-      if (!assigned && expired) late_.emit(std::move(r));
+      // Not in any live window: either all its windows expired, or it fell
+      // into a gap between hopping windows (slide > size). Late is decided by
+      // the record itself, as Flink's isElementLate does, so a late record in
+      // a gap is reported late too; an on-time one in a gap is skipped.
+      if (!assigned) {
+        if (event && r.ts + lateness_ <= wm)
+          late_.emit(std::move(r));
+        else
+          skipped_.emit(std::move(r));
+      }
     }
     if (!event) request_processing_timer();
   }
@@ -105,10 +117,15 @@ class time_window_operator final : public operator_base {
     if (assigner_.domain == time_domain::processing) fire_processing_until(std::numeric_limits<int64_t>::max());
   }
 
-  size_t num_ports() const noexcept override { return 2; }
+  /// Ports a plan node hosting this operator declares.
+  static constexpr uint32_t ports = 3;
+  size_t num_ports() const noexcept override { return ports; }
   output_port_base& out(size_t i) override {
-    if (i == 0) return out_;
-    return late_;
+    if (i == 0)
+      return out_;
+    if (i == 1)
+      return late_;
+    return skipped_;
   }
 
   /// Writes every open (key, window) with its accumulator and whether the
@@ -244,6 +261,7 @@ class time_window_operator final : public operator_base {
   typename window_map::iterator last_ = windows_.end();
   port<output_type> out_;
   port<T> late_;
+  port<T> skipped_;
 };
 
 }  // namespace sluice::window

@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "sluice/hash.hpp"
@@ -41,10 +43,25 @@ struct window_result {
   friend auto operator<=>(const window_result&, const window_result&) = default;
 };
 
-/// Throws std::invalid_argument unless every given window length is positive.
-template <class... D>
-void check_positive(D... ds) {
-  if (((ds.count() <= 0) || ...)) throw std::invalid_argument("window sizes, slides and gaps must be positive");
+/// Throws std::invalid_argument, naming the values, unless `length` (the
+/// `what` of a `kind` window, e.g. "size" of "tumbling") is positive.
+inline void check_positive(const char* kind, const char* what, duration length) {
+  if (length.count() <= 0)
+    throw std::invalid_argument(std::string{kind} + " window " + what + " must be positive, got " +
+                                std::to_string(length.count()) + " ms");
+}
+
+/// Throws std::invalid_argument, naming the values, unless |offset| < period.
+/// Flink rejects larger offsets too: windows start every `period`, so an
+/// offset of a whole period or more would silently mean `offset % period`.
+inline void check_offset(const char* kind, const char* period_name, duration offset,
+                         duration period) {
+  const int64_t o = offset.count();
+  // -INT64_MIN overflows; such an offset is out of range for any period.
+  if (o == std::numeric_limits<int64_t>::min() || (o < 0 ? -o : o) >= period.count())
+    throw std::invalid_argument(std::string{kind} + " window offset must satisfy |offset| < " +
+                                period_name + ", got offset " + std::to_string(o) + " ms and " +
+                                period_name + " " + std::to_string(period.count()) + " ms");
 }
 
 /// Floor of `t` to a multiple of `size` shifted by `offset` (negative-safe).
