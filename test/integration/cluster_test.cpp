@@ -94,6 +94,15 @@ BOOST_AUTO_TEST_CASE(wordcount_on_three_nodes_equals_the_local_run) {
   BOOST_TEST(sorted_lines(c.dir() / "cluster.csv") == expected);
   // The instances really ran on the other nodes.
   for (auto n : {"n2", "n3"}) BOOST_TEST(it::read_file(c.log_path(n)).find("tasks deployed here") != std::string::npos);
+  // A clean end is silent apart from info lines: peers leaving and links
+  // closing after the job are not failures.
+  for (auto& n : c.names()) {
+    const auto log = it::read_file(c.log_path(n));
+    BOOST_TEST_INFO(n << ":\n" << log);
+    BOOST_TEST(log.find("[warning]") == std::string::npos);
+    BOOST_TEST_INFO(n << ":\n" << log);
+    BOOST_TEST(log.find("[error]") == std::string::npos);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(oracle_on_three_nodes_is_exactly_once) {
