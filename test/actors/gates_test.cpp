@@ -137,4 +137,25 @@ BOOST_FIXTURE_TEST_CASE(hash_gate_routes_every_record_once, fixture) {
   BOOST_TEST(log.size() == 3u);
 }
 
+BOOST_FIXTURE_TEST_CASE(active_again_repeats_the_last_watermark_after_the_data, fixture) {
+  auto g = make(partitioning::forward, 1, 10, 100);
+  g.idle(true);
+  g.idle(false);  // before any watermark: the channel's is still "no time yet"
+  BOOST_REQUIRE(log.size() == 2u);
+  BOOST_TEST((log[0].k == channel_element::kind::idle));
+  BOOST_TEST((log[1].k == channel_element::kind::active));
+  BOOST_TEST(log[1].wm == timestamp::min().ms);
+  auto b = ints(0, 3);
+  g.add(b, true);
+  g.watermark(timestamp::of(40));  // behind the 3 buffered records
+  g.idle(true);                    // flushes them first
+  g.idle(false);
+  BOOST_REQUIRE(log.size() == 6u);
+  BOOST_TEST((log[2].k == channel_element::kind::batch));
+  BOOST_TEST((log[3].k == channel_element::kind::watermark));
+  BOOST_TEST((log[4].k == channel_element::kind::idle));
+  BOOST_TEST((log[5].k == channel_element::kind::active));
+  BOOST_TEST(log[5].wm == 40);  // a receiver takes it as a watermark: active, no time lost
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,12 +3,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
+#include "sluice/actors/clock.hpp"
 #include "sluice/actors/run.hpp"
 
 namespace test_util {
@@ -28,6 +32,29 @@ inline sluice::runtime_config config(uint32_t parallelism, uint32_t workers = 2)
   cfg.timeout = 120s;
   return cfg;
 }
+
+/// Moves a job's test clock forward by `step` every `every` of real time
+/// while it exists (for jobs whose processing time must pass on its own).
+class clock_driver {
+ public:
+  clock_driver(std::shared_ptr<sluice::actors::test_clock> c, sluice::duration step, std::chrono::microseconds every)
+      : thread_([this, c = std::move(c), step, every] {
+          while (!stop_.load()) {
+            std::this_thread::sleep_for(every);
+            c->advance(step);
+          }
+        }) {}
+  ~clock_driver() {
+    stop_.store(true);
+    thread_.join();
+  }
+  clock_driver(const clock_driver&) = delete;
+  clock_driver& operator=(const clock_driver&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 /// A bank transaction event with bounded disorder: event i happens at about
 /// i * 10 ms, shifted back by up to `disorder` ms.

@@ -177,7 +177,9 @@ BOOST_AUTO_TEST_CASE(unconsumed_late_records_are_counted_in_the_report) {
 }
 
 BOOST_AUTO_TEST_CASE(processing_time_windows_emit_every_record_once) {
-  // Micro-batch mode: a rate-limited source, 50 ms processing-time windows.
+  // Micro-batch mode: a rate-limited source, 50 ms processing-time windows,
+  // on a test clock that a driver thread moves 5 ms at a time: the rate
+  // limit and the windows see the same processing time.
   const uint64_t n = 3000;
   pipeline p{"microbatch"};
   auto results = std::make_shared<collected<result_t>>();
@@ -187,15 +189,26 @@ BOOST_AUTO_TEST_CASE(processing_time_windows_emit_every_record_once) {
       .window(win::tumbling::processing(duration{50}))
       .aggregate(count_sum{})
       .collect(results);
-  require_ok(execute(p, config(2)));
+  auto clk = std::make_shared<actors::test_clock>(timestamp::of(1'000'000));
+  auto cfg = config(2);
+  cfg.clock = clk;
+  actors::job_report r;
+  {
+    clock_driver drive{clk, duration{5}, std::chrono::microseconds{500}};
+    r = execute(p, cfg);
+  }
+  require_ok(r);
   int64_t counted = 0;
   std::set<int64_t> windows;
-  for (auto& r : results->items()) {
-    counted += r.value.first;
-    windows.insert(r.window.start);
+  for (auto& x : results->items()) {
+    counted += x.value.first;
+    windows.insert(x.window.start);
+    BOOST_TEST(x.window.start % 50 == 0);
+    BOOST_TEST(x.window.start >= 1'000'000);  // times of the test clock, not the wall clock
+    BOOST_TEST(x.window.start < clk->now().ms);
   }
   BOOST_TEST(counted == static_cast<int64_t>(n));
-  BOOST_TEST(windows.size() >= 2u);  // ~150 ms of input over 50 ms windows
+  BOOST_TEST(windows.size() >= 2u);  // >= 150 ms of clock time (20000/s) over 50 ms windows
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,9 +18,15 @@ namespace sluice::actors {
 /// spawns the user's actor when it opens the stage, sends it every input
 /// batch as one request and emits the reply; it returns credits, forwards
 /// watermarks and barriers, and stops the actor at the end. Requests are
-/// awaited one at a time, so order is kept.
+/// awaited one at a time, so order is kept; a request not answered within
+/// `timeout()` fails the task (naming the stage and instance).
 class actor_stage_base : public operator_base {
  public:
+  /// How long a stage waits for its user actor's reply unless told otherwise.
+  static constexpr std::chrono::milliseconds default_timeout{60'000};
+
+  explicit actor_stage_base(std::chrono::milliseconds timeout = default_timeout) : timeout_(timeout) {}
+
   void process(size_t, batch_base&) override {
     throw std::logic_error("actor stages are driven through request(), not process()");
   }
@@ -28,9 +35,16 @@ class actor_stage_base : public operator_base {
   /// Spawns this instance's user actor.
   virtual caf::actor spawn_user(caf::actor_system& sys) = 0;
   /// Sends `batch` to the user actor; calls `done` after the reply was
-  /// emitted to port 0, or `failed` with the error.
+  /// emitted to port 0, or `failed` with the error (`caf::sec::request_timeout`
+  /// when no reply came within `timeout()`).
   virtual void request(caf::event_based_actor* self, const caf::actor& user, batch_base& batch,
                        std::function<void()> done, std::function<void(const caf::error&)> failed) = 0;
+
+  /// Longest wait for one reply of the user actor.
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+
+ private:
+  std::chrono::milliseconds timeout_;
 };
 
 /// Typed actor stage: the user actor answers `std::vector<In>` with
@@ -38,7 +52,7 @@ class actor_stage_base : public operator_base {
 template <class In, class Out, class Spawn>
 class actor_stage final : public actor_stage_base {
  public:
-  explicit actor_stage(Spawn spawn) : spawn_(std::move(spawn)) {}
+  actor_stage(Spawn spawn, std::chrono::milliseconds timeout) : actor_stage_base(timeout), spawn_(std::move(spawn)) {}
 
   caf::actor spawn_user(caf::actor_system& sys) override { return std::invoke(spawn_, sys); }
 
@@ -52,7 +66,7 @@ class actor_stage final : public actor_stage_base {
       ts = std::max(ts, r.ts);
       values.push_back(std::move(r.value));
     }
-    self->request(user, caf::infinite, std::move(values))
+    self->request(user, caf::duration{timeout()}, std::move(values))
         .await(
             [this, ts, done](std::vector<Out>& out) {
               for (auto& x : out) out_.emit(std::move(x), ts);
@@ -74,12 +88,18 @@ class actor_stage final : public actor_stage_base {
 /// `std::vector<Out>` (it may keep any state of its own). The framework does
 /// the rest: batching, credits and backpressure, watermarks, lifecycle.
 ///
+/// An actor that has not answered a batch within `timeout` fails the task
+/// with an error naming the stage and instance (a hung actor would
+/// otherwise stall the job forever).
+///
 /// `In` and `Out` must be CAF message types: builtin types and std::string
 /// work; for a user struct add `CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<S>)`
 /// at global scope (or an `inspect` overload).
 template <class Out, class In, class Spawn>
-stream<Out> via_actor(stream<In> in, std::string name, Spawn spawn) {
-  auto out = in.template then<Out>("actor_stage", [spawn] { return std::make_unique<actor_stage<In, Out, Spawn>>(spawn); });
+stream<Out> via_actor(stream<In> in, std::string name, Spawn spawn,
+                      std::chrono::milliseconds timeout = actor_stage_base::default_timeout) {
+  auto out = in.template then<Out>(
+      "actor_stage", [spawn, timeout] { return std::make_unique<actor_stage<In, Out, Spawn>>(spawn, timeout); });
   out.name(std::move(name));
   out.start_new_chain();
   return out;

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+
+#include "sluice/actors/clock.hpp"
 
 namespace sluice::actors {
 
@@ -46,6 +49,10 @@ struct runtime_config {
   bool print_summary = true;
   /// Give up (job fails) when the job has not ended after this long; 0 = never.
   std::chrono::milliseconds timeout{0};
+  /// Processing time of the job's tasks (flush intervals, rate limits,
+  /// idleness, processing-time timers); null: the wall clock. Tests set a
+  /// `test_clock` (clock.hpp) and advance it. Not a command-line option.
+  std::shared_ptr<const actors::clock> clock;
 
   /// Directory of the job's durable state (LMDB snapshots). Empty: none, and
   /// then checkpointing is off. A job started again with the same directory

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sluice/actors/errc.hpp"
+#include "sluice/actors/operator_metrics.hpp"
 #include "sluice/dead_letter.hpp"
 #include "sluice/state/snapshot_store.hpp"
 #include "sluice/record.hpp"
@@ -51,20 +52,6 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
 // Supervisor -> job runner.
 using job_done_atom = caf::atom_constant<caf::atom("jobdone")>;
-
-/// Counters of one operator instance.
-struct operator_metrics {
-  std::string name;
-  uint32_t node = 0;
-  uint32_t instance = 0;
-  uint64_t records_in = 0;
-  uint64_t records_out = 0;
-  uint64_t dead_letters = 0;
-  /// Records emitted on ports nobody consumes (e.g. late records).
-  uint64_t unconsumed = 0;
-  /// Times the task held back credits because downstream was full.
-  uint64_t backpressure_events = 0;
-};
 
 /// Why a task failed: which operator, which instance, where, what kind of
 /// failure and the cause.

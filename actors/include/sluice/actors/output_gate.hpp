@@ -16,10 +16,17 @@ namespace sluice::actors {
 
 /// One element on a channel, in FIFO order with the data.
 struct channel_element {
-  enum class kind { batch, watermark, idle, active, eos, barrier };
+  enum class kind {
+    batch,      ///< Records (needs a credit).
+    watermark,  ///< Event time advanced to `wm`.
+    idle,       ///< The sender went idle: do not wait for its watermarks.
+    active,     ///< The sender is active again; `wm` repeats its last watermark.
+    eos,        ///< End of stream.
+    barrier,    ///< Checkpoint barrier `checkpoint`.
+  };
   kind k = kind::batch;
   batch_ptr batch;
-  timestamp wm;
+  timestamp wm;  ///< For watermarks, and the last watermark for `active`.
   uint64_t checkpoint = 0;  ///< For barriers.
 };
 
@@ -70,11 +77,14 @@ class output_gate {
     }
   }
 
-  /// Marks all channels idle (or active again).
+  /// Marks all channels idle (or active again: then the element repeats the
+  /// channel's last watermark, which is how a receiver learns it, as any
+  /// watermark re-activates its channel).
   void idle(bool is_idle) {
     flush();
     for (size_t t = 0; t < out_.size(); ++t)
-      enqueue(t, {is_idle ? channel_element::kind::idle : channel_element::kind::active, nullptr, {}, 0});
+      enqueue(t, {is_idle ? channel_element::kind::idle : channel_element::kind::active, nullptr,
+                  is_idle ? timestamp{} : out_[t].last_wm, 0});
   }
 
   /// Checkpoint barrier: flushes, then the barrier follows the data on every
@@ -123,6 +133,7 @@ class output_gate {
     size_t queued_batches = 0;
     std::deque<channel_element> queue;
     std::optional<timestamp> pending_wm;
+    timestamp last_wm = timestamp::min();  ///< Newest watermark handed to the channel.
   };
 
   void cut(size_t t) {
@@ -133,6 +144,7 @@ class output_gate {
 
   void enqueue(size_t t, channel_element&& e) {
     auto& o = out_[t];
+    if (e.k == channel_element::kind::watermark) o.last_wm = e.wm;
     if (o.queue.empty() && (e.k != channel_element::kind::batch || o.credits > 0)) {
       if (e.k == channel_element::kind::batch) --o.credits;
       send_(t, std::move(e));

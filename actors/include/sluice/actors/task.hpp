@@ -50,6 +50,10 @@ struct task_spec {
 /// takes part in checkpoints with its final state). An operator exception
 /// makes it report `failed_atom` with a `task_failure` and quit.
 ///
+/// Time: the task reads processing time from `spec.cfg.clock` (the wall
+/// clock when null) for flush intervals, rate limits, source idleness and
+/// processing-time timers; CAF's delayed messages only wake it up to look.
+///
 /// Checkpoints: a source task snapshots on `checkpoint_atom` and sends the
 /// barrier downstream; other tasks align the barrier over their inputs
 /// (holding back channels that delivered it), snapshot, forward it and hand

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sluice/actors/output_gate.hpp"
+
+namespace sluice::actors {
+
+/// The output side of a task: one `output_gate` per network edge leaving its
+/// vertex (gate `g` serves `job_graph::gates_of(vertex)[g]`). Applies what
+/// concerns every gate at once (flush, watermarks, idleness, barriers, end)
+/// and answers whether the task must hold back its input (backpressure) or
+/// has finished sending. Pure logic like the gates; used by one task's thread.
+class output_side {
+public:
+  output_gate& operator[](size_t g) { return gates_[g]; }
+  size_t size() const noexcept { return gates_.size(); }
+  void add_gate(output_gate&& g) { gates_.push_back(std::move(g)); }
+
+  /// Records of one port: every gate the port feeds partitions them (the
+  /// last one may consume the batch).
+  void add(const std::vector<uint32_t>& gates, batch_base& b) {
+    for (size_t i = 0; i < gates.size(); ++i)
+      gates_[gates[i]].add(b, i + 1 == gates.size());
+  }
+
+  void flush() {
+    for (auto& g : gates_)
+      g.flush();
+  }
+  void watermark(timestamp wm) {
+    for (auto& g : gates_)
+      g.watermark(wm);
+  }
+  void idle(bool is_idle) {
+    for (auto& g : gates_)
+      g.idle(is_idle);
+  }
+  void barrier(uint64_t checkpoint) {
+    for (auto& g : gates_)
+      g.barrier(checkpoint);
+  }
+  void end() {
+    for (auto& g : gates_)
+      g.end();
+  }
+
+  /// Some gate holds records not yet cut into a batch (a flush is due later).
+  bool has_buffered() const noexcept {
+    for (auto& g : gates_)
+      if (g.has_buffered())
+        return true;
+    return false;
+  }
+  /// Some target has batches waiting for credit: take no new input.
+  bool backpressured() const noexcept {
+    for (auto& g : gates_)
+      if (g.backpressured())
+        return true;
+    return false;
+  }
+  /// Everything emitted was sent.
+  bool drained() const noexcept {
+    for (auto& g : gates_)
+      if (!g.drained())
+        return false;
+    return true;
+  }
+
+private:
+  std::vector<output_gate> gates_;
+};
+
+}  // namespace sluice::actors

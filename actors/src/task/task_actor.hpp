@@ -1,0 +1,105 @@
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/actors/actor_stage.hpp"
+#include "sluice/actors/task.hpp"
+#include "task/input_channels.hpp"
+#include "task/operator_chain.hpp"
+#include "task/output_side.hpp"
+#include "task/source_driver.hpp"
+
+namespace sluice::actors {
+
+/// The actor hosting one instance of a vertex (see task.hpp for its
+/// lifecycle and protocol). A thin CAF host over the task's parts:
+/// `input_channels` (what arrives, credits, alignment), `operator_chain`
+/// (the operators), `output_side` (gates, credits to send), `source_driver`
+/// (polling a source). It turns messages into calls on them and their
+/// decisions into messages and self-scheduled wake-ups.
+///
+/// Its member functions live in two files: task.cpp (the messages, and what
+/// happens to everything arriving on an input channel) and
+/// task/task_lifecycle.cpp (start, sources, flush and timers, checkpoints,
+/// end and failure).
+class task_actor : public caf::event_based_actor {
+public:
+  task_actor(caf::actor_config& cfg, task_spec spec);
+
+  void on_exit() override;
+  caf::behavior make_behavior() override;
+
+private:
+  // -- input (task.cpp) ----------------------------------------------------
+  void dispatch(arrival&& a);
+  void on_data(uint32_t ch, batch_ptr& b);
+  void on_stage_data(uint32_t ch, batch_ptr& b);
+  void on_watermark(uint32_t ch, timestamp wm);
+  void on_status(uint32_t ch, channel_status s);
+  void on_end(uint32_t ch);
+  void on_barrier(uint32_t ch, checkpoint_id id);
+  void release_held();
+  void release_credit(uint32_t ch);
+  void send_credit(uint32_t ch);
+  void on_credit(uint32_t gate, uint32_t target, uint32_t n);
+  void update_idleness();
+  std::string upstream_name(uint32_t ch) const;
+
+  // -- lifecycle (task/task_lifecycle.cpp) ---------------------------------
+  void start();
+  void poll();
+  void schedule_poll(duration delay);
+  void on_flush();
+  void schedule_timer(timestamp t);
+  void on_timer();
+  void on_trigger(uint64_t id);
+  void on_complete(uint64_t id);
+  void snapshot_and_forward(uint64_t id);
+  void decline(uint64_t id, std::string reason);
+  void end_input();
+  void transmit(size_t gate, size_t target, channel_element&& e);
+  void after_emit();
+  void try_finish();
+
+  template <class F>
+  void guarded(F&& f) {
+    if (failed_)
+      return;
+    try {
+      f();
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
+  void fail(std::string cause);
+  void report_failure(std::string cause);
+
+  task_spec spec_;
+  std::shared_ptr<const actors::clock> clock_;  ///< The job's processing time.
+  /// Per input channel: who sent its data (credits go back there).
+  std::vector<caf::actor> upstream_;
+  input_channels inputs_;
+  output_side outputs_;
+  std::unique_ptr<operator_chain> chain_;
+  std::unique_ptr<source_driver> driver_;
+  actor_stage_base* stage_ = nullptr;
+  caf::actor user_;
+  std::string position_;  ///< What the chain is processing (for failure reports).
+  std::optional<timestamp> timer_scheduled_;
+  timestamp flush_due_;
+  bool poll_scheduled_ = false;
+  bool flush_scheduled_ = false;
+  bool blocked_ = false;  ///< A source poll found the output backpressured.
+  bool idle_ = false;     ///< The outputs were marked idle because every input is.
+  bool input_ended_ = false;
+  bool closed_ = false;
+  bool finished_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace sluice::actors

@@ -1,0 +1,251 @@
+// The task actor's life apart from its input: start, polling a source,
+// flush and timers on the job's clock, checkpoints, sending, end and failure.
+// What happens to input is in ../task.cpp.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "sluice/actors/fault_injector.hpp"
+#include "sluice/actors/messages.hpp"
+#include "task/task_actor.hpp"
+
+namespace sluice::actors {
+
+void task_actor::start() {
+  const auto& g = *spec_.graph;
+  const auto& vx = g.vertices()[spec_.vertex];
+  const auto& head = g.logical().nodes[vx.chain[0]];
+  for (size_t i = 0; i < spec_.gates.size(); ++i) {
+    auto& gs = spec_.gates[i];
+    outputs_.add_gate(output_gate{std::move(gs.partitioner), spec_.cfg.credits,
+                                  spec_.cfg.batch_size, [this, i](size_t t, channel_element&& e) {
+                                    transmit(i, t, std::move(e));
+                                  }});
+  }
+  operator_chain::hooks hooks;
+  hooks.dead_letters = [this](std::vector<dead_letter>&& ds) {
+    send(spec_.supervisor, dead_atom::value, std::move(ds));
+  };
+  hooks.timer = [this](timestamp t) {
+    schedule_timer(t);
+  };
+  chain_ = std::make_unique<operator_chain>(g, spec_.vertex, spec_.instance, *clock_, outputs_,
+                                            std::move(hooks));
+  auto* source = chain_->source();
+  stage_ = dynamic_cast<actor_stage_base*>(&chain_->head());
+  if (source && !spec_.inputs.empty())
+    throw std::logic_error("a source task cannot have inputs");
+  chain_->open(spec_.store && spec_.cfg.checkpoints.interval.count() > 0,
+               spec_.restore ? &*spec_.restore : nullptr, spec_.store.get());
+  if (stage_) {
+    user_ = stage_->spawn_user(system());
+    link_to(user_);
+  }
+  if (source) {
+    const double rate = head.rate_limit > 0 ? head.rate_limit / vx.parallelism : 0;
+    driver_ = std::make_unique<source_driver>(*source, *chain_, outputs_, rate,
+                                              spec_.cfg.batch_size, clock_->now());
+    schedule_poll(duration{0});
+  } else if (spec_.inputs.empty()) {
+    throw std::logic_error("task without inputs that is not a source");
+  }
+  after_emit();
+  // What arrived before the start (possible in a cluster, where starts go
+  // through one proxy per task and upstream tasks may start first) is
+  // processed now, in arrival order.
+  for (auto& a : inputs_.start())
+    dispatch(std::move(a));
+}
+
+// -- sources -----------------------------------------------------------------
+
+void task_actor::poll() {
+  poll_scheduled_ = false;
+  if (input_ended_)
+    return;
+  const auto next = driver_->poll(clock_->now());
+  switch (next.k) {
+    case source_driver::next::kind::blocked:
+      blocked_ = true;
+      return;
+    case source_driver::next::kind::ended:
+      end_input();
+      break;
+    case source_driver::next::kind::poll_again:
+      schedule_poll(clock_->recheck_after(next.delay));
+      break;
+  }
+  after_emit();
+}
+
+void task_actor::schedule_poll(duration delay) {
+  if (poll_scheduled_)
+    return;
+  poll_scheduled_ = true;
+  if (delay.count() == 0)
+    send(this, poll_atom::value);
+  else
+    delayed_send(this, delay, poll_atom::value);
+}
+
+// -- time ----------------------------------------------------------------------
+// CAF's delayed messages run on real time; they only wake the task to ask the
+// job's clock. With a test clock that did not move, the task looks again later.
+
+/// The flush interval elapsed on the clock: cut every partial batch.
+void task_actor::on_flush() {
+  const timestamp now = clock_->now();
+  if (now < flush_due_) {
+    const auto wait = clock_->recheck_after(duration{flush_due_.ms - now.ms});
+    delayed_send(this, std::max(wait, duration{1}), flush_atom::value);
+    return;
+  }
+  flush_scheduled_ = false;
+  outputs_.flush();
+  after_emit();
+}
+
+void task_actor::schedule_timer(timestamp t) {
+  if (timer_scheduled_ && *timer_scheduled_ <= t)
+    return;
+  timer_scheduled_ = t;
+  const duration due_in{std::max<int64_t>(0, t.ms - clock_->now().ms)};
+  delayed_send(this, clock_->recheck_after(due_in), timer_atom::value);
+}
+
+/// Fires the timers that are due; the chain asks again for those that are not.
+void task_actor::on_timer() {
+  timer_scheduled_.reset();
+  if (closed_)
+    return;
+  chain_->fire_timers(clock_->now());
+  after_emit();
+}
+
+// -- checkpoints ---------------------------------------------------------------
+
+/// Source tasks snapshot on the coordinator's trigger; finished tasks too,
+/// with their final state (their channels have ended, so no barrier).
+void task_actor::on_trigger(uint64_t id) {
+  if (!driver_ && !closed_)
+    return;  // only sources and finished tasks are triggered
+  snapshot_and_forward(id);
+}
+
+void task_actor::snapshot_and_forward(uint64_t id) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<state::snapshot_store::entry> entries;
+  std::string declined;
+  try {
+    entries = chain_->snapshot(id);
+  } catch (const std::exception& e) {
+    declined = fmt::format("operator '{}' cannot snapshot: {}", chain_->current_name(), e.what());
+  }
+  auto sync_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  if (!closed_)
+    outputs_.barrier(id);
+  if (!declined.empty())
+    decline(id, declined);
+  else if (spec_.writer)
+    send(spec_.writer, write_atom::value, id, spec_.vertex, spec_.instance, std::move(entries),
+         static_cast<int64_t>(sync_ms));
+  after_emit();
+}
+
+void task_actor::decline(uint64_t id, std::string reason) {
+  send(spec_.supervisor, decline_atom::value, id, spec_.vertex, spec_.instance, std::move(reason));
+}
+
+void task_actor::on_complete(uint64_t id) {
+  chain_->notify_checkpoint_complete(id);
+  if (chain_->ends_in_sink())
+    faults().at(crash_point::after_sink_commit, id);
+  send(spec_.supervisor, committed_atom::value, id, spec_.vertex, spec_.instance);
+}
+
+// -- output and end ------------------------------------------------------------
+
+void task_actor::transmit(size_t gate, size_t target, channel_element&& e) {
+  const auto& gs = spec_.gates[gate];
+  const auto& dest = gs.dest[target];
+  const uint32_t ch = gs.dest_channel[target];
+  using k = channel_element::kind;
+  switch (e.k) {
+    case k::batch:
+      send(dest, data_atom::value, ch, std::move(e.batch));
+      break;
+    case k::watermark:
+      send(dest, watermark_atom::value, ch, e.wm.ms, false);
+      break;
+    case k::idle:
+      send(dest, watermark_atom::value, ch, int64_t{0}, true);
+      break;
+    case k::active:
+      send(dest, watermark_atom::value, ch, e.wm.ms, false);
+      break;  // a watermark re-activates
+    case k::eos:
+      send(dest, eos_atom::value, ch);
+      break;
+    case k::barrier:
+      send(dest, barrier_atom::value, ch, e.checkpoint);
+      break;
+  }
+}
+
+/// After the chain emitted: a flush is due `flush_interval` after records
+/// were first left in a partial batch.
+void task_actor::after_emit() {
+  if (!flush_scheduled_ && outputs_.has_buffered()) {
+    flush_scheduled_ = true;
+    flush_due_ = clock_->now() + spec_.cfg.flush_interval;
+    delayed_send(this, clock_->recheck_after(spec_.cfg.flush_interval), flush_atom::value);
+  }
+  try_finish();
+}
+
+/// All input ended: end and close the operators, then end the channels.
+void task_actor::end_input() {
+  if (input_ended_)
+    return;
+  input_ended_ = true;
+  chain_->end_input();
+  closed_ = true;
+}
+
+void task_actor::try_finish() {
+  if (!closed_ || finished_ || !outputs_.drained())
+    return;
+  finished_ = true;
+  send(spec_.supervisor, done_atom::value, spec_.vertex, spec_.instance, chain_->metrics());
+  // Stay until the supervisor's stop: a finished task still takes part in
+  // checkpoints (with its final state) until the whole job ended.
+}
+
+// -- failures ------------------------------------------------------------------
+
+void task_actor::fail(std::string cause) {
+  report_failure(std::move(cause));
+  quit(caf::sec::runtime_error);
+}
+
+void task_actor::report_failure(std::string cause) {
+  if (failed_)
+    return;
+  failed_ = true;
+  task_failure f;
+  f.operator_name = chain_ ? chain_->current_name() : spec_.graph->vertices()[spec_.vertex].name;
+  f.instance = spec_.instance;
+  f.position = position_;
+  if (auto a = inputs_.aligning())
+    f.position +=
+        fmt::format("{}while aligning checkpoint {}", f.position.empty() ? "" : ", ", a->value);
+  f.cause = std::move(cause);
+  send(spec_.supervisor, failed_atom::value, spec_.vertex, spec_.instance, std::move(f));
+  if (user_)
+    send_exit(user_, caf::exit_reason::user_shutdown);
+}
+
+}  // namespace sluice::actors

@@ -1,0 +1,163 @@
+// Polling a source: rate limit and idleness on a manual clock, backpressure, end.
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "sluice/actors/job_graph.hpp"
+#include "sluice/pipeline.hpp"
+#include "sluice/source/typed_source.hpp"
+#include "task/source_driver.hpp"
+
+using namespace sluice;
+using namespace sluice::actors;
+
+namespace {
+
+using kind = source_driver::next::kind;
+
+runtime_config chained() {
+  runtime_config cfg;
+  cfg.parallelism = 1;
+  cfg.chaining = true;
+  return cfg;
+}
+
+/// Emits `burst` records when told to, idle otherwise; idle after 100 ms.
+class bursty_source final : public typed_source<uint64_t> {
+public:
+  explicit bursty_source(std::shared_ptr<uint64_t> burst) : burst_(std::move(burst)) {}
+  poll_status poll(size_t) override {
+    for (; *burst_ > 0; --*burst_)
+      emit(next_++);
+    return poll_status::idle;
+  }
+  std::optional<duration> idle_timeout() const noexcept override { return duration{100}; }
+
+private:
+  std::shared_ptr<uint64_t> burst_;
+  uint64_t next_ = 0;
+};
+
+/// A source chained with a collecting sink (vertex 0 of the job).
+struct fixture {
+  explicit fixture(uint64_t n) {
+    p.generate(n, [](uint64_t i) { return i; }).collect(out);
+    graph = std::make_unique<job_graph>(p.plan(), chained());
+    chain = std::make_unique<operator_chain>(*graph, 0, 0, clk, outputs, operator_chain::hooks{});
+    chain->open(false, nullptr, nullptr);
+  }
+  pipeline p{"source"};
+  std::shared_ptr<collected<uint64_t>> out = std::make_shared<collected<uint64_t>>();
+  std::unique_ptr<job_graph> graph;
+  manual_clock clk;
+  output_side outputs;
+  std::unique_ptr<operator_chain> chain;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(task_source_driver)
+
+BOOST_AUTO_TEST_CASE(unlimited_source_polls_a_batch_at_a_time_until_it_ends) {
+  fixture f{100};
+  source_driver d{*f.chain->source(), *f.chain, f.outputs, 0, 64, f.clk.now()};
+  auto n = d.poll(f.clk.now());
+  BOOST_TEST((n.k == kind::poll_again));
+  BOOST_TEST(n.delay.count() == 0);
+  BOOST_TEST(f.out->size() == 64u);
+  n = d.poll(f.clk.now());
+  BOOST_TEST(f.out->size() == 100u);
+  if (n.k != kind::ended)
+    n = d.poll(f.clk.now());
+  BOOST_TEST((n.k == kind::ended));
+  BOOST_TEST(f.chain->head_metrics().records_in == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(rate_limit_admits_exactly_what_the_clock_allows) {
+  fixture f{10000};
+  // 1000 records/s: one per millisecond of the clock.
+  source_driver d{*f.chain->source(), *f.chain, f.outputs, 1000, 64, f.clk.now()};
+  auto n = d.poll(f.clk.now());
+  BOOST_TEST((n.k == kind::poll_again));
+  BOOST_TEST(n.delay.count() >= 1);  // no tokens yet: wait
+  BOOST_TEST(f.out->size() == 0u);
+  f.clk.advance(duration{10});
+  d.poll(f.clk.now());
+  BOOST_TEST(f.out->size() == 10u);
+  n = d.poll(f.clk.now());  // same instant: nothing more
+  BOOST_TEST(f.out->size() == 10u);
+  BOOST_TEST(n.delay.count() >= 1);
+  // A long pause does not allow a burst above max(batch, rate / 10) = 100,
+  // and one poll takes at most a batch.
+  f.clk.advance(duration{60'000});
+  d.poll(f.clk.now());
+  BOOST_TEST(f.out->size() == 74u);
+  d.poll(f.clk.now());
+  BOOST_TEST(f.out->size() == 110u);
+  d.poll(f.clk.now());
+  BOOST_TEST(f.out->size() == 110u);
+  // A clock stepping back refills nothing.
+  f.clk.set(timestamp::of(0));
+  d.poll(f.clk.now());
+  BOOST_TEST(f.out->size() == 110u);
+}
+
+BOOST_AUTO_TEST_CASE(a_backpressured_output_blocks_polling) {
+  fixture f{1000};
+  std::vector<channel_element::kind> sent;
+  auto part =
+      make_partitioner_factory<uint64_t>()(partitioning::forward, 0, 1, default_max_parallelism);
+  f.outputs.add_gate(output_gate{std::move(part), 0, 1, [&](size_t, channel_element&& e) {
+                                   sent.push_back(e.k);
+                                 }});
+  for (uint64_t x : {1, 2}) {
+    typed_batch<uint64_t> b;
+    b.records.push_back(record<uint64_t>{x, {}});
+    f.outputs[0].add(b, true);
+  }
+  BOOST_REQUIRE(f.outputs.backpressured());  // two batches wait for credit
+  source_driver d{*f.chain->source(), *f.chain, f.outputs, 0, 64, f.clk.now()};
+  auto n = d.poll(f.clk.now());
+  BOOST_TEST((n.k == kind::blocked));
+  BOOST_TEST(f.out->size() == 0u);
+  BOOST_TEST(f.chain->head_metrics().backpressure_events == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(outputs_go_idle_after_the_idle_timeout_and_active_with_the_next_record) {
+  pipeline p{"idle"};
+  auto burst = std::make_shared<uint64_t>(3);
+  p.add_source<uint64_t>("bursty", [burst] { return std::make_unique<bursty_source>(burst); })
+      .rebalance()
+      .for_each([](uint64_t) {});
+  job_graph g{p.plan(), chained()};
+  std::vector<channel_element> sent;
+  output_side outputs;
+  auto part =
+      make_partitioner_factory<uint64_t>()(partitioning::forward, 0, 1, default_max_parallelism);
+  outputs.add_gate(output_gate{std::move(part), 100, 64, [&](size_t, channel_element&& e) {
+                                 sent.push_back(e);
+                               }});
+  manual_clock clk{timestamp::of(1000)};
+  operator_chain chain{g, 0, 0, clk, outputs, {}};
+  chain.open(false, nullptr, nullptr);
+  source_driver d{*chain.source(), chain, outputs, 0, 64, clk.now()};
+  auto n = d.poll(clk.now());  // 3 records
+  BOOST_TEST((n.k == kind::poll_again));
+  n = d.poll(clk.now());  // nothing: idle since 1000
+  BOOST_TEST((n.delay == source_driver::idle_poll_interval));
+  clk.advance(duration{99});
+  d.poll(clk.now());
+  BOOST_TEST(!d.idle());
+  clk.advance(duration{1});
+  d.poll(clk.now());
+  BOOST_TEST(d.idle());
+  BOOST_REQUIRE(!sent.empty());
+  BOOST_TEST((sent.back().k == channel_element::kind::idle));
+  *burst = 2;
+  d.poll(clk.now());
+  BOOST_TEST(!d.idle());
+  BOOST_TEST((sent.back().k == channel_element::kind::active));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
