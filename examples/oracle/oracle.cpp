@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
   if (rate > 0)
     source.rate_limit(rate);
   source.key_by([](const seq_record& r) { return r.key; })
-      .process<uint64_t, seq_record>(
-          [](const uint32_t& key, seq_record r, uint64_t& next, auto& out) {
+      .process(
+          [](const uint32_t& key, seq_record r, uint64_t& next, sluice::collector<seq_record>& out) {
             if (r.seq != next)
               throw std::runtime_error(
                   fmt::format("key {}: seq {} arrived where the keyed state expects seq {} (state "

@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(custom_actor_stage_processes_every_batch_in_order) {
   pipeline p{"actor_stage"};
   auto out = std::make_shared<collected<int64_t>>();
   auto src = p.generate(10000, [](uint64_t i) { return static_cast<int64_t>(i); });
-  actors::via_actor<int64_t>(src, "doubler", [](caf::actor_system& sys) { return sys.spawn(multiplier, int64_t{2}); })
+  src.via_actor<int64_t>("doubler", [](caf::actor_system& sys) { return sys.spawn(multiplier, int64_t{2}); })
       .parallelism(1)
       .collect(out);
   require_ok(execute(p, config(1)));

@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(end_to_end_lines_arrive_in_order) {
   auto port = std::make_shared<std::atomic<uint16_t>>(0);
   auto out = std::make_shared<collected<uint64_t>>();
   pipeline p{"tcp_e2e"};
-  read_tcp_lines(p, dir.log(), 0, parse_u64, port).collect(out);
+  p.read_tcp_lines(dir.log(), 0, parse_u64, port).collect(out);
   std::atomic<uint64_t> acked{0};
   std::thread sender([&] {
     const uint16_t at = wait_port(*port);
@@ -220,15 +220,11 @@ BOOST_AUTO_TEST_CASE(failure_replays_from_the_log_exactly_once) {
   auto out = std::make_shared<collected<kv>>();
   auto failed = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"tcp_replay"};
-  read_tcp_lines(
-      p, dir.log(), 0,
-      [](std::string_view s) -> parsed<kv> {
-        auto v = parse_u64(s);
-        if (!v.ok())
-          return parsed<kv>::fail(v.error());
-        return kv{v.value() % 10, 1};
-      },
-      port)
+  p.read_tcp_lines(dir.log(), 0, [](std::string_view s) -> parsed<kv> {
+    auto v = parse_u64(s);
+    if (!v.ok()) return parsed<kv>::fail(v.error());
+    return kv{v.value() % 10, 1};
+  }, port)
       .map([failed, seen = uint64_t{0}](kv x) mutable {
         if (++seen == 1500 && !failed->exchange(true))
           throw std::runtime_error("injected failure");
@@ -284,7 +280,7 @@ BOOST_AUTO_TEST_CASE(garbage_client_gets_an_error_and_the_job_keeps_running) {
   auto port = std::make_shared<std::atomic<uint16_t>>(0);
   auto out = std::make_shared<collected<uint64_t>>();
   pipeline p{"tcp_garbage"};
-  read_tcp_lines(p, dir.log(), 0, parse_u64, port).collect(out);
+  p.read_tcp_lines(dir.log(), 0, parse_u64, port).collect(out);
   std::string reply;
   bool good_ok = true;
   std::thread clients([&] {

@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "sluice/key_selector.hpp"
 #include "sluice/stream.hpp"
 #include "sluice/window/assigner.hpp"
 #include "sluice/window/count.hpp"
@@ -12,7 +13,7 @@
 
 namespace sluice {
 
-template <class T, class K, class KeyFn, class Assigner>
+template <class T, class K, class Assigner>
 class windowed_stream;
 
 /// The output of a window operator: the results, plus the records that
@@ -34,14 +35,23 @@ class window_output : public stream<R> {
   }
 };
 
-template <class A, class B, class K, class KeyA, class KeyB>
+template <class A, class B, class K>
 class connected_streams;
 
-/// A stream partitioned by key: keyed state and windows are per key.
-template <class T, class K, class KeyFn>
+/// A stream partitioned by key: keyed state and windows are per key. Its type
+/// names the record and key types only, like Flink's `KeyedStream<T, KEY>`,
+/// so it can appear in a signature or a member; the key function is kept
+/// type-erased for the operators the plan makes (`key_selector`) and bound
+/// concretely into the hash partitioner when `key_by` is called.
+template <class T, class K>
 class keyed_stream {
+  using KeyFn = key_selector<T, K>;
+
  public:
-  keyed_stream(stream<T> in, KeyFn key) : in_(std::move(in)), key_(std::move(key)) {}
+  /// `key(const T&)` returns the key (a `K`).
+  template <class F>
+  keyed_stream(stream<T> in, F key)
+      : in_(std::move(in)), partition_(make_partitioner_factory<T>(key)), key_(std::move(key)) {}
 
   /// Reduce per key with `T f(T, T)`. By default emits the new value after
   /// each record (continuous); `emit_policy::every(d)` emits changed keys
@@ -66,47 +76,61 @@ class keyed_stream {
   }
 
   /// Per-key processing with user state `S`:
-  /// `void f(const K&, T, S&, collector<Out>&)`.
-  template <class S, class Out, class F>
-  stream<Out> process(F f) {
-    return keyed<Out>("keyed_process", [key = key_, f] {
-      return std::make_unique<ops::keyed_process_operator<T, K, S, Out, KeyFn, F>>(key, f);
-    });
+  /// `void f(const K&, T, S&, collector<Out>&)`. `S` and `Out` are deduced
+  /// from those parameters; a generic lambda names them: `process<S, Out>(f)`.
+  template <class S = detail::deduced, class Out = detail::deduced, class F>
+  auto process(F f) {
+    using Args = typename detail::callable_args<F>::type;
+    using St = detail::given_or_t<S, typename detail::nth_arg<2, Args>::type>;
+    using O = detail::given_or_t<Out, collector_type_t<F>>;
+    static_assert(!std::is_void_v<St> && !std::is_void_v<O>,
+                  "keyed process: the state and output types cannot be deduced from f (a generic "
+                  "lambda?): write f(const K&, T, S&, sluice::collector<Out>&), or name them: "
+                  "process<S, Out>(f)");
+    if constexpr (!std::is_void_v<St> && !std::is_void_v<O>)
+      return keyed<O>("keyed_process", [key = key_, f] {
+        return std::make_unique<ops::keyed_process_operator<T, K, St, O, KeyFn, F>>(key, f);
+      });
   }
 
   /// Groups each key's records into windows (tumbling, sliding, session, count,
   /// or a `window::assigner` holding one of them, chosen at run time).
   template <class Assigner>
-  windowed_stream<T, K, KeyFn, Assigner> window(Assigner a) {
+  windowed_stream<T, K, Assigner> window(Assigner a) {
     return {*this, std::move(a)};
   }
 
   /// Connects with another keyed stream (same key type) for a two-input
   /// keyed operator such as stream-table enrichment.
-  template <class B, class KeyB>
-  connected_streams<T, B, K, KeyFn, KeyB> connect(keyed_stream<B, K, KeyB> other) {
+  template <class B>
+  connected_streams<T, B, K> connect(keyed_stream<B, K> other) {
     return {*this, std::move(other)};
   }
 
   template <class Out, class Make>
   stream<Out> keyed(std::string kind, Make make, uint32_t num_ports = 1) {
     return in_.template then<Out>(std::move(kind), std::move(make), num_ports, partitioning::hash,
-                                  make_partitioner_factory<T>(key_));
+                                  partition_);
   }
 
   const KeyFn& key() const noexcept { return key_; }
   const stream<T>& input() const noexcept { return in_; }
+  /// The hash partitioner of edges into this stream's keyed operators.
+  const partitioner_factory& partitioner() const noexcept { return partition_; }
 
  private:
   stream<T> in_;
+  partitioner_factory partition_;
   KeyFn key_;
 };
 
 /// A keyed stream cut into windows, waiting for its aggregation.
-template <class T, class K, class KeyFn, class Assigner>
+template <class T, class K, class Assigner>
 class windowed_stream {
+  using KeyFn = key_selector<T, K>;
+
  public:
-  windowed_stream(keyed_stream<T, K, KeyFn> in, Assigner a) : in_(std::move(in)), assigner_(std::move(a)) {}
+  windowed_stream(keyed_stream<T, K> in, Assigner a) : in_(std::move(in)), assigner_(std::move(a)) {}
 
   /// Keeps window state for `d` after the watermark passed a window's end;
   /// each late record within that bound fires the window again.
@@ -167,33 +191,45 @@ class windowed_stream {
     }
   }
 
-  keyed_stream<T, K, KeyFn> in_;
+  keyed_stream<T, K> in_;
   Assigner assigner_;
   duration lateness_{0};
 };
 
 /// Two keyed streams with the same key type, processed together.
-template <class A, class B, class K, class KeyA, class KeyB>
+template <class A, class B, class K>
 class connected_streams {
+  using KeyA = key_selector<A, K>;
+  using KeyB = key_selector<B, K>;
+
  public:
-  connected_streams(keyed_stream<A, K, KeyA> a, keyed_stream<B, K, KeyB> b) : a_(std::move(a)), b_(std::move(b)) {}
+  connected_streams(keyed_stream<A, K> a, keyed_stream<B, K> b) : a_(std::move(a)), b_(std::move(b)) {}
 
   /// `f1(const K&, A, S&, collector<Out>&)` for input 0 and
   /// `f2(const K&, B, S&, collector<Out>&)` for input 1, sharing state `S`
-  /// per key.
-  template <class S, class Out, class F1, class F2>
-  stream<Out> process(F1 f1, F2 f2) {
-    auto out = a_.template keyed<Out>("co_process", [ka = a_.key(), kb = b_.key(), f1, f2] {
-      return std::make_unique<ops::co_process_operator<A, B, K, S, Out, KeyA, KeyB, F1, F2>>(ka, kb, f1, f2);
-    });
-    b_.input().connect_to(out.node_id(), 1, partitioning::hash, make_partitioner_factory<B>(b_.key()));
-    out.node().chainable = false;
-    return out;
+  /// per key. `S` and `Out` are deduced from `f1`'s parameters unless named.
+  template <class S = detail::deduced, class Out = detail::deduced, class F1, class F2>
+  auto process(F1 f1, F2 f2) {
+    using Args = typename detail::callable_args<F1>::type;
+    using St = detail::given_or_t<S, typename detail::nth_arg<2, Args>::type>;
+    using O = detail::given_or_t<Out, collector_type_t<F1>>;
+    static_assert(!std::is_void_v<St> && !std::is_void_v<O>,
+                  "connected process: the state and output types cannot be deduced from f1 (a "
+                  "generic lambda?): write f1(const K&, A, S&, sluice::collector<Out>&), or name "
+                  "them: process<S, Out>(f1, f2)");
+    if constexpr (!std::is_void_v<St> && !std::is_void_v<O>) {
+      auto out = a_.template keyed<O>("co_process", [ka = a_.key(), kb = b_.key(), f1, f2] {
+        return std::make_unique<ops::co_process_operator<A, B, K, St, O, KeyA, KeyB, F1, F2>>(ka, kb, f1, f2);
+      });
+      b_.input().connect_to(out.node_id(), 1, partitioning::hash, b_.partitioner());
+      out.node().chainable = false;
+      return out;
+    }
   }
 
  private:
-  keyed_stream<A, K, KeyA> a_;
-  keyed_stream<B, K, KeyB> b_;
+  keyed_stream<A, K> a_;
+  keyed_stream<B, K> b_;
 };
 
 }  // namespace sluice

@@ -45,20 +45,45 @@ class pipeline {
   /// Each line of a text file as a string.
   stream<std::string> read_text(std::string path);
 
-  /// Each line of a text file parsed with `parse(std::string_view) -> parsed<T>`;
-  /// failures become dead letters.
+  /// Each line of a text file parsed with `parse(std::string_view)`, which
+  /// returns a `T`, or a `parsed<T>` to reject a line; rejected lines (and
+  /// lines whose parse throws) become dead letters.
   template <class Parse>
   auto read_text(std::string path, Parse parse, text_file_options opts = {}) {
-    using T = typename std::invoke_result_t<Parse&, std::string_view>::value_type_tag;
-    return add_file_source<T>(std::move(path), std::move(parse), opts);
+    using R = detail::parse_result<Parse, std::string_view>;
+    static_assert(R::invocable, "read_text: parse must be callable as parse(std::string_view)");
+    static_assert(R::returns_value,
+                  "read_text: parse must return T, or sluice::parsed<T> to reject a line "
+                  "(parsed<T>::fail(reason)); it returns void");
+    if constexpr (R::valid)
+      return add_file_source<typename R::type>(std::move(path), std::move(parse), opts);
   }
 
   /// Each row of a CSV file (header skipped by default) parsed with
-  /// `parse(const csv_row&) -> parsed<T>`; failures become dead letters.
+  /// `parse(const csv_row&)`, which returns a `T`, or a `parsed<T>` to reject
+  /// a row; rejected rows (and rows whose parse throws) become dead letters.
   template <class Parse>
   auto read_csv(std::string path, Parse parse, text_file_options opts = {true, ','}) {
-    using T = typename std::invoke_result_t<Parse&, const csv_row&>::value_type_tag;
-    return add_file_source<T>(std::move(path), std::move(parse), opts);
+    using R = detail::parse_result<Parse, const csv_row&>;
+    static_assert(R::invocable, "read_csv: parse must be callable as parse(const sluice::csv_row&)");
+    static_assert(R::returns_value,
+                  "read_csv: parse must return T, or sluice::parsed<T> to reject a row "
+                  "(parsed<T>::fail(reason)); it returns void");
+    if constexpr (R::valid)
+      return add_file_source<typename R::type>(std::move(path), std::move(parse), opts);
+  }
+
+  /// Lines received on 127.0.0.1:`port` (0: ephemeral; `bound_port`, if
+  /// given, receives the port bound), made replayable by the log in
+  /// `log_dir`, parsed like `read_text`. A line "__END__" ends the stream.
+  /// Parallelism 1. Optional further arguments: a
+  /// `std::shared_ptr<std::atomic<uint16_t>>` for the bound port, then
+  /// `tcp_lines_options`.
+  template <class Parse, class... Options>
+  auto read_tcp_lines(std::string log_dir, uint16_t port, Parse parse, Options&&... options) {
+    // Found by argument-dependent lookup in sluice/source/tcp_lines.hpp (include it).
+    return add_tcp_line_source(*this, std::move(log_dir), port, std::move(parse),
+                               std::forward<Options>(options)...);
   }
 
   /// Adds a source operator of the user's own (a `typed_source<T>` subclass).

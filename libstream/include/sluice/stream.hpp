@@ -70,7 +70,7 @@ class sink_ref : public node_settings<sink_ref> {
   using node_settings::node_settings;
 };
 
-template <class T, class K, class KeyFn>
+template <class T, class K>
 class keyed_stream;
 
 /// A stream of records of type `T`: the output port of one plan node. Each
@@ -119,10 +119,17 @@ class stream : public node_settings<stream<T>> {
     return then<T>("filter", [f] { return std::make_unique<ops::filter_operator<T, F>>(f); });
   }
 
-  /// `void f(T, collector<Out>&)`: zero or more outputs per record.
-  template <class Out, class F>
-  stream<Out> flat_map(F f) {
-    return then<Out>("flat_map", [f] { return std::make_unique<ops::flat_map_operator<T, Out, F>>(f); });
+  /// `void f(T, collector<Out>&)`: zero or more outputs per record. `Out` is
+  /// deduced from the collector parameter; a generic lambda (`auto& out`)
+  /// names it: `flat_map<Out>(f)`.
+  template <class Out = detail::deduced, class F>
+  auto flat_map(F f) {
+    using O = detail::given_or_t<Out, collector_type_t<F>>;
+    static_assert(!std::is_void_v<O>,
+                  "flat_map: the output type cannot be deduced from f (a generic lambda?): take a "
+                  "sluice::collector<Out>& parameter, or name it: flat_map<Out>(f)");
+    if constexpr (!std::is_void_v<O>)
+      return then<O>("flat_map", [f] { return std::make_unique<ops::flat_map_operator<T, O, F>>(f); });
   }
 
   /// Adds an operator of the user's own: `make()` returns an `operator_base`
@@ -136,8 +143,22 @@ class stream : public node_settings<stream<T>> {
   /// instance downstream.
   template <class KeyFn>
   auto key_by(KeyFn key) {
-    using K = std::decay_t<std::invoke_result_t<KeyFn&, const T&>>;
-    return keyed_stream<T, K, KeyFn>{*this, std::move(key)};
+    static_assert(std::is_invocable_v<const KeyFn&, const T&>,
+                  "key_by: the key function must be callable as key(const T&) const");
+    using K = std::decay_t<std::invoke_result_t<const KeyFn&, const T&>>;
+    return keyed_stream<T, K>{*this, std::move(key)};
+  }
+
+  /// Plugs a user-defined CAF actor in as a stage; see
+  /// `sluice/actors/actor_stage.hpp`, which must be included. `Out` is
+  /// deduced from a typed actor handle `spawn` returns, else named:
+  /// `via_actor<Out>(name, spawn)`. Further arguments go to the stage.
+  template <class Out = detail::deduced, class Spawn, class... Options>
+  auto via_actor(std::string name, Spawn spawn, Options&&... options) {
+    // Found by argument-dependent lookup when the actors layer is included;
+    // libstream itself knows nothing of actors.
+    return add_actor_stage(*this, std::type_identity<Out>{}, std::move(name), std::move(spawn),
+                           std::forward<Options>(options)...);
   }
 
   /// Sends records round-robin to all instances of the next operator.

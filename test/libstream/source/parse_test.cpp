@@ -3,8 +3,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include <unistd.h>
+
+#include "sluice/pipeline.hpp"
+#include "sluice/testing/harness.hpp"
 
 using namespace sluice;
 
@@ -21,6 +29,40 @@ using strings = std::vector<std::string>;
 
 bool message_contains(const parse_error& e, const std::string& part) {
   return std::string{e.what()}.find(part) != std::string::npos;
+}
+
+/// A file in the system temp dir holding `content`, removed at the end.
+class temp_file {
+ public:
+  explicit temp_file(const std::string& content)
+      : path_(std::filesystem::temp_directory_path() /
+              ("sluice-parse-test-" + std::to_string(::getpid()) + "-" + std::to_string(next_++))) {
+    std::ofstream{path_, std::ios::binary} << content;
+  }
+  ~temp_file() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int next_ = 0;
+  std::filesystem::path path_;
+};
+
+struct point {
+  int x = 0;
+  int y = 0;
+  friend bool operator==(const point&, const point&) = default;
+};
+
+/// Runs the source of a one-source pipeline to its end.
+testing::harness run_source(const pipeline& p) {
+  testing::harness h{p.plan().nodes.at(0).make()};
+  h.poll();
+  return h;
 }
 
 }  // namespace
@@ -100,6 +142,49 @@ BOOST_AUTO_TEST_CASE(parsed_holds_value_or_reason) {
   auto bad = parsed<int>::fail("no digits");
   BOOST_TEST(!bad.ok());
   BOOST_TEST(bad.error() == "no digits");
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_parse_may_return_the_record_itself) {
+  temp_file f{"x,y\n1,2\n3,oops\n5,6\n"};
+  pipeline p;
+  auto points = p.read_csv(f.path(), [](const csv_row& r) { return point{r.get<int>(0), r.get<int>(1)}; });
+  static_assert(std::is_same_v<decltype(points), stream<point>>);
+  auto h = run_source(p);
+  BOOST_TEST((h.values<point>() == std::vector<point>{{1, 2}, {5, 6}}));
+  auto dead = h.dead_letters();  // a throwing accessor still rejects the row
+  BOOST_TEST_REQUIRE(dead.size() == 1u);
+  BOOST_TEST(dead[0].position == f.path() + ":3");
+}
+
+BOOST_AUTO_TEST_CASE(read_text_parse_may_return_the_record_or_parsed_to_reject) {
+  temp_file f{"7\n-1\n8\n"};
+  pipeline p;
+  auto plain = p.read_text(f.path(), [](std::string_view l) { return std::string{l} + "!"; });
+  static_assert(std::is_same_v<decltype(plain), stream<std::string>>);
+  BOOST_TEST((run_source(p).values<std::string>() == std::vector<std::string>{"7!", "-1!", "8!"}));
+
+  pipeline q;
+  auto checked = q.read_text(f.path(), [](std::string_view l) -> parsed<int> {
+    if (l.starts_with('-')) return parsed<int>::fail("negative");
+    return std::stoi(std::string{l});
+  });
+  static_assert(std::is_same_v<decltype(checked), stream<int>>);
+  auto h = run_source(q);
+  BOOST_TEST((h.values<int>() == std::vector<int>{7, 8}));
+  auto dead = h.dead_letters();
+  BOOST_TEST_REQUIRE(dead.size() == 1u);
+  BOOST_TEST(dead[0].reason == "negative");
+}
+
+BOOST_AUTO_TEST_CASE(parse_result_names_the_record_type) {
+  using plain = detail::parse_result<int (*)(std::string_view), std::string_view>;
+  static_assert(plain::valid && std::is_same_v<plain::type, int>);
+  using wrapped = detail::parse_result<parsed<double> (*)(const csv_row&), const csv_row&>;
+  static_assert(wrapped::valid && std::is_same_v<wrapped::type, double>);
+  using nothing = detail::parse_result<void (*)(std::string_view), std::string_view>;
+  static_assert(nothing::invocable && !nothing::returns_value && !nothing::valid);
+  using wrong_arg = detail::parse_result<int (*)(int), const csv_row&>;
+  static_assert(!wrong_arg::invocable && !wrong_arg::valid);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14,7 +15,7 @@
 
 namespace sluice::actors {
 
-/// Operator side of a custom actor stage (see `via_actor`). The hosting task
+/// Operator side of a custom actor stage (see `stream::via_actor`). The hosting task
 /// spawns the user's actor when it opens the stage, sends it every input
 /// batch as one request and emits the reply; it returns credits, forwards
 /// watermarks and barriers, and stops the actor at the end. Requests are
@@ -82,9 +83,35 @@ class actor_stage final : public actor_stage_base {
   port<Out> out_;
 };
 
+namespace detail {
+
+/// `Out` of a typed actor handle that answers `std::vector<In>` with
+/// `std::vector<Out>`; `void` for `caf::actor` and other handles.
+template <class In, class Handle>
+struct typed_stage_output {
+  using type = void;
+};
+template <class In, class Out, class... Rest>
+struct typed_stage_output<In, caf::typed_actor<caf::typed_mpi<caf::detail::type_list<std::vector<In>>,
+                                                               caf::output_tuple<std::vector<Out>>>,
+                                               Rest...>> {
+  using type = Out;
+};
+template <class In, class Sig, class... Rest>
+struct typed_stage_output<In, caf::typed_actor<Sig, Rest...>>
+    : typed_stage_output<In, caf::typed_actor<Rest...>> {};
+
+}  // namespace detail
+
+}  // namespace sluice::actors
+
+namespace sluice {
+
 /// Plugs a user-defined CAF actor into a pipeline as a stage ("custom actor
-/// pipelines"). `spawn(caf::actor_system&) -> caf::actor` is called once per
-/// parallel instance; the actor must handle `std::vector<In>` and reply with
+/// pipelines"): the body of `stream<In>::via_actor(name, spawn)`.
+/// `spawn(caf::actor_system&)` is called once per parallel instance and
+/// returns a `caf::actor`, or a `caf::typed_actor` (from which `Out` is
+/// deduced); the actor must handle `std::vector<In>` and reply with
 /// `std::vector<Out>` (it may keep any state of its own). The framework does
 /// the rest: batching, credits and backpressure, watermarks, lifecycle.
 ///
@@ -95,14 +122,22 @@ class actor_stage final : public actor_stage_base {
 /// `In` and `Out` must be CAF message types: builtin types and std::string
 /// work; for a user struct add `CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<S>)`
 /// at global scope (or an `inspect` overload).
-template <class Out, class In, class Spawn>
-stream<Out> via_actor(stream<In> in, std::string name, Spawn spawn,
-                      std::chrono::milliseconds timeout = actor_stage_base::default_timeout) {
-  auto out = in.template then<Out>(
-      "actor_stage", [spawn, timeout] { return std::make_unique<actor_stage<In, Out, Spawn>>(spawn, timeout); });
+template <class Given, class In, class Spawn>
+auto add_actor_stage(stream<In>& in, std::type_identity<Given>, std::string name, Spawn spawn,
+                     std::chrono::milliseconds timeout = actors::actor_stage_base::default_timeout) {
+  using handle = std::decay_t<std::invoke_result_t<Spawn&, caf::actor_system&>>;
+  using Out = detail::given_or_t<Given, typename actors::detail::typed_stage_output<In, handle>::type>;
+  static_assert(!std::is_void_v<Out>,
+                "via_actor: the output type cannot be deduced from an untyped caf::actor: name it, "
+                "via_actor<Out>(name, spawn), or return a caf::typed_actor answering "
+                "std::vector<In> with std::vector<Out>");
+  auto as_actor = [spawn](caf::actor_system& sys) { return caf::actor_cast<caf::actor>(std::invoke(spawn, sys)); };
+  auto out = in.template then<Out>("actor_stage", [as_actor, timeout] {
+    return std::make_unique<actors::actor_stage<In, Out, decltype(as_actor)>>(as_actor, timeout);
+  });
   out.name(std::move(name));
   out.start_new_chain();
   return out;
 }
 
-}  // namespace sluice::actors
+}  // namespace sluice

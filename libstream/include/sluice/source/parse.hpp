@@ -13,6 +13,8 @@ namespace sluice {
 
 /// The outcome of parsing one input line: a value, or the reason it is
 /// malformed. A malformed line becomes a dead letter; it never fails the job.
+/// A parse function returns `parsed<T>` when it may reject a line, else just
+/// `T` (a thrown std::exception rejects the line too).
 template <class T>
 class parsed {
  public:
@@ -29,6 +31,39 @@ class parsed {
   std::optional<T> value_;
   std::string error_;
 };
+
+namespace detail {
+
+template <class R>
+struct parse_value {
+  using type = R;
+};
+template <class T>
+struct parse_value<parsed<T>> {
+  using type = T;
+};
+
+/// What a parse function `Parse` called with `Arg` gives a source: whether it
+/// can be called so, whether it returns a value, and the record type `T` (of
+/// a returned `T` or `parsed<T>`). `type` is a placeholder when not `valid`,
+/// so that a failed check reports only its own message.
+template <class Parse, class Arg, class = void>
+struct parse_result {
+  static constexpr bool invocable = false;
+  static constexpr bool returns_value = true;
+  static constexpr bool valid = false;
+  using type = std::string;
+};
+template <class Parse, class Arg>
+struct parse_result<Parse, Arg, std::enable_if_t<std::is_invocable_v<Parse&, Arg>>> {
+  using raw = std::remove_cvref_t<std::invoke_result_t<Parse&, Arg>>;
+  static constexpr bool invocable = true;
+  static constexpr bool returns_value = !std::is_void_v<raw>;
+  static constexpr bool valid = returns_value;
+  using type = std::conditional_t<valid, typename parse_value<raw>::type, std::string>;
+};
+
+}  // namespace detail
 
 /// Thrown by the `csv_row` accessors; the source turns it into a dead letter.
 class parse_error : public std::runtime_error {

@@ -133,20 +133,21 @@ private:
 
 namespace sluice {
 
-/// Lines received on 127.0.0.1:`port` (0: ephemeral; `bound_port`, if
-/// given, receives the port bound), made replayable by the log in `log_dir`,
-/// parsed with `parse(std::string_view) -> parsed<T>`. A line "__END__" ends
-/// the stream. Parallelism 1.
+/// The source behind `pipeline::read_tcp_lines` (which calls it).
 template <class Parse>
-auto read_tcp_lines(pipeline& p, std::string log_dir, uint16_t port, Parse parse,
-                    std::shared_ptr<std::atomic<uint16_t>> bound_port = nullptr,
-                    tcp_lines_options opts = {}) {
-  using T = typename std::invoke_result_t<Parse&, std::string_view>::value_type_tag;
-  auto s =
-      p.add_source<T>("tcp_source", [log_dir = std::move(log_dir), port, parse = std::move(parse),
-                                     bound_port = std::move(bound_port), opts = std::move(opts)] {
-        return std::make_unique<tcp_line_source<T, Parse>>(log_dir, port, parse, bound_port, opts);
-      });
+auto add_tcp_line_source(pipeline& p, std::string log_dir, uint16_t port, Parse parse,
+                         std::shared_ptr<std::atomic<uint16_t>> bound_port = nullptr,
+                         tcp_lines_options opts = {}) {
+  using R = detail::parse_result<Parse, std::string_view>;
+  static_assert(R::invocable, "read_tcp_lines: parse must be callable as parse(std::string_view)");
+  static_assert(R::returns_value,
+                "read_tcp_lines: parse must return T, or sluice::parsed<T> to reject a line "
+                "(parsed<T>::fail(reason)); it returns void");
+  using T = typename R::type;
+  auto s = p.add_source<T>("tcp_source", [log_dir = std::move(log_dir), port, parse = std::move(parse),
+                                          bound_port = std::move(bound_port), opts = std::move(opts)] {
+    return std::make_unique<tcp_line_source<T, Parse>>(log_dir, port, parse, bound_port, opts);
+  });
   s.parallelism(1);
   return s;
 }

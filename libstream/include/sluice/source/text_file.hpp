@@ -23,7 +23,7 @@ struct text_file_options {
 };
 
 /// Reads a text file line by line (LF or CRLF) and turns each line into a
-/// record with `parse(std::string_view line) -> parsed<T>`. A line that fails
+/// record with `parse(std::string_view line)`, returning `T` or `parsed<T>`. A line that fails
 /// to parse (returns `fail`, or throws a std::exception) becomes a dead letter
 /// with the file name, line number and reason. Line n belongs to split
 /// (n - 1) mod (max parallelism); every instance reads the file and handles
