@@ -103,4 +103,39 @@ BOOST_AUTO_TEST_CASE(a_rate_limited_source_emits_only_as_fast_as_the_job_clock_m
   require_ok(job.get());
 }
 
+BOOST_AUTO_TEST_CASE(a_restart_waits_its_delay_on_the_job_clock) {
+  // The supervisor takes time from the same clock: a restart delay of an
+  // hour passes when the test moves the clock, not before.
+  auto failed = std::make_shared<std::atomic<bool>>(false);
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  pipeline p{"restart_delay"};
+  p.generate(1000, [](uint64_t i) { return i; })
+      .map([failed](uint64_t x) {
+        if (x == 500 && !failed->exchange(true)) throw std::runtime_error("first attempt fails");
+        return x;
+      })
+      .start_new_chain()
+      .for_each([seen](uint64_t) { seen->fetch_add(1); })
+      .start_new_chain();
+  auto clk = std::make_shared<actors::test_clock>(timestamp::of(0));
+  auto cfg = config(1);
+  cfg.clock = clk;
+  cfg.batch_size = 50;
+  cfg.restart = "fixed-delay:attempts=1,delay=1h";
+  cfg.timeout = std::chrono::seconds(60);
+  auto job = std::async(std::launch::async, [&] { return execute(p, cfg); });
+  BOOST_REQUIRE(eventually([&] { return failed->load(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int before = seen->load();
+  BOOST_TEST(before < 1000);
+  clk->advance(std::chrono::minutes(59));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(seen->load() == before);  // still waiting for the delay
+  clk->advance(std::chrono::minutes(1));
+  auto r = job.get();
+  require_ok(r);
+  BOOST_TEST(r.restarts == 1u);
+  BOOST_TEST(seen->load() >= 1000);  // without a checkpoint the second attempt starts from the beginning
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "sluice/actors/checkpoint_driver.hpp"
+#include "sluice/actors/clock.hpp"
 #include "sluice/actors/deploy.hpp"
 #include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/messages.hpp"
@@ -41,7 +42,7 @@ class job_supervisor : public caf::event_based_actor {
       : caf::event_based_actor(cfg),
         args_(std::move(args)),
         cfg_(args_.cfg),
-        clock_(args_.clock_source ? args_.clock_source : std::make_shared<system_clock>()),
+        clock_(clock_or_wall(args_.cfg.clock)),
         watch_(duration{cfg_.recovery_report_interval.count()}, duration{cfg_.recovery_timeout.count()}),
         dead_(cfg_.dead_letter_path) {}
 
@@ -362,7 +363,7 @@ class job_supervisor : public caf::event_based_actor {
       return;
     }
     restart_at_ = clock_->now() + restart_delay_;
-    watch_.waiting_for(fmt::format("the restart delay of attempt {}", attempt_), clock_->now());
+    watch_.done();  // a configured wait, not a stall
   }
 
   void redeploy() {

@@ -49,8 +49,10 @@ struct runtime_config {
   bool print_summary = true;
   /// Give up (job fails) when the job has not ended after this long; 0 = never.
   std::chrono::milliseconds timeout{0};
-  /// Processing time of the job's tasks (flush intervals, rate limits,
-  /// idleness, processing-time timers); null: the wall clock. Tests set a
+  /// Processing time of the job: its tasks (flush intervals, rate limits,
+  /// idleness, processing-time timers) and its supervisor (checkpoint
+  /// intervals and timeouts, restart delays, recovery limits); null: the
+  /// wall clock. Tests set a
   /// `test_clock` (clock.hpp) and advance it. Not a command-line option.
   std::shared_ptr<const actors::clock> clock;
 

@@ -14,7 +14,6 @@
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/state/snapshot_store.hpp"
-#include "sluice/time.hpp"
 
 namespace sluice::actors {
 
@@ -49,9 +48,6 @@ struct supervisor_args {
   /// Cluster mode: places instances over the nodes and reaches the remote
   /// ones (see cluster_port); null runs everything in this process.
   std::shared_ptr<cluster_port> cluster;
-  /// Processing time of checkpoints, restarts and recovery limits; null is
-  /// the system clock (tests pass a manual one).
-  std::shared_ptr<const sluice::clock> clock_source;
   /// Where notes and failures are logged as they happen (cluster nodes log
   /// them); they also go into the report. Null: the report only.
   std::function<void(bool warning, const std::string&)> log;
