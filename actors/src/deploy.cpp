@@ -15,7 +15,8 @@ std::vector<std::vector<caf::actor>> spawn_tasks(caf::actor_system& sys, const d
   std::vector<std::vector<caf::actor>> actors(vs.size());
   std::vector<std::vector<std::vector<input_channel>>> inputs(vs.size());
   for (auto& v : vs)
-    for (uint32_t i = 0; i < v.parallelism; ++i) inputs[v.id].push_back(g.inputs(v.id, i));
+    for (uint32_t i = 0; i < v.parallelism; ++i)
+      inputs[v.id].push_back(g.inputs(v.id, i));
   for (size_t vi = vs.size(); vi-- > 0;) {
     const auto& v = vs[vi];
     actors[v.id].resize(v.parallelism);
@@ -40,13 +41,16 @@ std::vector<std::vector<caf::actor>> spawn_tasks(caf::actor_system& sys, const d
         gate_spec gs;
         gs.edge = e;
         auto targets = g.targets(e, i);
-        gs.partitioner = ed.make_partitioner(g.kind(e), i, static_cast<uint32_t>(targets.size()), p.max_parallelism);
+        gs.partitioner = ed.make_partitioner(g.kind(e), i, static_cast<uint32_t>(targets.size()),
+                                             p.max_parallelism);
         for (uint32_t t : targets) {
           gs.dest.push_back(actors[dv].at(t));
           const auto& chans = inputs[dv][t];
           uint32_t c = 0;
-          while (c < chans.size() && !(chans[c].edge == e && chans[c].from_instance == i)) ++c;
-          if (c == chans.size()) throw std::logic_error("job graph: missing input channel");
+          while (c < chans.size() && !(chans[c].edge == e && chans[c].from_instance == i))
+            ++c;
+          if (c == chans.size())
+            throw std::logic_error("job graph: missing input channel");
           gs.dest_channel.push_back(c);
         }
         spec.gates.push_back(std::move(gs));

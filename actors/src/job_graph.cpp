@@ -8,13 +8,15 @@ namespace sluice::actors {
 
 job_graph::job_graph(const plan& p, const runtime_config& cfg) : plan_(&p) {
   const auto n = static_cast<uint32_t>(p.nodes.size());
-  if (n == 0) throw std::invalid_argument("the pipeline is empty: add a source and a sink");
+  if (n == 0)
+    throw std::invalid_argument("the pipeline is empty: add a source and a sink");
   parallelism_.resize(n);
   for (auto& node : p.nodes) {
     uint32_t par = node.parallelism ? node.parallelism : cfg.parallelism;
     if (par == 0 || par > p.max_parallelism)
-      throw std::invalid_argument(fmt::format("operator '{}': parallelism {} is outside 1..{} (max parallelism)",
-                                              node.name, par, p.max_parallelism));
+      throw std::invalid_argument(
+          fmt::format("operator '{}': parallelism {} is outside 1..{} (max parallelism)", node.name,
+                      par, p.max_parallelism));
     parallelism_[node.id] = par;
   }
 
@@ -22,13 +24,15 @@ job_graph::job_graph(const plan& p, const runtime_config& cfg) : plan_(&p) {
   for (uint32_t e = 0; e < p.edges.size(); ++e) {
     auto& ed = p.edges[e];
     if (ed.from >= ed.to || ed.to >= n)
-      throw std::invalid_argument(fmt::format("edge {} -> {} does not go forward in the plan", ed.from, ed.to));
+      throw std::invalid_argument(
+          fmt::format("edge {} -> {} does not go forward in the plan", ed.from, ed.to));
     in_edges[ed.to].push_back(e);
     out_edges[ed.from].push_back(e);
   }
   for (auto& node : p.nodes) {
     if (!node.is_source && in_edges[node.id].empty())
-      throw std::invalid_argument(fmt::format("operator '{}' ({}) has no input", node.name, node.kind));
+      throw std::invalid_argument(
+          fmt::format("operator '{}' ({}) has no input", node.name, node.kind));
     if (node.is_source && !in_edges[node.id].empty())
       throw std::invalid_argument(fmt::format("source '{}' cannot have inputs", node.name));
   }
@@ -52,7 +56,8 @@ job_graph::job_graph(const plan& p, const runtime_config& cfg) : plan_(&p) {
       auto& ed = p.edges[e];
       uint32_t port_consumers = 0;
       for (uint32_t oe : out_edges[ed.from])
-        if (p.edges[oe].from_port == ed.from_port) ++port_consumers;
+        if (p.edges[oe].from_port == ed.from_port)
+          ++port_consumers;
       auto& up_vertex = vertices_[vertex_of_[ed.from]];
       if (kind_[e] == partitioning::forward && ed.from_port == 0 && port_consumers == 1 &&
           up_vertex.chain.back() == ed.from) {
@@ -74,14 +79,17 @@ job_graph::job_graph(const plan& p, const runtime_config& cfg) : plan_(&p) {
   for (auto& vx : vertices_)
     for (uint32_t node : vx.chain)
       for (uint32_t e : out_edges[node])
-        if (!chained_[e]) gates_[vx.id].push_back(e);
+        if (!chained_[e])
+          gates_[vx.id].push_back(e);
 }
 
 std::vector<uint32_t> job_graph::targets(uint32_t edge, uint32_t from_instance) const {
   auto& ed = plan_->edges[edge];
-  if (kind_[edge] == partitioning::forward) return {from_instance};
+  if (kind_[edge] == partitioning::forward)
+    return {from_instance};
   std::vector<uint32_t> out(parallelism_[ed.to]);
-  for (uint32_t j = 0; j < out.size(); ++j) out[j] = j;
+  for (uint32_t j = 0; j < out.size(); ++j)
+    out[j] = j;
   return out;
 }
 
@@ -90,15 +98,18 @@ std::vector<input_channel> job_graph::inputs(uint32_t v, uint32_t instance) cons
   const uint32_t head = vertices_[v].chain.front();
   for (uint32_t e = 0; e < plan_->edges.size(); ++e) {
     auto& ed = plan_->edges[e];
-    if (ed.to != head || chained_[e]) continue;
+    if (ed.to != head || chained_[e])
+      continue;
     const uint32_t uv = vertex_of_[ed.from];
     uint32_t gate = 0;
     for (; gate < gates_[uv].size(); ++gate)
-      if (gates_[uv][gate] == e) break;
+      if (gates_[uv][gate] == e)
+        break;
     for (uint32_t i = 0; i < parallelism_[ed.from]; ++i) {
       auto ts = targets(e, i);
       for (uint32_t t = 0; t < ts.size(); ++t)
-        if (ts[t] == instance) out.push_back(input_channel{e, ed.to_input, uv, i, gate, t});
+        if (ts[t] == instance)
+          out.push_back(input_channel{e, ed.to_input, uv, i, gate, t});
     }
   }
   return out;

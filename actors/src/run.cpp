@@ -1,9 +1,9 @@
 #include "sluice/actors/run.hpp"
 
-#include <CLI/CLI.hpp>
-#include <caf/all.hpp>
 #include <fmt/format.h>
 #include <malloc.h>
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -21,7 +21,8 @@ namespace sluice::actors {
 
 std::string task_failure::describe() const {
   std::string out = fmt::format("operator '{}' instance {} failed", operator_name, instance);
-  if (!position.empty()) out += fmt::format(" while processing {}", position);
+  if (!position.empty())
+    out += fmt::format(" while processing {}", position);
   out += ": ";
   out += cause;
   return out;
@@ -51,47 +52,63 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
   } catch (const std::exception& e) {
     return fmt::format("invalid restart strategy: {}", e.what());
   }
-  if (auto err = prepare_process(cfg); !err.empty()) return err;
+  if (auto err = prepare_process(cfg); !err.empty())
+    return err;
   if (cfg.state_dir.empty()) {
-    if (cfg.checkpoints.interval.count() > 0 || cfg.restore_from || cfg.stop_with_savepoint_after.count() > 0)
+    if (cfg.checkpoints.interval.count() > 0 || cfg.restore_from ||
+        cfg.stop_with_savepoint_after.count() > 0)
       return "checkpoints and savepoints need a state directory (--state-dir)";
     return {};
   }
   auto store = state::snapshot_store::open(cfg.state_dir);
-  if (!store) return fmt::format("cannot open state directory '{}': {}", cfg.state_dir, store.error().message);
+  if (!store)
+    return fmt::format("cannot open state directory '{}': {}", cfg.state_dir,
+                       store.error().message);
   args.store = store.value();
   auto& st = *args.store;
   if (cfg.restore_from) {
     const checkpoint_id id{*cfg.restore_from};
     auto all = st.completed();
-    if (!all) return all.error().message;
+    if (!all)
+      return all.error().message;
     for (auto& m : all.value())
-      if (m.id == id) args.restore = m;
+      if (m.id == id)
+        args.restore = m;
     if (!args.restore)
-      return fmt::format("checkpoint or savepoint {} is not in state directory '{}'", id.value, cfg.state_dir);
-    if (auto v = st.verify(id); !v) return fmt::format("cannot restore from {}: {}", id.value, v.error().message);
+      return fmt::format("checkpoint or savepoint {} is not in state directory '{}'", id.value,
+                         cfg.state_dir);
+    if (auto v = st.verify(id); !v)
+      return fmt::format("cannot restore from {}: {}", id.value, v.error().message);
   } else {
     auto finished = st.get_meta("job_finished");
-    if (!finished) return finished.error().message;
+    if (!finished)
+      return finished.error().message;
     if (finished.value()) {
       // The previous run ended: this is a new run. Its own checkpoints
       // must never be confused with the old ones, which are dropped
       // (savepoints are kept).
       auto all = st.completed();
-      if (!all) return all.error().message;
+      if (!all)
+        return all.error().message;
       for (auto& m : all.value())
         if (!m.savepoint)
-          if (auto r = st.drop(m.id); !r) return r.error().message;
-      if (auto r = st.erase_meta("job_finished"); !r) return r.error().message;
+          if (auto r = st.drop(m.id); !r)
+            return r.error().message;
+      if (auto r = st.erase_meta("job_finished"); !r)
+        return r.error().message;
     } else {
       auto rp = st.latest_valid();
-      if (!rp) return rp.error().message;
+      if (!rp)
+        return rp.error().message;
       for (auto& s : rp.value().skipped)
-        args.notes.push_back(fmt::format("skipped damaged checkpoint {}: {}", s.id.value, s.reason.message));
+        args.notes.push_back(
+            fmt::format("skipped damaged checkpoint {}: {}", s.id.value, s.reason.message));
       args.restore = rp.value().checkpoint;
       if (!args.restore && !rp.value().skipped.empty())
-        return "every completed checkpoint in '" + cfg.state_dir + "' is damaged; refusing to start from the beginning";
-      if (args.restore) args.notes.push_back(fmt::format("resuming from checkpoint {}", args.restore->id.value));
+        return "every completed checkpoint in '" + cfg.state_dir +
+               "' is damaged; refusing to start from the beginning";
+      if (args.restore)
+        args.notes.push_back(fmt::format("resuming from checkpoint {}", args.restore->id.value));
     }
   }
   (void)p;
@@ -111,7 +128,9 @@ std::string prepare_process(const runtime_config& cfg) {
   return {};
 }
 
-job_report execute(const pipeline& p, const runtime_config& cfg) { return execute(p, cfg, attach_fn{}); }
+job_report execute(const pipeline& p, const runtime_config& cfg) {
+  return execute(p, cfg, attach_fn{});
+}
 
 job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn& attach) {
   tune_malloc();
@@ -151,7 +170,8 @@ job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn
       args.log = att.log;
     }
     auto sup = spawn_supervisor(sys, std::move(args));
-    if (att.on_supervisor) att.on_supervisor(sup);
+    if (att.on_supervisor)
+      att.on_supervisor(sup);
     bool got = false;
     auto on_report = [&](job_done_atom, job_report& r) {
       report = std::move(r);
@@ -159,17 +179,20 @@ job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn
     };
     if (cfg.timeout.count() > 0) {
       bool timed_out = false;
-      self->receive(on_report, caf::after(cfg.timeout) >> [&] { timed_out = true; });
+      self->receive(
+          on_report, caf::after(cfg.timeout) >> [&] { timed_out = true; });
       if (timed_out) {
         self->send(sup, stop_atom::value,
-                   fmt::format("job '{}' did not end within {} ms", p.plan().job_name, cfg.timeout.count()));
+                   fmt::format("job '{}' did not end within {} ms", p.plan().job_name,
+                               cfg.timeout.count()));
         self->receive(on_report);
       }
     } else {
       self->receive(on_report);
     }
     (void)got;
-    if (att.on_done) att.on_done(report);
+    if (att.on_done)
+      att.on_done(report);
   }
   return report;
 }
@@ -191,40 +214,54 @@ std::string format_summary(const pipeline& p, const job_report& r, double second
     x.unconsumed += m.unconsumed;
     x.bp += m.backpressure_events;
   }
-  std::string s = fmt::format("job '{}' {} in {:.3f} s\n", p.plan().job_name, r.ok ? "finished" : "failed", seconds);
-  s += fmt::format("  {:<28} {:>4} {:>12} {:>12} {:>8} {:>10}\n", "operator", "par", "records in", "records out",
-                   "dead", "unconsumed");
+  std::string s = fmt::format("job '{}' {} in {:.3f} s\n", p.plan().job_name,
+                              r.ok ? "finished" : "failed", seconds);
+  s += fmt::format("  {:<28} {:>4} {:>12} {:>12} {:>8} {:>10}\n", "operator", "par", "records in",
+                   "records out", "dead", "unconsumed");
   uint64_t dead = 0;
   for (auto& [id, x] : rows) {
-    s += fmt::format("  {:<28} {:>4} {:>12} {:>12} {:>8} {:>10}\n", x.name.substr(0, 28), x.instances, x.in, x.out,
-                     x.dead, x.unconsumed);
+    s += fmt::format("  {:<28} {:>4} {:>12} {:>12} {:>8} {:>10}\n", x.name.substr(0, 28),
+                     x.instances, x.in, x.out, x.dead, x.unconsumed);
     dead += x.dead;
   }
   s += fmt::format("  dead letters: {}", dead);
-  if (r.dead_letters > 0) s += fmt::format(" ({} written to {})", r.dead_letters, r.dead_letter_path);
+  if (r.dead_letters > 0)
+    s += fmt::format(" ({} written to {})", r.dead_letters, r.dead_letter_path);
   s += '\n';
   if (r.checkpoints_completed > 0 || r.restarts > 0 || r.restored_from)
-    s += fmt::format("  checkpoints: {} completed, {} aborted, longest task stall {} ms; restarts: {}{}\n",
-                     r.checkpoints_completed, r.checkpoints_aborted, r.max_sync_ms, r.restarts,
-                     r.restored_from ? fmt::format("; last start from checkpoint {}", *r.restored_from) : "");
-  if (r.savepoint) s += fmt::format("  savepoint: {}\n", *r.savepoint);
-  for (auto& f : r.failures) s += fmt::format("  failure: {}\n", f);
-  for (auto& n : r.notes) s += fmt::format("  note: {}\n", n);
+    s += fmt::format(
+        "  checkpoints: {} completed, {} aborted, longest task stall {} ms; restarts: {}{}\n",
+        r.checkpoints_completed, r.checkpoints_aborted, r.max_sync_ms, r.restarts,
+        r.restored_from ? fmt::format("; last start from checkpoint {}", *r.restored_from) : "");
+  if (r.savepoint)
+    s += fmt::format("  savepoint: {}\n", *r.savepoint);
+  for (auto& f : r.failures)
+    s += fmt::format("  failure: {}\n", f);
+  for (auto& n : r.notes)
+    s += fmt::format("  note: {}\n", n);
   return s;
 }
 
 namespace {
 std::atomic<int> savepoint_request{0};
-extern "C" void on_savepoint_signal(int sig) { savepoint_request.store(sig == SIGUSR2 ? 2 : 1); }
+extern "C" void on_savepoint_signal(int sig) {
+  savepoint_request.store(sig == SIGUSR2 ? 2 : 1);
+}
 }  // namespace
 
-void request_savepoint(bool stop) noexcept { savepoint_request.store(stop ? 2 : 1); }
+void request_savepoint(bool stop) noexcept {
+  savepoint_request.store(stop ? 2 : 1);
+}
 
-int take_savepoint_request() noexcept { return savepoint_request.exchange(0); }
+int take_savepoint_request() noexcept {
+  return savepoint_request.exchange(0);
+}
 
 int run_embedded(const pipeline& p, const runtime_config& cfg) {
   if (!cfg.cluster_file.empty()) {
-    std::fprintf(stderr, "error: --cluster needs the cluster runtime: call sluice::run from sluice/run.hpp\n");
+    std::fprintf(
+        stderr,
+        "error: --cluster needs the cluster runtime: call sluice::run from sluice/run.hpp\n");
     return 2;
   }
   std::signal(SIGUSR1, on_savepoint_signal);
@@ -232,7 +269,8 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
   auto t0 = std::chrono::steady_clock::now();
   auto r = execute(p, cfg);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (cfg.print_summary || !r.ok) std::fputs(format_summary(p, r, secs).c_str(), stderr);
+  if (cfg.print_summary || !r.ok)
+    std::fputs(format_summary(p, r, secs).c_str(), stderr);
   if (!r.ok) {
     std::fprintf(stderr, "error: %s\n", r.error.c_str());
     return 1;
@@ -242,47 +280,62 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
 
 void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option("--workers", cfg.workers, "CAF worker threads")->check(CLI::Range(1u, 1024u));
-  app.add_option("--parallelism", cfg.parallelism, "default operator parallelism")->check(CLI::Range(1u, 4096u));
-  app.add_option("--batch-size", cfg.batch_size, "records per batch")->check(CLI::Range(1u, 1u << 20));
+  app.add_option("--parallelism", cfg.parallelism, "default operator parallelism")
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--batch-size", cfg.batch_size, "records per batch")
+      ->check(CLI::Range(1u, 1u << 20));
   app.add_option_function<int64_t>(
          "--flush-ms", [&cfg](int64_t ms) { cfg.flush_interval = std::chrono::milliseconds{ms}; },
          "max wait of a partly filled batch (ms)")
       ->check(CLI::Range(int64_t{0}, int64_t{60000}));
-  app.add_option("--credits", cfg.credits, "batches in flight per channel")->check(CLI::Range(1u, 1024u));
-  app.add_flag_function("--chaining", [&cfg](int64_t) { cfg.chaining = true; },
-                        "chain forward-connected operators into one task (fewer messages)");
-  app.add_flag_function("--no-chaining", [&cfg](int64_t) { cfg.chaining = false; },
-                        "every operator instance in a task of its own (the default)");
-  app.add_option("--dead-letters", cfg.dead_letter_path, "file for dead letters not consumed by the pipeline");
-  app.add_flag_function("--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
+  app.add_option("--credits", cfg.credits, "batches in flight per channel")
+      ->check(CLI::Range(1u, 1024u));
+  app.add_flag_function(
+      "--chaining", [&cfg](int64_t) { cfg.chaining = true; },
+      "chain forward-connected operators into one task (fewer messages)");
+  app.add_flag_function(
+      "--no-chaining", [&cfg](int64_t) { cfg.chaining = false; },
+      "every operator instance in a task of its own (the default)");
+  app.add_option("--dead-letters", cfg.dead_letter_path,
+                 "file for dead letters not consumed by the pipeline");
+  app.add_flag_function(
+      "--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
   app.add_option_function<int64_t>(
-      "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; }, "fail the job after this long");
+      "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; },
+      "fail the job after this long");
   app.add_option("--state-dir", cfg.state_dir, "directory of durable state (LMDB checkpoints)");
   app.add_option_function<int64_t>(
-         "--checkpoint-ms", [&cfg](int64_t ms) { cfg.checkpoints.interval = std::chrono::milliseconds{ms}; },
+         "--checkpoint-ms",
+         [&cfg](int64_t ms) { cfg.checkpoints.interval = std::chrono::milliseconds{ms}; },
          "checkpoint interval (0 = off)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option_function<int64_t>(
-         "--checkpoint-timeout-ms", [&cfg](int64_t ms) { cfg.checkpoints.timeout = std::chrono::milliseconds{ms}; },
+         "--checkpoint-timeout-ms",
+         [&cfg](int64_t ms) { cfg.checkpoints.timeout = std::chrono::milliseconds{ms}; },
          "abort checkpoints not complete after this long")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
-  app.add_option("--checkpoints-retained", cfg.checkpoints.retained, "completed checkpoints to keep")
+  app.add_option("--checkpoints-retained", cfg.checkpoints.retained,
+                 "completed checkpoints to keep")
       ->check(CLI::Range(1u, 1000u));
   app.add_option("--restart", cfg.restart,
                  "restart strategy: none | fixed-delay:attempts=3,delay=1s | "
-                 "exponential:initial=100ms,max=10s,multiplier=2,reset=60s | failure-rate:max=3,interval=1m,delay=1s");
+                 "exponential:initial=100ms,max=10s,multiplier=2,reset=60s | "
+                 "failure-rate:max=3,interval=1m,delay=1s");
   app.add_option_function<int64_t>(
-         "--recovery-timeout-ms", [&cfg](int64_t ms) { cfg.recovery_timeout = std::chrono::milliseconds{ms}; },
+         "--recovery-timeout-ms",
+         [&cfg](int64_t ms) { cfg.recovery_timeout = std::chrono::milliseconds{ms}; },
          "fail a recovery attempt that makes no progress for this long (0 = wait forever)")
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option("--faults", cfg.faults, "fault-injection rules for testing (also SLUICE_FAULTS)");
   app.add_option_function<uint64_t>(
       "--from-savepoint", [&cfg](uint64_t id) { cfg.restore_from = id; },
       "start from this checkpoint or savepoint id of the state directory");
-  app.add_option("--cluster", cfg.cluster_file, "run as a node of the cluster this TOML file describes");
+  app.add_option("--cluster", cfg.cluster_file,
+                 "run as a node of the cluster this TOML file describes");
   app.add_option("--node", cfg.node, "this node's name in the cluster file");
-  app.add_flag_function("--local", [&cfg](int64_t) { cfg.cluster_file.clear(); },
-                        "run embedded in this process (the default)");
+  app.add_flag_function(
+      "--local", [&cfg](int64_t) { cfg.cluster_file.clear(); },
+      "run embedded in this process (the default)");
   app.add_option_function<int64_t>(
       "--stop-with-savepoint-after-ms",
       [&cfg](int64_t ms) { cfg.stop_with_savepoint_after = std::chrono::milliseconds{ms}; },

@@ -19,19 +19,22 @@ namespace {
 // The user's actor: state lives in the actor, the reply is the stage output.
 // Typed, so the stage's output type is deduced from its handle (an untyped
 // caf::actor works too: then name it, `via_actor<int64_t>(...)`).
-using ledger_actor = caf::typed_actor<caf::replies_to<std::vector<int64_t>>::with<std::vector<int64_t>>>;
+using ledger_actor =
+    caf::typed_actor<caf::replies_to<std::vector<int64_t>>::with<std::vector<int64_t>>>;
 
 struct ledger_state {
   int64_t balance = 0;
 };
 
-ledger_actor::behavior_type ledger(ledger_actor::stateful_pointer<ledger_state> self, int64_t opening_balance) {
+ledger_actor::behavior_type ledger(ledger_actor::stateful_pointer<ledger_state> self,
+                                   int64_t opening_balance) {
   self->state.balance = opening_balance;
   return {
       [self](std::vector<int64_t>& amounts) {
         std::vector<int64_t> balances;
         balances.reserve(amounts.size());
-        for (auto a : amounts) balances.push_back(self->state.balance += a);
+        for (auto a : amounts)
+          balances.push_back(self->state.balance += a);
         return balances;
       },
   };
@@ -50,7 +53,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   sluice::pipeline p{"custom_actor"};
-  auto amounts = p.generate(count, [](uint64_t i) { return static_cast<int64_t>(i % 7) * 100 - 250; }).name("transactions");
+  auto amounts = p.generate(count, [](uint64_t i) {
+                    return static_cast<int64_t>(i % 7) * 100 - 250;
+                  }).name("transactions");
   amounts.via_actor("ledger", [](caf::actor_system& sys) { return sys.spawn(ledger, int64_t{0}); })
       .parallelism(1)
       .write_csv(output)

@@ -35,8 +35,11 @@ int main(int argc, char** argv) {
       })
       .name("split")
       .key_by([](const auto& wc) { return wc.first; })
-      .reduce([](auto acc, const auto& x) { return std::pair{std::move(acc.first), acc.second + x.second}; },
-              sluice::emit_policy::at_end())
+      .reduce(
+          [](auto acc, const auto& x) {
+            return std::pair{std::move(acc.first), acc.second + x.second};
+          },
+          sluice::emit_policy::at_end())
       .name("count")
       .write_csv(output)
       .name("write");

@@ -29,7 +29,8 @@ csv_row::csv_row(std::string_view line, char delimiter) : line_(line) {
       cur += c;
     }
   }
-  if (quoted) throw parse_error("unterminated quoted field");
+  if (quoted)
+    throw parse_error("unterminated quoted field");
   fields_.push_back(std::move(cur));
 }
 

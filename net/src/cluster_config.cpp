@@ -21,9 +21,11 @@ class reader {
 public:
   explicit reader(std::string source) : source_(std::move(source)) {}
 
-  [[noreturn]] void fail(const toml::node* at, const std::string& key, const std::string& what) const {
+  [[noreturn]] void fail(const toml::node* at, const std::string& key,
+                         const std::string& what) const {
     const auto line = at ? at->source().begin.line : 0;
-    if (line > 0) throw config_error(fmt::format("{}:{}: {}: {}", source_, line, key, what));
+    if (line > 0)
+      throw config_error(fmt::format("{}:{}: {}: {}", source_, line, key, what));
     throw config_error(fmt::format("{}: {}: {}", source_, key, what));
   }
 
@@ -32,19 +34,25 @@ public:
   void only_known(const toml::table& t, const std::string& prefix,
                   std::initializer_list<std::string_view> known) const {
     for (auto&& [k, v] : t) {
-      if (std::find(known.begin(), known.end(), k.str()) != known.end()) continue;
+      if (std::find(known.begin(), known.end(), k.str()) != known.end())
+        continue;
       std::string list;
-      for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+      for (auto n : known)
+        list += (list.empty() ? "" : ", ") + std::string(n);
       fail(&v, prefix + std::string(k.str()), "unknown key (known keys: " + list + ")");
     }
   }
 
-  std::optional<std::string> string(const toml::table& t, std::string_view key, const std::string& path) const {
+  std::optional<std::string> string(const toml::table& t, std::string_view key,
+                                    const std::string& path) const {
     const auto* n = t.get(key);
-    if (!n) return std::nullopt;
+    if (!n)
+      return std::nullopt;
     const auto* s = n->as_string();
-    if (!s) fail(n, path, "expected a string");
-    if (s->get().empty()) fail(n, path, "must not be empty");
+    if (!s)
+      fail(n, path, "expected a string");
+    if (s->get().empty())
+      fail(n, path, "must not be empty");
     return s->get();
   }
 
@@ -52,24 +60,30 @@ public:
   std::string required_string(const toml::table& t, std::string_view key, const std::string& path,
                               const toml::node* parent) const {
     auto s = string(t, key, path);
-    if (!s) fail(parent, path, "missing");
+    if (!s)
+      fail(parent, path, "missing");
     return *s;
   }
 
-  std::optional<int64_t> integer(const toml::table& t, std::string_view key, const std::string& path,
-                                 int64_t lo, int64_t hi) const {
+  std::optional<int64_t> integer(const toml::table& t, std::string_view key,
+                                 const std::string& path, int64_t lo, int64_t hi) const {
     const auto* n = t.get(key);
-    if (!n) return std::nullopt;
+    if (!n)
+      return std::nullopt;
     const auto v = n->value_exact<int64_t>();
-    if (!v || *v < lo || *v > hi) fail(n, path, fmt::format("expected an integer in {}..{}", lo, hi));
+    if (!v || *v < lo || *v > hi)
+      fail(n, path, fmt::format("expected an integer in {}..{}", lo, hi));
     return *v;
   }
 
-  std::optional<bool> boolean(const toml::table& t, std::string_view key, const std::string& path) const {
+  std::optional<bool> boolean(const toml::table& t, std::string_view key,
+                              const std::string& path) const {
     const auto* n = t.get(key);
-    if (!n) return std::nullopt;
+    if (!n)
+      return std::nullopt;
     const auto v = n->value_exact<bool>();
-    if (!v) fail(n, path, "expected true or false");
+    if (!v)
+      fail(n, path, "expected true or false");
     return *v;
   }
 
@@ -79,27 +93,32 @@ private:
   std::string source_;
 };
 
-std::string read_secret_file(const reader& r, const toml::node* at, const std::filesystem::path& path) {
+std::string read_secret_file(const reader& r, const toml::node* at,
+                             const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) r.fail(at, "secret_file", fmt::format("cannot read '{}'", path.string()));
+  if (!in)
+    r.fail(at, "secret_file", fmt::format("cannot read '{}'", path.string()));
   // As ssh does with private keys: a secret others can read (or replace) is
   // no secret, so refuse it instead of running with it.
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto perms = fs::status(path, ec).permissions();
-  if (ec) r.fail(at, "secret_file", fmt::format("cannot stat '{}': {}", path.string(), ec.message()));
+  if (ec)
+    r.fail(at, "secret_file", fmt::format("cannot stat '{}': {}", path.string(), ec.message()));
   constexpr auto readable = fs::perms::group_read | fs::perms::others_read;
   constexpr auto writable = fs::perms::group_write | fs::perms::others_write;
   if ((perms & (readable | writable)) != fs::perms::none)
-    r.fail(at, "secret_file",
-           fmt::format("secret file {} is {} by group/others (mode {:04o}); run: chmod 600 {}", path.string(),
-                       (perms & readable) != fs::perms::none ? "readable" : "writable",
-                       static_cast<unsigned>(perms & fs::perms::mask), path.string()));
+    r.fail(
+        at, "secret_file",
+        fmt::format("secret file {} is {} by group/others (mode {:04o}); run: chmod 600 {}",
+                    path.string(), (perms & readable) != fs::perms::none ? "readable" : "writable",
+                    static_cast<unsigned>(perms & fs::perms::mask), path.string()));
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
   // A trailing newline is how editors save files, not part of the secret.
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
     s.pop_back();
   return s;
 }
@@ -107,24 +126,29 @@ std::string read_secret_file(const reader& r, const toml::node* at, const std::f
 node_config parse_node(const reader& r, const toml::node& n, size_t i) {
   const std::string p = fmt::format("nodes[{}]", i);
   const auto* t = n.as_table();
-  if (!t) r.fail(&n, p, "expected a table ([[nodes]])");
+  if (!t)
+    r.fail(&n, p, "expected a table ([[nodes]])");
   r.only_known(*t, p + ".", {"name", "host", "port", "workers", "state_dir"});
   node_config c;
   c.name = r.required_string(*t, "name", p + ".name", &n);
   c.host = r.required_string(*t, "host", p + ".host", &n);
   auto port = r.integer(*t, "port", p + ".port", 1, 65535);
-  if (!port) r.fail(&n, p + ".port", "missing");
+  if (!port)
+    r.fail(&n, p + ".port", "missing");
   c.port = static_cast<uint16_t>(*port);
-  c.workers = static_cast<uint32_t>(r.integer(*t, "workers", p + ".workers", 1, 1024).value_or(c.workers));
+  c.workers =
+      static_cast<uint32_t>(r.integer(*t, "workers", p + ".workers", 1, 1024).value_or(c.workers));
   c.state_dir = r.required_string(*t, "state_dir", p + ".state_dir", &n);
   return c;
 }
 
 void parse_nodes(const reader& r, const toml::table& root, cluster_config& c) {
   const auto* n = root.get("nodes");
-  if (!n) r.fail(nullptr, "nodes", "missing (at least one [[nodes]] table)");
+  if (!n)
+    r.fail(nullptr, "nodes", "missing (at least one [[nodes]] table)");
   const auto* a = n->as_array();
-  if (!a || a->empty()) r.fail(n, "nodes", "expected at least one [[nodes]] table");
+  if (!a || a->empty())
+    r.fail(n, "nodes", "expected at least one [[nodes]] table");
   std::map<std::string, size_t> names, endpoints;
   for (size_t i = 0; i < a->size(); ++i) {
     const auto& item = *a->get(i);
@@ -142,7 +166,8 @@ void parse_nodes(const reader& r, const toml::table& root, cluster_config& c) {
 
 std::string node_list(const cluster_config& c) {
   std::string s;
-  for (auto& n : c.nodes) s += (s.empty() ? "" : ", ") + n.name;
+  for (auto& n : c.nodes)
+    s += (s.empty() ? "" : ", ") + n.name;
   return s;
 }
 
@@ -160,44 +185,55 @@ void parse_secret(const reader& r, const toml::table& root, const std::filesyste
     c.secret = *inline_secret;
   } else {
     std::filesystem::path p{*file};
-    if (p.is_relative()) p = base / p;
+    if (p.is_relative())
+      p = base / p;
     c.secret = read_secret_file(r, at, p);
   }
   if (c.secret.size() < min_secret_bytes)
-    r.fail(at, key, fmt::format("secret too short ({} bytes, need at least {})", c.secret.size(),
-                                min_secret_bytes));
+    r.fail(at, key,
+           fmt::format("secret too short ({} bytes, need at least {})", c.secret.size(),
+                       min_secret_bytes));
 }
 
 void parse_checkpoint(const reader& r, const toml::table& root, cluster_config& c) {
   const auto* n = root.get("checkpoint");
-  if (!n) return;
+  if (!n)
+    return;
   const auto* t = n->as_table();
-  if (!t) r.fail(n, "checkpoint", "expected a table ([checkpoint])");
+  if (!t)
+    r.fail(n, "checkpoint", "expected a table ([checkpoint])");
   r.only_known(*t, "checkpoint.", {"interval_ms", "timeout_ms", "min_pause_ms", "retained"});
   constexpr int64_t day_ms = 86'400'000;
   auto& k = c.checkpoints;
-  k.interval = std::chrono::milliseconds{
-      r.integer(*t, "interval_ms", "checkpoint.interval_ms", 0, day_ms).value_or(k.interval.count())};
+  k.interval =
+      std::chrono::milliseconds{r.integer(*t, "interval_ms", "checkpoint.interval_ms", 0, day_ms)
+                                    .value_or(k.interval.count())};
   k.timeout = std::chrono::milliseconds{
       r.integer(*t, "timeout_ms", "checkpoint.timeout_ms", 1, day_ms).value_or(k.timeout.count())};
-  k.min_pause = std::chrono::milliseconds{
-      r.integer(*t, "min_pause_ms", "checkpoint.min_pause_ms", 0, day_ms).value_or(k.min_pause.count())};
-  k.retained = static_cast<uint32_t>(r.integer(*t, "retained", "checkpoint.retained", 1, 1000).value_or(k.retained));
+  k.min_pause =
+      std::chrono::milliseconds{r.integer(*t, "min_pause_ms", "checkpoint.min_pause_ms", 0, day_ms)
+                                    .value_or(k.min_pause.count())};
+  k.retained = static_cast<uint32_t>(
+      r.integer(*t, "retained", "checkpoint.retained", 1, 1000).value_or(k.retained));
 }
 
 void parse_constraints(const reader& r, const toml::table& root, cluster_config& c) {
   const auto* n = root.get("constraints");
-  if (!n) return;
+  if (!n)
+    return;
   const auto* t = n->as_table();
-  if (!t) r.fail(n, "constraints", "expected a table ([constraints])");
+  if (!t)
+    r.fail(n, "constraints", "expected a table ([constraints])");
   for (auto&& [k, v] : *t) {
     const std::string key = "constraints." + std::string(k.str());
     const auto* a = v.as_array();
-    if (!a || a->empty()) r.fail(&v, key, "expected a non-empty array of node names");
+    if (!a || a->empty())
+      r.fail(&v, key, "expected a non-empty array of node names");
     std::vector<std::string> allowed;
     for (auto& item : *a) {
       const auto* s = item.as_string();
-      if (!s) r.fail(&item, key, "expected node names (strings)");
+      if (!s)
+        r.fail(&item, key, "expected node names (strings)");
       if (!c.index_of(s->get()))
         r.fail(&item, key, fmt::format("unknown node '{}' (nodes: {})", s->get(), node_list(c)));
       allowed.push_back(s->get());
@@ -210,7 +246,8 @@ void parse_constraints(const reader& r, const toml::table& root, cluster_config&
 
 std::optional<size_t> cluster_config::index_of(std::string_view node) const {
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (nodes[i].name == node) return i;
+    if (nodes[i].name == node)
+      return i;
   return std::nullopt;
 }
 
@@ -219,12 +256,14 @@ cluster_config parse_cluster_config(std::string_view toml_text, std::string sour
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
-    throw config_error(fmt::format("{}:{}: {}", source_name, e.source().begin.line, e.description()));
+    throw config_error(
+        fmt::format("{}:{}: {}", source_name, e.source().begin.line, e.description()));
   }
   const reader r{source_name};
   r.only_known(root, "",
-               {"name", "coordinator", "secret", "secret_file", "heartbeat_interval_ms", "heartbeat_timeout_ms",
-                "failover", "placement", "restart", "checkpoint", "constraints", "nodes"});
+               {"name", "coordinator", "secret", "secret_file", "heartbeat_interval_ms",
+                "heartbeat_timeout_ms", "failover", "placement", "restart", "checkpoint",
+                "constraints", "nodes"});
   cluster_config c;
   c.name = r.required_string(root, "name", "name", nullptr);
   parse_nodes(r, root, c);
@@ -241,16 +280,18 @@ cluster_config parse_cluster_config(std::string_view toml_text, std::string sour
       r.integer(root, "heartbeat_timeout_ms", "heartbeat_timeout_ms", 1, 3'600'000)
           .value_or(c.heartbeat_timeout.count())};
   if (c.heartbeat_timeout <= c.heartbeat_interval)
-    r.fail(root.get("heartbeat_timeout_ms") ? root.get("heartbeat_timeout_ms") : root.get("heartbeat_interval_ms"),
+    r.fail(root.get("heartbeat_timeout_ms") ? root.get("heartbeat_timeout_ms")
+                                            : root.get("heartbeat_interval_ms"),
            "heartbeat_timeout_ms",
-           fmt::format("must be greater than heartbeat_interval_ms ({} <= {})", c.heartbeat_timeout.count(),
-                       c.heartbeat_interval.count()));
+           fmt::format("must be greater than heartbeat_interval_ms ({} <= {})",
+                       c.heartbeat_timeout.count(), c.heartbeat_interval.count()));
 
   c.failover = r.boolean(root, "failover", "failover").value_or(c.failover);
   c.placement = r.string(root, "placement", "placement").value_or(c.placement);
   if (std::find(std::begin(placement_strategies), std::end(placement_strategies), c.placement) ==
       std::end(placement_strategies))
-    r.fail(root.get("placement"), "placement", fmt::format("unknown strategy '{}' (known: round-robin)", c.placement));
+    r.fail(root.get("placement"), "placement",
+           fmt::format("unknown strategy '{}' (known: round-robin)", c.placement));
   c.restart = r.string(root, "restart", "restart").value_or(c.restart);
   parse_checkpoint(r, root, c);
   parse_constraints(r, root, c);
@@ -259,7 +300,8 @@ cluster_config parse_cluster_config(std::string_view toml_text, std::string sour
 
 cluster_config load_cluster_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw config_error(fmt::format("{}: cannot read the cluster file", path));
+  if (!in)
+    throw config_error(fmt::format("{}: cannot read the cluster file", path));
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_cluster_config(ss.str(), path);

@@ -55,14 +55,16 @@ template <class T, class Reader>
 std::vector<T> decode_list(Reader in, const std::string& name) {
   std::vector<T> out;
   out.reserve(in.size());
-  for (unsigned i = 0; i < in.size(); ++i) out.push_back(decode(in[i], name + "[" + std::to_string(i) + "]"));
+  for (unsigned i = 0; i < in.size(); ++i)
+    out.push_back(decode(in[i], name + "[" + std::to_string(i) + "]"));
   return out;
 }
 
 /// Encodes `items` into a list initialised with their count.
 template <class T, class Builder>
 void encode_list(const std::vector<T>& items, Builder out) {
-  for (unsigned i = 0; i < out.size(); ++i) encode(items[i], out[i]);
+  for (unsigned i = 0; i < out.size(); ++i)
+    encode(items[i], out[i]);
 }
 
 /// Copies of Cap'n Proto blobs as std::string and back.

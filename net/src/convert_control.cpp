@@ -10,13 +10,16 @@ namespace {
 using C = schema::Control;
 
 std::string non_empty(capnp::Text::Reader t, const std::string& field) {
-  if (t.size() == 0) fail(field, "must not be empty");
+  if (t.size() == 0)
+    fail(field, "must not be empty");
   return to_string(t);
 }
 
 }  // namespace
 
-std::string to_string(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
+std::string to_string(capnp::Text::Reader t) {
+  return {t.cStr(), t.size()};
+}
 
 std::string to_string(capnp::Data::Reader d) {
   return {reinterpret_cast<const char*>(d.begin()), d.size()};
@@ -43,7 +46,8 @@ void encode(const control& c, C::Builder out) {
                    o.setAttempt(m.attempt);
                    o.setRestoreFrom(m.restore_from);
                    auto list = o.initPlacement(static_cast<unsigned>(m.placement.size()));
-                   for (unsigned i = 0; i < list.size(); ++i) list.set(i, m.placement[i]);
+                   for (unsigned i = 0; i < list.size(); ++i)
+                     list.set(i, m.placement[i]);
                  },
                  [&](const deployed_msg& m) {
                    auto o = out.initDeployed();
@@ -83,7 +87,8 @@ control decode(C::Reader in, const std::string& field) {
       if (!m.hasPlacement() || m.getPlacement().size() == 0)
         fail(field + ".deploy.placement", "missing (one node index per vertex instance)");
       deploy_msg d{m.getAttempt(), m.getRestoreFrom(), {}};
-      for (auto node : m.getPlacement()) d.placement.push_back(node);
+      for (auto node : m.getPlacement())
+        d.placement.push_back(node);
       return d;
     }
     case C::DEPLOYED: {
@@ -98,11 +103,12 @@ control decode(C::Reader in, const std::string& field) {
       return shutdown_msg{to_string(in.getShutdown().getReason())};
     case C::OK:
       return ok_msg{};
-    case C::ERROR:
-    {
+    case C::ERROR: {
       const auto code = in.getError().getCode();
-      if (code > static_cast<uint16_t>(errc::unexpected)) fail(field + ".error.code", "unknown code " + std::to_string(code));
-      return error_msg{non_empty(in.getError().getReason(), field + ".error.reason"), static_cast<errc>(code)};
+      if (code > static_cast<uint16_t>(errc::unexpected))
+        fail(field + ".error.code", "unknown code " + std::to_string(code));
+      return error_msg{non_empty(in.getError().getReason(), field + ".error.reason"),
+                       static_cast<errc>(code)};
     }
   }
   fail(field, "unknown control kind " + std::to_string(static_cast<unsigned>(in.which())));
@@ -117,8 +123,8 @@ void encode(const snapshot_entry_msg& e, schema::SnapshotEntry::Builder out) {
 }
 
 snapshot_entry_msg decode(schema::SnapshotEntry::Reader in, const std::string& field) {
-  return {non_empty(in.getOperatorUid(), field + ".operatorUid"), in.getInstance(), in.getKeyGroup(),
-          in.getOperatorState(), to_string(in.getValue())};
+  return {non_empty(in.getOperatorUid(), field + ".operatorUid"), in.getInstance(),
+          in.getKeyGroup(), in.getOperatorState(), to_string(in.getValue())};
 }
 
 std::vector<snapshot_entry_msg> decode_entries(capnp::List<schema::SnapshotEntry>::Reader in) {
@@ -135,8 +141,8 @@ void encode_entries(const std::vector<snapshot_entry_msg>& entries,
 namespace sluice::net {
 
 const char* kind_name(const control& c) noexcept {
-  static constexpr const char* names[] = {"join",     "joined", "deploy", "deployed",
-                                          "cancel",   "shutdown", "ok",   "error"};
+  static constexpr const char* names[] = {"join",   "joined",   "deploy", "deployed",
+                                          "cancel", "shutdown", "ok",     "error"};
   static_assert(std::size(names) == std::variant_size_v<control>);
   return names[c.index()];
 }

@@ -12,12 +12,14 @@ using F = schema::Frame;
 
 uint64_t checkpoint_id(uint64_t id, const std::string& field) {
   // Checkpoint ids start at 1; 0 means "none" and never travels in a frame.
-  if (id == 0) fail(field, "checkpoint id 0 is not a checkpoint");
+  if (id == 0)
+    fail(field, "checkpoint id 0 is not a checkpoint");
   return id;
 }
 
 int64_t non_negative(int64_t v, const std::string& field) {
-  if (v < 0) fail(field, "must not be negative (got " + std::to_string(v) + ")");
+  if (v < 0)
+    fail(field, "must not be negative (got " + std::to_string(v) + ")");
   return v;
 }
 
@@ -26,7 +28,9 @@ void encode(const task_ref& r, schema::TaskRef::Builder out) {
   out.setInstance(r.instance);
 }
 
-task_ref decode_ref(schema::TaskRef::Reader in) { return {in.getVertex(), in.getInstance()}; }
+task_ref decode_ref(schema::TaskRef::Reader in) {
+  return {in.getVertex(), in.getInstance()};
+}
 
 void encode(const operator_metrics_msg& m, schema::OperatorMetrics::Builder out) {
   out.setName(m.name);
@@ -40,9 +44,9 @@ void encode(const operator_metrics_msg& m, schema::OperatorMetrics::Builder out)
 }
 
 operator_metrics_msg decode(schema::OperatorMetrics::Reader in) {
-  return {to_string(in.getName()), in.getNode(),       in.getInstance(),
-          in.getRecordsIn(),       in.getRecordsOut(), in.getDeadLetters(),
-          in.getUnconsumed(),      in.getBackpressureEvents()};
+  return {
+      to_string(in.getName()), in.getNode(),        in.getInstance(),   in.getRecordsIn(),
+      in.getRecordsOut(),      in.getDeadLetters(), in.getUnconsumed(), in.getBackpressureEvents()};
 }
 
 void encode(const task_failure_msg& t, schema::TaskFailure::Builder out) {
@@ -67,7 +71,8 @@ frame_body decode_body(F::Reader in, const std::string& field) {
       fail(field, "frame kind not set");
     case F::BATCH: {
       auto b = in.getBatch();
-      if (b.getCount() > 0 && !b.hasData()) fail(field + ".batch.data", "missing for a non-empty batch");
+      if (b.getCount() > 0 && !b.hasData())
+        fail(field + ".batch.data", "missing for a non-empty batch");
       return batch_body{b.getChannel(), b.getCount(), to_string(b.getData())};
     }
     case F::WATERMARK: {
@@ -78,17 +83,20 @@ frame_body decode_body(F::Reader in, const std::string& field) {
       return eos_body{in.getEos().getChannel()};
     case F::BARRIER: {
       auto b = in.getBarrier();
-      return barrier_body{b.getChannel(), checkpoint_id(b.getCheckpoint(), field + ".barrier.checkpoint")};
+      return barrier_body{b.getChannel(),
+                          checkpoint_id(b.getCheckpoint(), field + ".barrier.checkpoint")};
     }
     case F::CREDIT: {
       auto c = in.getCredit();
-      if (c.getN() == 0) fail(field + ".credit.n", "must be at least 1");
+      if (c.getN() == 0)
+        fail(field + ".credit.n", "must be at least 1");
       return credit_body{c.getGate(), c.getTarget(), c.getN()};
     }
     case F::START:
       return start_body{};
     case F::TRIGGER:
-      return trigger_body{checkpoint_id(in.getTrigger().getCheckpoint(), field + ".trigger.checkpoint")};
+      return trigger_body{
+          checkpoint_id(in.getTrigger().getCheckpoint(), field + ".trigger.checkpoint")};
     case F::COMPLETE:
       return complete_body{
           checkpoint_id(in.getComplete().getCheckpoint(), field + ".complete.checkpoint")};
@@ -96,20 +104,23 @@ frame_body decode_body(F::Reader in, const std::string& field) {
       return stop_body{to_string(in.getStop().getReason())};
     case F::DONE: {
       done_body d;
-      for (auto m : in.getDone().getMetrics()) d.metrics.push_back(decode(m));
+      for (auto m : in.getDone().getMetrics())
+        d.metrics.push_back(decode(m));
       return d;
     }
     case F::FAILED: {
-      if (!in.getFailed().hasFailure()) fail(field + ".failed.failure", "missing");
+      if (!in.getFailed().hasFailure())
+        fail(field + ".failed.failure", "missing");
       auto t = in.getFailed().getFailure();
-      return failed_body{{to_string(t.getOperatorName()), t.getInstance(), to_string(t.getPosition()),
-                          to_string(t.getCause()), t.getCode()}};
+      return failed_body{{to_string(t.getOperatorName()), t.getInstance(),
+                          to_string(t.getPosition()), to_string(t.getCause()), t.getCode()}};
     }
     case F::DEAD_LETTERS: {
       dead_letters_body d;
       for (auto l : in.getDeadLetters().getLetters())
-        d.letters.push_back({to_string(l.getOperatorName()), l.getInstance(), to_string(l.getPosition()),
-                             to_string(l.getReason()), to_string(l.getRaw())});
+        d.letters.push_back({to_string(l.getOperatorName()), l.getInstance(),
+                             to_string(l.getPosition()), to_string(l.getReason()),
+                             to_string(l.getRaw())});
       return d;
     }
     case F::ACK: {
@@ -168,12 +179,15 @@ void encode(const frame& f, F::Builder out) {
                  [&](const stop_body& s) { out.initStop().setReason(s.reason); },
                  [&](const done_body& d) {
                    auto list = out.initDone().initMetrics(static_cast<unsigned>(d.metrics.size()));
-                   for (unsigned i = 0; i < list.size(); ++i) encode(d.metrics[i], list[i]);
+                   for (unsigned i = 0; i < list.size(); ++i)
+                     encode(d.metrics[i], list[i]);
                  },
                  [&](const failed_body& f) { encode(f.failure, out.initFailed().initFailure()); },
                  [&](const dead_letters_body& d) {
-                   auto list = out.initDeadLetters().initLetters(static_cast<unsigned>(d.letters.size()));
-                   for (unsigned i = 0; i < list.size(); ++i) encode(d.letters[i], list[i]);
+                   auto list =
+                       out.initDeadLetters().initLetters(static_cast<unsigned>(d.letters.size()));
+                   for (unsigned i = 0; i < list.size(); ++i)
+                     encode(d.letters[i], list[i]);
                  },
                  [&](const ack_body& a) {
                    auto o = out.initAck();
@@ -193,15 +207,21 @@ void encode(const frame& f, F::Builder out) {
 }
 
 frame decode(F::Reader in, const std::string& field) {
-  if (!in.hasTo()) fail(field + ".to", "missing");
-  if (!in.hasFrom()) fail(field + ".from", "missing");
+  if (!in.hasTo())
+    fail(field + ".to", "missing");
+  if (!in.hasFrom())
+    fail(field + ".from", "missing");
   return frame{decode_ref(in.getTo()), decode_ref(in.getFrom()), in.getAttempt(),
                decode_body(in, field)};
 }
 
-std::vector<frame> decode_frames(capnp::List<F>::Reader in) { return decode_list<frame>(in, "frames"); }
+std::vector<frame> decode_frames(capnp::List<F>::Reader in) {
+  return decode_list<frame>(in, "frames");
+}
 
-void encode_frames(const std::vector<frame>& frames, capnp::List<F>::Builder out) { encode_list(frames, out); }
+void encode_frames(const std::vector<frame>& frames, capnp::List<F>::Builder out) {
+  encode_list(frames, out);
+}
 
 size_t wire_size(const frame& f) noexcept {
   // Fixed part: the frame struct, two task refs and the largest group.
@@ -212,8 +232,8 @@ size_t wire_size(const frame& f) noexcept {
                         [](const decline_body& d) { return fixed + d.reason.size(); },
                         [](const done_body& d) { return fixed + d.metrics.size() * 96; },
                         [](const failed_body& t) {
-                          return fixed + t.failure.operator_name.size() + t.failure.position.size() +
-                                 t.failure.cause.size();
+                          return fixed + t.failure.operator_name.size() +
+                                 t.failure.position.size() + t.failure.cause.size();
                         },
                         [](const dead_letters_body& d) {
                           size_t n = fixed;
@@ -232,9 +252,9 @@ size_t wire_size(const frame& f) noexcept {
 namespace sluice::net {
 
 const char* kind_name(const frame_body& b) noexcept {
-  static constexpr const char* names[] = {"batch",   "watermark", "eos",         "barrier", "credit",
-                                          "start",   "trigger",   "complete",    "stop",    "done",
-                                          "failed",  "deadLetters", "ack",       "decline", "committed"};
+  static constexpr const char* names[] = {
+      "batch", "watermark", "eos",    "barrier",     "credit", "start",   "trigger",  "complete",
+      "stop",  "done",      "failed", "deadLetters", "ack",    "decline", "committed"};
   static_assert(std::size(names) == std::variant_size_v<frame_body>);
   return names[b.index()];
 }

@@ -34,7 +34,8 @@ struct event_loop::impl {
 
   impl() {
     wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd < 0) throw std::system_error(errno, std::generic_category(), "event_loop: eventfd");
+    if (wake_fd < 0)
+      throw std::system_error(errno, std::generic_category(), "event_loop: eventfd");
   }
   ~impl() { ::close(wake_fd); }
 
@@ -46,26 +47,29 @@ struct event_loop::impl {
 
   /// Runs posted functions whenever the eventfd fires, until stop.
   kj::Promise<void> drain(kj::AsyncInputStream& wake_in, uint64_t& buffer) {
-    return wake_in.read(&buffer, sizeof buffer).then([this, &wake_in, &buffer]() -> kj::Promise<void> {
-      std::deque<std::function<void()>> batch;
-      {
-        std::lock_guard lock{mutex};
-        if (stopping) return kj::READY_NOW;
-        batch.swap(posted);
-        wake_pending = false;
-      }
-      for (auto& f : batch) {
-        // The destructor may have begun while an earlier function of this
-        // batch ran: the rest is dropped, as if it had not been taken yet.
-        if (stopping.load(std::memory_order_acquire)) return kj::READY_NOW;
-        try {
-          f();
-        } catch (const std::exception& e) {
-          spdlog::error("event loop: posted function failed: {}", e.what());
-        }
-      }
-      return drain(wake_in, buffer);
-    });
+    return wake_in.read(&buffer, sizeof buffer)
+        .then([this, &wake_in, &buffer]() -> kj::Promise<void> {
+          std::deque<std::function<void()>> batch;
+          {
+            std::lock_guard lock{mutex};
+            if (stopping)
+              return kj::READY_NOW;
+            batch.swap(posted);
+            wake_pending = false;
+          }
+          for (auto& f : batch) {
+            // The destructor may have begun while an earlier function of this
+            // batch ran: the rest is dropped, as if it had not been taken yet.
+            if (stopping.load(std::memory_order_acquire))
+              return kj::READY_NOW;
+            try {
+              f();
+            } catch (const std::exception& e) {
+              spdlog::error("event loop: posted function failed: {}", e.what());
+            }
+          }
+          return drain(wake_in, buffer);
+        });
   }
 
   void run() {
@@ -95,7 +99,8 @@ struct event_loop::impl {
     } catch (const std::exception& e) {
       std::lock_guard lock{mutex};
       startup_error = e.what();
-      if (ready) spdlog::error("event loop stopped by an error: {}", e.what());
+      if (ready)
+        spdlog::error("event loop stopped by an error: {}", e.what());
     }
     {
       std::lock_guard lock{mutex};
@@ -107,14 +112,17 @@ struct event_loop::impl {
 };
 
 event_loop::event_loop() : impl_(std::make_shared<impl>()) {
-  thread_ = std::thread{[self = impl_] { self->run(); }};
+  thread_ = std::thread{[self = impl_] {
+    self->run();
+  }};
   thread_id_ = thread_.get_id();
   std::unique_lock lock{impl_->mutex};
   impl_->cv.wait(lock, [&] { return impl_->ready; });
   if (impl_->exited) {
     lock.unlock();
     thread_.join();
-    throw std::runtime_error("event_loop: could not start the KJ event loop: " + impl_->startup_error);
+    throw std::runtime_error("event_loop: could not start the KJ event loop: " +
+                             impl_->startup_error);
   }
 }
 
@@ -131,9 +139,10 @@ event_loop::~event_loop() {
     thread_.join();
   } else {
     // The thread owns a reference to impl_, so leaving it behind is safe.
-    spdlog::error("event loop did not stop within {} s (a handler is blocking the loop thread); "
-                  "leaving it behind",
-                  stop_timeout.count());
+    spdlog::error(
+        "event loop did not stop within {} s (a handler is blocking the loop thread); "
+        "leaving it behind",
+        stop_timeout.count());
     thread_.detach();
   }
 }
@@ -142,19 +151,24 @@ bool event_loop::post(std::function<void()> f) {
   bool wake = false;
   {
     std::lock_guard lock{impl_->mutex};
-    if (impl_->stopping || impl_->exited) return false;
+    if (impl_->stopping || impl_->exited)
+      return false;
     impl_->posted.push_back(std::move(f));
     wake = !std::exchange(impl_->wake_pending, true);
   }
-  if (wake) impl_->wake();
+  if (wake)
+    impl_->wake();
   return true;
 }
 
 kj::AsyncIoContext& event_loop::io() const {
-  if (!on_loop_thread()) throw std::logic_error("event_loop::io: only on the loop thread");
+  if (!on_loop_thread())
+    throw std::logic_error("event_loop::io: only on the loop thread");
   return *impl_->io;
 }
 
-const kj::Executor& event_loop::executor() const { return *impl_->executor; }
+const kj::Executor& event_loop::executor() const {
+  return *impl_->executor;
+}
 
 }  // namespace sluice::net

@@ -42,7 +42,8 @@ struct node_server::state final : kj::TaskSet::ErrorHandler {
     /// call that caused it gets out first).
     void close(const std::string& why) {
       stream.note(why);
-      if (close_fulfiller->isWaiting()) close_fulfiller->fulfill();
+      if (close_fulfiller->isWaiting())
+        close_fulfiller->fulfill();
     }
 
     state& server;
@@ -87,11 +88,13 @@ struct node_server::state final : kj::TaskSet::ErrorHandler {
     auto refused = kj::mv(c.close_requested).then([&timer, grace = options.close_grace] {
       return timer.afterDelay(detail::to_kj(grace));
     });
-    auto no_hello = timer.afterDelay(detail::to_kj(options.hello_timeout)).then([&c]() -> kj::Promise<void> {
-      if (c.authenticated) return kj::NEVER_DONE;
-      c.stream.note("no successful hello within the hello timeout");
-      return kj::READY_NOW;
-    });
+    auto no_hello =
+        timer.afterDelay(detail::to_kj(options.hello_timeout)).then([&c]() -> kj::Promise<void> {
+          if (c.authenticated)
+            return kj::NEVER_DONE;
+          c.stream.note("no successful hello within the hello timeout");
+          return kj::READY_NOW;
+        });
     tasks.add(c.network.onDisconnect()
                   .exclusiveJoin(kj::mv(refused))
                   .exclusiveJoin(kj::mv(no_hello))
@@ -148,19 +151,23 @@ public:
     kj::Maybe<kj::Promise<void>> later;
     auto now = guard("control", [&] {
       auto params = ctx.getParams();
-      if (!params.hasMsg()) throw protocol_error("control.msg: missing");
+      if (!params.hasMsg())
+        throw protocol_error("control.msg: missing");
       auto msg = detail::decode(params.getMsg(), "control.msg");
-      // (A pointer crosses threads: GCC 12 misreads a variant held by the fulfiller as uninitialised.)
+      // (A pointer crosses threads: GCC 12 misreads a variant held by the fulfiller as
+      // uninitialised.)
       using reply_ptr = kj::Own<net::control>;
       auto paf = kj::newPromiseAndCrossThreadFulfiller<reply_ptr>();
-      auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<reply_ptr>>>(kj::mv(paf.fulfiller));
+      auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<reply_ptr>>>(
+          kj::mv(paf.fulfiller));
       c_.server.handler_.on_control_async(c_.node, std::move(msg), [fulfiller](net::control reply) {
         (*fulfiller)->fulfill(kj::heap<net::control>(std::move(reply)));
       });
       later = paf.promise.then(
           [ctx](reply_ptr reply) mutable { detail::encode(*reply, ctx.getResults().initReply()); });
     });
-    KJ_IF_MAYBE (l, later) return kj::mv(*l);
+    KJ_IF_MAYBE (l, later)
+      return kj::mv(*l);
     return now;
   }
 
@@ -169,7 +176,8 @@ public:
       auto p = ctx.getParams();
       const auto node = to_string(p.getNode());
       if (node != c_.node)
-        throw protocol_error(fmt::format("heartbeat.node: '{}' on the session of node '{}'", node, c_.node));
+        throw protocol_error(
+            fmt::format("heartbeat.node: '{}' on the session of node '{}'", node, c_.node));
       c_.server.handler_.on_heartbeat(c_.node, p.getSeq(), p.getEpoch());
       auto r = ctx.getResults();
       r.setNode(c_.server.options.node);
@@ -181,15 +189,18 @@ public:
   kj::Promise<void> putSnapshot(PutSnapshotContext ctx) override {
     return guard("putSnapshot", [&] {
       auto p = ctx.getParams();
-      if (p.getCheckpoint() == 0) throw protocol_error("putSnapshot.checkpoint: 0 is not a checkpoint");
-      c_.server.handler_.on_put_snapshot(c_.node, p.getCheckpoint(), detail::decode_entries(p.getEntries()));
+      if (p.getCheckpoint() == 0)
+        throw protocol_error("putSnapshot.checkpoint: 0 is not a checkpoint");
+      c_.server.handler_.on_put_snapshot(c_.node, p.getCheckpoint(),
+                                         detail::decode_entries(p.getEntries()));
     });
   }
 
   kj::Promise<void> fetchSnapshot(FetchSnapshotContext ctx) override {
     return guard("fetchSnapshot", [&] {
       const auto checkpoint = ctx.getParams().getCheckpoint();
-      if (checkpoint == 0) throw protocol_error("fetchSnapshot.checkpoint: 0 is not a checkpoint");
+      if (checkpoint == 0)
+        throw protocol_error("fetchSnapshot.checkpoint: 0 is not a checkpoint");
       auto [entries, meta] = c_.server.handler_.on_fetch_snapshot(checkpoint);
       auto r = ctx.getResults();
       detail::encode_entries(entries, r.initEntries(static_cast<unsigned>(entries.size())));
@@ -212,14 +223,15 @@ private:
       // Thrown by the capnp accessors on a message that is not well formed.
       return malformed(call, "protocol error: " + describe(e));
     } catch (const std::exception& e) {
-      spdlog::error("node {}: {} from {} failed in the handler: {}", s.options.node, call, c_.node, e.what());
+      spdlog::error("node {}: {} from {} failed in the handler: {}", s.options.node, call, c_.node,
+                    e.what());
       return rpc_error(fmt::format("{} failed on node {}: {}", call, s.options.node, e.what()));
     }
   }
 
   kj::Promise<void> malformed(const char* call, const std::string& what) {
-    spdlog::warn("node {}: malformed {} from {} ({}): {}; dropping the connection", c_.server.options.node,
-                 call, c_.node, c_.peer, what);
+    spdlog::warn("node {}: malformed {} from {} ({}): {}; dropping the connection",
+                 c_.server.options.node, call, c_.node, c_.peer, what);
     c_.close(fmt::format("malformed {}: {}", call, what));
     return rpc_error(what);
   }
@@ -280,8 +292,10 @@ node_server::node_server(event_loop& loop, std::string host, uint16_t port, serv
     : loop_(loop) {
   try {
     port_ = loop.call([&]() -> kj::Promise<uint16_t> {
-      return loop.io().provider->getNetwork().parseAddress(host, port).then(
-          [&](kj::Own<kj::NetworkAddress> address) {
+      return loop.io()
+          .provider->getNetwork()
+          .parseAddress(host, port)
+          .then([&](kj::Own<kj::NetworkAddress> address) {
             auto listener = address->listen();
             const auto bound = static_cast<uint16_t>(listener->getPort());
             state_ = std::make_unique<state>(loop, h, std::move(options), kj::mv(listener));
@@ -289,7 +303,8 @@ node_server::node_server(event_loop& loop, std::string host, uint16_t port, serv
           });
     });
   } catch (const kj::Exception& e) {
-    throw std::runtime_error(fmt::format("node service: cannot listen on {}:{}: {}", host, port, describe(e)));
+    throw std::runtime_error(
+        fmt::format("node service: cannot listen on {}:{}: {}", host, port, describe(e)));
   }
   spdlog::info("node {}: serving on {}:{}", state_->options.node, host, port_);
 }

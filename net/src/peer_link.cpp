@@ -69,7 +69,8 @@ struct peer_link::core : std::enable_shared_from_this<core> {
   // -- loop thread -------------------------------------------------------------
 
   kj::Promise<void> start_connect() {
-    if (conn) throw link_error("already connected");
+    if (conn)
+      throw link_error("already connected");
     auto& io = loop.io();
     auto timeout = io.provider->getTimer()
                        .afterDelay(detail::to_kj(options.connect_timeout))
@@ -93,7 +94,8 @@ struct peer_link::core : std::enable_shared_from_this<core> {
             conn->session = r.getSession();
             conn->tasks.add(conn->network.onDisconnect().then([this] {
               const auto& why = conn->stream.reason();
-              fail("connection lost: " + (why.empty() ? std::string("peer closed the connection") : why));
+              fail("connection lost: " +
+                   (why.empty() ? std::string("peer closed the connection") : why));
             }));
           });
         })
@@ -101,13 +103,16 @@ struct peer_link::core : std::enable_shared_from_this<core> {
   }
 
   schema::Session::Client& session(const char* what) {
-    if (closed) throw link_error(fmt::format("{} to {}: link closed", what, address));
+    if (closed)
+      throw link_error(fmt::format("{} to {}: link closed", what, address));
     {
       std::lock_guard lock{mutex};
-      if (broken) throw link_error(fmt::format("{} to {}: link broken: {}", what, address, broken_reason));
+      if (broken)
+        throw link_error(fmt::format("{} to {}: link broken: {}", what, address, broken_reason));
     }
     if (conn)
-      KJ_IF_MAYBE (s, conn->session) return *s;
+      KJ_IF_MAYBE (s, conn->session)
+        return *s;
     throw link_error(fmt::format("{} to {}: not connected", what, address));
   }
 
@@ -120,8 +125,10 @@ struct peer_link::core : std::enable_shared_from_this<core> {
         outbox.clear();
         return;
       }
-      if (!conn || conn->session == nullptr) return;  // connect() posts a flush when done
-      for (auto& f : outbox) pending.push_back(std::move(f));
+      if (!conn || conn->session == nullptr)
+        return;  // connect() posts a flush when done
+      for (auto& f : outbox)
+        pending.push_back(std::move(f));
       outbox.clear();
     }
     auto& s = session("deliver");
@@ -129,7 +136,8 @@ struct peer_link::core : std::enable_shared_from_this<core> {
       size_t n = 0, bytes = 0;
       while (n < pending.size() && n < max_call_frames) {
         const size_t w = detail::wire_size(pending[n]);
-        if (n > 0 && bytes + w > max_call_bytes) break;
+        if (n > 0 && bytes + w > max_call_bytes)
+          break;
         bytes += w;
         ++n;
       }
@@ -150,10 +158,12 @@ struct peer_link::core : std::enable_shared_from_this<core> {
   }
 
   void send_heartbeat(uint64_t seq, uint64_t epoch) {
-    if (closed || !conn || conn->session == nullptr) return;
+    if (closed || !conn || conn->session == nullptr)
+      return;
     {
       std::lock_guard lock{mutex};
-      if (broken) return;
+      if (broken)
+        return;
     }
     auto req = session("heartbeat").heartbeatRequest();
     req.setNode(options.my_node);
@@ -172,7 +182,8 @@ struct peer_link::core : std::enable_shared_from_this<core> {
   void fail(const std::string& reason) {
     {
       std::lock_guard lock{mutex};
-      if (broken || closed) return;
+      if (broken || closed)
+        return;
       broken = true;
       broken_reason = reason;
       outbox.clear();
@@ -180,7 +191,8 @@ struct peer_link::core : std::enable_shared_from_this<core> {
     pending.clear();
     // The owner decides whether this is a failure (it is not at a job's end).
     spdlog::info("link to {} broken: {}", address, reason);
-    if (!on_broken) return;
+    if (!on_broken)
+      return;
     try {
       on_broken(reason);
     } catch (const std::exception& e) {
@@ -206,10 +218,13 @@ struct peer_link::core : std::enable_shared_from_this<core> {
   T blocking(const char* what, std::chrono::milliseconds timeout, Make make) {
     try {
       return loop.call([&]() -> kj::Promise<T> {
-        auto timer = loop.io().provider->getTimer().afterDelay(detail::to_kj(timeout)).then(
-            [ms = timeout.count()]() -> kj::Promise<T> {
-              return rpc_error(fmt::format("no reply within {} ms", ms), kj::Exception::Type::OVERLOADED);
-            });
+        auto timer = loop.io()
+                         .provider->getTimer()
+                         .afterDelay(detail::to_kj(timeout))
+                         .then([ms = timeout.count()]() -> kj::Promise<T> {
+                           return rpc_error(fmt::format("no reply within {} ms", ms),
+                                            kj::Exception::Type::OVERLOADED);
+                         });
         return make(session(what)).exclusiveJoin(kj::mv(timer));
       });
     } catch (const link_error&) {
@@ -262,9 +277,11 @@ auto decoding(F&& f) {
 
 }  // namespace
 
-peer_link::peer_link(event_loop& loop, link_options options, std::function<void(std::string reason)> on_broken)
+peer_link::peer_link(event_loop& loop, link_options options,
+                     std::function<void(std::string reason)> on_broken)
     : loop_(loop), address_(fmt::format("{}:{}", options.host, options.port)) {
-  if (options.max_in_flight == 0) throw std::invalid_argument("link_options::max_in_flight must be at least 1");
+  if (options.max_in_flight == 0)
+    throw std::invalid_argument("link_options::max_in_flight must be at least 1");
   core_ = std::make_shared<core>(loop, std::move(options), std::move(on_broken), address_);
 }
 
@@ -297,15 +314,18 @@ void peer_link::send(std::vector<frame>&& frames) {
   bool post = false;
   {
     std::lock_guard lock{core_->mutex};
-    if (core_->broken || core_->closed) return;
+    if (core_->broken || core_->closed)
+      return;
     if (core_->outbox.empty()) {
       core_->outbox = std::move(frames);
     } else {
-      for (auto& f : frames) core_->outbox.push_back(std::move(f));
+      for (auto& f : frames)
+        core_->outbox.push_back(std::move(f));
     }
     post = !std::exchange(core_->flush_posted, true);
   }
-  if (post) loop_.post([c = core_] { c->pump(); });
+  if (post)
+    loop_.post([c = core_] { c->pump(); });
 }
 
 control peer_link::request(control&& msg, std::chrono::milliseconds timeout) {
@@ -314,7 +334,8 @@ control peer_link::request(control&& msg, std::chrono::milliseconds timeout) {
     detail::encode(msg, req.initMsg());
     return req.send().then([](capnp::Response<schema::Session::ControlResults>&& r) {
       return decoding([&] {
-        if (!r.hasReply()) throw protocol_error("control.reply: missing");
+        if (!r.hasReply())
+          throw protocol_error("control.reply: missing");
         return detail::decode(r.getReply(), "control.reply");
       });
     });
@@ -347,7 +368,9 @@ std::pair<std::vector<snapshot_entry_msg>, std::string> peer_link::fetch_snapsho
     auto req = s.fetchSnapshotRequest();
     req.setCheckpoint(checkpoint);
     return req.send().then([](capnp::Response<schema::Session::FetchSnapshotResults>&& r) {
-      return decoding([&] { return result{detail::decode_entries(r.getEntries()), detail::to_string(r.getMeta())}; });
+      return decoding([&] {
+        return result{detail::decode_entries(r.getEntries()), detail::to_string(r.getMeta())};
+      });
     });
   });
 }

@@ -14,7 +14,8 @@ watched_stream::watched_stream(kj::Own<kj::AsyncIoStream> stream)
     : stream_(kj::mv(stream)), inner_(*stream_) {}
 
 void watched_stream::note(std::string why) {
-  if (reason_.empty()) reason_ = std::move(why);
+  if (reason_.empty())
+    reason_ = std::move(why);
 }
 
 kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> watched_stream::tryReadMessage(
@@ -24,7 +25,8 @@ kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> watched_stream::tryReadMessag
   return inner_.tryReadMessage(fd_space, options, scratch)
       .then(
           [this](result&& m) -> kj::Promise<result> {
-            if (m == nullptr) note("peer closed the connection");
+            if (m == nullptr)
+              note("peer closed the connection");
             return kj::mv(m);
           },
           [this](kj::Exception&& e) -> kj::Promise<result> {
@@ -52,12 +54,17 @@ kj::Promise<void> watched_stream::writeMessage(
 
 kj::Promise<void> watched_stream::writeMessages(
     kj::ArrayPtr<kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>> messages) {
-  for (auto& m : messages) note_if_abort(m);
+  for (auto& m : messages)
+    note_if_abort(m);
   return inner_.writeMessages(messages);
 }
 
-kj::Maybe<int> watched_stream::getSendBufferSize() { return inner_.getSendBufferSize(); }
+kj::Maybe<int> watched_stream::getSendBufferSize() {
+  return inner_.getSendBufferSize();
+}
 
-kj::Promise<void> watched_stream::end() { return inner_.end(); }
+kj::Promise<void> watched_stream::end() {
+  return inner_.end();
+}
 
 }  // namespace sluice::net::detail

@@ -35,8 +35,9 @@ BOOST_AUTO_TEST_CASE(a_user_actor_that_never_replies_fails_the_job_naming_stage_
   pipeline p{"hung_stage"};
   auto out = std::make_shared<collected<int64_t>>();
   auto src = p.generate(100, [](uint64_t i) { return static_cast<int64_t>(i); });
-  src.via_actor<int64_t>("stuck", [](caf::actor_system& sys) { return sys.spawn(silent); },
-                          std::chrono::milliseconds(300))
+  src.via_actor<int64_t>(
+         "stuck", [](caf::actor_system& sys) { return sys.spawn(silent); },
+         std::chrono::milliseconds(300))
       .parallelism(1)
       .collect(out);
   auto cfg = config(1);

@@ -8,7 +8,9 @@ using namespace sluice::actors;
 namespace {
 
 using st = barrier_outcome::status;
-checkpoint_id cp(uint64_t n) { return checkpoint_id{n}; }
+checkpoint_id cp(uint64_t n) {
+  return checkpoint_id{n};
+}
 
 }  // namespace
 
@@ -43,7 +45,8 @@ BOOST_AUTO_TEST_CASE(three_channels_block_until_all_delivered) {
   r = a.on_barrier(2, cp(4));
   BOOST_TEST((r.state == st::aligned));
   BOOST_TEST(r.id.value == 4u);
-  for (size_t c = 0; c < 3; ++c) BOOST_TEST(!a.blocked(c));
+  for (size_t c = 0; c < 3; ++c)
+    BOOST_TEST(!a.blocked(c));
   BOOST_TEST(a.pending_channels() == 0u);
   BOOST_TEST(!a.aligning().has_value());
 }

@@ -14,8 +14,12 @@ namespace {
 
 using ms = duration;
 
-timestamp at(int64_t t) { return timestamp::of(t); }
-checkpoint_id cp(uint64_t n) { return checkpoint_id{n}; }
+timestamp at(int64_t t) {
+  return timestamp::of(t);
+}
+checkpoint_id cp(uint64_t n) {
+  return checkpoint_id{n};
+}
 
 const task_id src{0, 0};
 const task_id map0{1, 0};
@@ -35,7 +39,9 @@ checkpoint_coordinator make(checkpoint_settings s, uint64_t first = 1) {
   return checkpoint_coordinator{s, {src, map0, map1}, cp(first), at(0)};
 }
 
-ack_stats bytes(uint64_t n, int64_t sync = 0) { return {n, ms{sync}, ms{0}}; }
+ack_stats bytes(uint64_t n, int64_t sync = 0) {
+  return {n, ms{sync}, ms{0}};
+}
 
 /// Acknowledges `id` from every task; returns the last outcome.
 ack_outcome ack_all(checkpoint_coordinator& c, checkpoint_id id, timestamp now) {
@@ -143,7 +149,8 @@ BOOST_AUTO_TEST_CASE(duplicate_ack_never_completes_twice) {
   BOOST_TEST((std::get<checkpoint_ignored>(r).reason == ignore_reason::duplicate));
   BOOST_TEST(c.waiting_for(cp(1)).size() == 2u);  // the duplicate did not count for another task
   c.acknowledge(cp(1), map0, bytes(1), at(1003));
-  BOOST_TEST(std::holds_alternative<checkpoint_completed>(c.acknowledge(cp(1), map1, bytes(1), at(1004))));
+  BOOST_TEST(
+      std::holds_alternative<checkpoint_completed>(c.acknowledge(cp(1), map1, bytes(1), at(1004))));
   // Every further ack of the completed checkpoint is ignored.
   for (auto t : {src, map0, map1}) {
     r = c.acknowledge(cp(1), t, bytes(1), at(1005));
@@ -156,10 +163,15 @@ BOOST_AUTO_TEST_CASE(duplicate_ack_never_completes_twice) {
 BOOST_AUTO_TEST_CASE(unknown_checkpoints_and_tasks_are_ignored) {
   auto c = make(every(1000), 5);
   c.poll(at(1000));  // checkpoint 5
-  auto reason = [](const ack_outcome& r) { return std::get<checkpoint_ignored>(r).reason; };
-  BOOST_TEST((reason(c.acknowledge(cp(6), src, bytes(1), at(1001))) == ignore_reason::unknown_checkpoint));
-  BOOST_TEST((reason(c.acknowledge(cp(4), src, bytes(1), at(1001))) == ignore_reason::unknown_checkpoint));
-  BOOST_TEST((reason(c.acknowledge(cp(5), task_id{9, 0}, bytes(1), at(1001))) == ignore_reason::unknown_task));
+  auto reason = [](const ack_outcome& r) {
+    return std::get<checkpoint_ignored>(r).reason;
+  };
+  BOOST_TEST(
+      (reason(c.acknowledge(cp(6), src, bytes(1), at(1001))) == ignore_reason::unknown_checkpoint));
+  BOOST_TEST(
+      (reason(c.acknowledge(cp(4), src, bytes(1), at(1001))) == ignore_reason::unknown_checkpoint));
+  BOOST_TEST((reason(c.acknowledge(cp(5), task_id{9, 0}, bytes(1), at(1001))) ==
+              ignore_reason::unknown_task));
   auto d = c.decline(cp(5), task_id{1, 7}, "who am I", at(1001));
   BOOST_REQUIRE(std::holds_alternative<checkpoint_ignored>(d));
   BOOST_TEST((std::get<checkpoint_ignored>(d).reason == ignore_reason::unknown_task));
@@ -208,8 +220,9 @@ BOOST_AUTO_TEST_CASE(expiry_names_the_tasks_still_waited_for) {
   BOOST_TEST(c.pending() == 0u);
   BOOST_TEST(!c.next_expiry().has_value());
   BOOST_TEST(c.counters().aborted == 1u);
-  BOOST_TEST((std::get<checkpoint_ignored>(c.acknowledge(cp(1), map0, bytes(1), at(11'001))).reason ==
-              ignore_reason::aborted));
+  BOOST_TEST(
+      (std::get<checkpoint_ignored>(c.acknowledge(cp(1), map0, bytes(1), at(11'001))).reason ==
+       ignore_reason::aborted));
 }
 
 BOOST_AUTO_TEST_CASE(expiry_only_takes_the_old_ones) {
@@ -319,8 +332,10 @@ BOOST_AUTO_TEST_CASE(invalid_settings_are_refused) {
   BOOST_CHECK_THROW((checkpoint_coordinator{every(1000), {}, cp(1), at(0)}), std::invalid_argument);
   BOOST_CHECK_THROW((checkpoint_coordinator{every(1000, 10'000, 0, 0), {src}, cp(1), at(0)}),
                     std::invalid_argument);
-  BOOST_CHECK_THROW((checkpoint_coordinator{every(1000, 0), {src}, cp(1), at(0)}), std::invalid_argument);
-  BOOST_CHECK_THROW((checkpoint_coordinator{every(-1), {src}, cp(1), at(0)}), std::invalid_argument);
+  BOOST_CHECK_THROW((checkpoint_coordinator{every(1000, 0), {src}, cp(1), at(0)}),
+                    std::invalid_argument);
+  BOOST_CHECK_THROW((checkpoint_coordinator{every(-1), {src}, cp(1), at(0)}),
+                    std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(task_ids_order_and_print) {

@@ -13,7 +13,9 @@ using namespace sluice::actors;
 
 namespace {
 
-timestamp at(int64_t t) { return timestamp::of(t); }
+timestamp at(int64_t t) {
+  return timestamp::of(t);
+}
 
 struct store_dir {
   std::filesystem::path path;
@@ -52,7 +54,8 @@ state::checkpoint_meta job() {
 const std::vector<task_id> tasks{{0, 0}, {1, 0}, {1, 1}};
 
 /// Acknowledges `id` from every task; the last outcome.
-std::optional<checkpoint_driver::completion> ack_all(checkpoint_driver& d, uint64_t id, timestamp now,
+std::optional<checkpoint_driver::completion> ack_all(checkpoint_driver& d, uint64_t id,
+                                                     timestamp now,
                                                      std::vector<std::string>& notes) {
   std::optional<checkpoint_driver::completion> last;
   for (auto t : tasks) {
@@ -65,7 +68,8 @@ std::optional<checkpoint_driver::completion> ack_all(checkpoint_driver& d, uint6
 
 bool mentions(const std::vector<std::string>& notes, const std::string& s) {
   for (auto& n : notes)
-    if (n.find(s) != std::string::npos) return true;
+    if (n.find(s) != std::string::npos)
+      return true;
   return false;
 }
 
@@ -122,7 +126,8 @@ BOOST_AUTO_TEST_CASE(the_final_checkpoint_is_not_a_savepoint_to_the_user) {
   BOOST_CHECK(!c->savepoint);
   BOOST_CHECK(!d.savepoint());
   BOOST_CHECK_MESSAGE(!mentions(notes, "savepoint"), "a note names a savepoint nobody asked for");
-  BOOST_CHECK(mentions(notes, "checkpoint " + std::to_string(periodic->id) + " subsumed by completed final checkpoint " +
+  BOOST_CHECK(mentions(notes, "checkpoint " + std::to_string(periodic->id) +
+                                  " subsumed by completed final checkpoint " +
                                   std::to_string(fin.id)));
   auto metas = dir.open()->completed();
   BOOST_REQUIRE(metas);

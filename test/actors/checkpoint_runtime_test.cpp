@@ -25,7 +25,8 @@ struct state_dir {
   fs::path path;
   state_dir() {
     static int n = 0;
-    path = fs::temp_directory_path() / ("sluice-ckpt-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    path = fs::temp_directory_path() /
+           ("sluice-ckpt-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
     fs::remove_all(path);
   }
   ~state_dir() { fs::remove_all(path); }
@@ -44,20 +45,28 @@ using kv = std::pair<uint64_t, uint64_t>;
 
 /// Counts per key over `n` records, failing once at record `fail_at` (after
 /// `min_checkpoints` checkpoints), emitting final counts at the end.
-actors::job_report run_counting(const runtime_config& cfg, uint64_t n, uint64_t fail_at, std::shared_ptr<collected<kv>> out,
-                        uint32_t par) {
+actors::job_report run_counting(const runtime_config& cfg, uint64_t n, uint64_t fail_at,
+                                std::shared_ptr<collected<kv>> out, uint32_t par) {
   auto failed = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"counting"};
-  p.generate(n, [](uint64_t i) { return kv{i % 10, 1}; })
+  p.generate(n,
+             [](uint64_t i) {
+               return kv{i % 10, 1};
+             })
       .rate_limit(20000)
       .parallelism(par)
       .map([failed, fail_at, seen = uint64_t{0}](kv x) mutable {
-        if (++seen == fail_at && !failed->exchange(true)) throw std::runtime_error("injected failure");
+        if (++seen == fail_at && !failed->exchange(true))
+          throw std::runtime_error("injected failure");
         return x;
       })
       .parallelism(par)
       .key_by([](const kv& x) { return x.first; })
-      .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+      .reduce(
+          [](kv a, const kv& b) {
+            return kv{a.first, a.second + b.second};
+          },
+          emit_policy::at_end())
       .parallelism(par)
       .collect(out);
   return execute(p, cfg);
@@ -80,14 +89,19 @@ void damage_checkpoint(const fs::path& dir, uint64_t id) {
   MDB_val k, v;
   int damaged = 0;
   std::vector<std::pair<std::string, std::string>> changes;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size < 8) continue;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < 8)
+      continue;
     uint64_t kid = 0;
-    for (int i = 0; i < 8; ++i) kid = (kid << 8) | static_cast<unsigned char>(static_cast<const char*>(k.mv_data)[i]);
-    if (kid != id) continue;
+    for (int i = 0; i < 8; ++i)
+      kid = (kid << 8) | static_cast<unsigned char>(static_cast<const char*>(k.mv_data)[i]);
+    if (kid != id)
+      continue;
     std::string val(static_cast<const char*>(v.mv_data), v.mv_size);
     val.back() = static_cast<char>(val.back() ^ 0x5a);
-    changes.emplace_back(std::string(static_cast<const char*>(k.mv_data), k.mv_size), std::move(val));
+    changes.emplace_back(std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                         std::move(val));
   }
   mdb_cursor_close(cur);
   for (auto& [key, val] : changes) {
@@ -108,14 +122,16 @@ BOOST_AUTO_TEST_CASE(failure_after_a_checkpoint_restores_state_and_replays_exact
   state_dir dir;
   auto out = std::make_shared<collected<kv>>();
   auto r = run_counting(ckpt_config(dir, 2), 6000, 2500, out, 2);
-  for (auto& n : r.notes) BOOST_TEST_MESSAGE("note: " << n);
+  for (auto& n : r.notes)
+    BOOST_TEST_MESSAGE("note: " << n);
   require_ok(r);
   BOOST_TEST(r.restarts == 1u);
   BOOST_TEST(r.restored_from.has_value());  // state came from a checkpoint, not from scratch
   BOOST_TEST(r.checkpoints_completed > 0u);
   auto items = sorted(out->items());
   BOOST_REQUIRE(items.size() == 10u);
-  for (auto& [k, c] : items) BOOST_TEST(c == 600u);
+  for (auto& [k, c] : items)
+    BOOST_TEST(c == 600u);
 }
 
 BOOST_AUTO_TEST_CASE(without_restarts_the_failure_fails_the_job) {
@@ -143,30 +159,39 @@ SLUICE_FIELDS(account_state, count, recent, by_bucket)
 BOOST_AUTO_TEST_CASE(value_list_and_map_state_survive_a_failure_exactly) {
   state_dir dir;
   const uint64_t n = 9000;
-  using out_t = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;  // key, count, recent size, buckets
+  using out_t =
+      std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;  // key, count, recent size, buckets
   auto out = std::make_shared<collected<out_t>>();
   auto failed = std::make_shared<std::atomic<bool>>(false);
   auto seen = std::make_shared<std::atomic<uint64_t>>(0);
   pipeline p{"typed_state"};
   // One source and one relay instance keep each key's records in order, so
   // a key's last record is also the last one its state sees.
-  p.generate(n, [](uint64_t i) { return kv{i % 9, i}; })
+  p.generate(n,
+             [](uint64_t i) {
+               return kv{i % 9, i};
+             })
       .rate_limit(40000)
       .parallelism(1)
       .map([failed, seen](kv x) {
-        if (seen->fetch_add(1) + 1 == 4000 && !failed->exchange(true)) throw std::runtime_error("injected failure");
+        if (seen->fetch_add(1) + 1 == 4000 && !failed->exchange(true))
+          throw std::runtime_error("injected failure");
         return x;
       })
       .parallelism(1)
       .key_by([](const kv& x) { return x.first; })
-      .process<account_state, out_t>([n](const uint64_t& k, kv x, account_state& st, collector<out_t>& o) {
-        st.count.update(st.count.value_or(0) + 1);
-        st.recent.add(x.second);
-        if (st.recent.size() > 3) st.recent.update({st.recent.get().end() - 3, st.recent.get().end()});
-        const uint64_t b = x.second % 4;
-        st.by_bucket.put(b, (st.by_bucket.get(b) ? *st.by_bucket.get(b) : 0) + 1);
-        if (x.second + 9 >= n) o.emit({k, *st.count.get(), st.recent.size(), st.by_bucket.size()});  // last record of the key
-      })
+      .process<account_state, out_t>(
+          [n](const uint64_t& k, kv x, account_state& st, collector<out_t>& o) {
+            st.count.update(st.count.value_or(0) + 1);
+            st.recent.add(x.second);
+            if (st.recent.size() > 3)
+              st.recent.update({st.recent.get().end() - 3, st.recent.get().end()});
+            const uint64_t b = x.second % 4;
+            st.by_bucket.put(b, (st.by_bucket.get(b) ? *st.by_bucket.get(b) : 0) + 1);
+            if (x.second + 9 >= n)
+              o.emit({k, *st.count.get(), st.recent.size(),
+                      st.by_bucket.size()});  // last record of the key
+          })
       .collect(out);
   auto r = execute(p, ckpt_config(dir, 2));
   require_ok(r);
@@ -185,10 +210,12 @@ namespace {
 std::vector<uint64_t> read_parts(const fs::path& dir) {
   std::vector<uint64_t> out;
   for (auto& e : fs::directory_iterator(dir)) {
-    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
+    if (e.path().filename().string().rfind("part-", 0) != 0)
+      continue;
     std::ifstream in(e.path());
     std::string line;
-    while (std::getline(in, line)) out.push_back(std::stoull(line));
+    while (std::getline(in, line))
+      out.push_back(std::stoull(line));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -206,7 +233,8 @@ BOOST_AUTO_TEST_CASE(exactly_once_file_sink_publishes_every_record_once_across_a
       .rate_limit(40000)
       .parallelism(2)
       .map([failed, seen = uint64_t{0}](uint64_t x) mutable {
-        if (++seen == 2500 && !failed->exchange(true)) throw std::runtime_error("injected failure");
+        if (++seen == 2500 && !failed->exchange(true))
+          throw std::runtime_error("injected failure");
         return x;
       })
       .parallelism(2)
@@ -214,13 +242,15 @@ BOOST_AUTO_TEST_CASE(exactly_once_file_sink_publishes_every_record_once_across_a
       .parallelism(3);
   auto cfg = ckpt_config(dir, 2);
   auto r = execute(p, cfg);
-  for (auto& note : r.notes) BOOST_TEST_MESSAGE("note: " << note);
+  for (auto& note : r.notes)
+    BOOST_TEST_MESSAGE("note: " << note);
   require_ok(r);
   BOOST_TEST(r.restarts == 1u);
   BOOST_TEST(r.restored_from.has_value());
   auto got = read_parts(outdir);
   std::vector<uint64_t> all(n);
-  for (uint64_t i = 0; i < n; ++i) all[i] = i;
+  for (uint64_t i = 0; i < n; ++i)
+    all[i] = i;
   BOOST_TEST(got.size() == n);
   BOOST_TEST((got == all));
   BOOST_TEST(fs::is_empty(outdir / ".pending"));  // nothing left staged or in progress
@@ -230,7 +260,9 @@ BOOST_AUTO_TEST_CASE(exactly_once_file_sink_without_checkpoints_publishes_at_clo
   state_dir dir;
   fs::create_directories(dir.path);
   pipeline p{"eo_plain"};
-  p.generate(1000, [](uint64_t i) { return i; }).write_csv_exactly_once((dir.path / "out").string()).parallelism(2);
+  p.generate(1000, [](uint64_t i) { return i; })
+      .write_csv_exactly_once((dir.path / "out").string())
+      .parallelism(2);
   require_ok(execute(p, config(2)));
   BOOST_TEST(read_parts(dir.path / "out").size() == 1000u);
   BOOST_TEST(fs::exists(dir.path / "out" / "part-0-final"));
@@ -239,18 +271,27 @@ BOOST_AUTO_TEST_CASE(exactly_once_file_sink_without_checkpoints_publishes_at_clo
 namespace {
 
 /// Counts per key with a keyed window and a reduce; faults come from rules.
-std::pair<actors::job_report, std::map<uint64_t, uint64_t>> run_with_faults(const state_dir& dir, std::string faults,
-                                                                            std::string restart, uint64_t n) {
+std::pair<actors::job_report, std::map<uint64_t, uint64_t>> run_with_faults(const state_dir& dir,
+                                                                            std::string faults,
+                                                                            std::string restart,
+                                                                            uint64_t n) {
   auto out = std::make_shared<collected<kv>>();
   pipeline p{"faulty"};
-  p.generate(n, [](uint64_t i) { return kv{i % 13, 1}; })
+  p.generate(n,
+             [](uint64_t i) {
+               return kv{i % 13, 1};
+             })
       .rate_limit(40000)
       .parallelism(2)
       .map([](kv x) { return x; })
       .name("relay")
       .parallelism(3)
       .key_by([](const kv& x) { return x.first; })
-      .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+      .reduce(
+          [](kv a, const kv& b) {
+            return kv{a.first, a.second + b.second};
+          },
+          emit_policy::at_end())
       .name("count")
       .parallelism(2)
       .collect(out);
@@ -264,7 +305,8 @@ std::pair<actors::job_report, std::map<uint64_t, uint64_t>> run_with_faults(cons
 
 std::map<uint64_t, uint64_t> expected_counts(uint64_t n) {
   std::map<uint64_t, uint64_t> m;
-  for (uint64_t i = 0; i < n; ++i) ++m[i % 13];
+  for (uint64_t i = 0; i < n; ++i)
+    ++m[i % 13];
   return m;
 }
 
@@ -272,12 +314,15 @@ std::map<uint64_t, uint64_t> expected_counts(uint64_t n) {
 
 BOOST_AUTO_TEST_CASE(injected_fault_at_a_record_of_one_instance_recovers_exactly_once) {
   state_dir dir;
-  auto [r, got] = run_with_faults(dir, "throw:operator=count,instance=1,record=1500", "fixed-delay:attempts=2,delay=5ms", 8000);
-  for (auto& note : r.notes) BOOST_TEST_MESSAGE("note: " << note);
+  auto [r, got] = run_with_faults(dir, "throw:operator=count,instance=1,record=1500",
+                                  "fixed-delay:attempts=2,delay=5ms", 8000);
+  for (auto& note : r.notes)
+    BOOST_TEST_MESSAGE("note: " << note);
   require_ok(r);
   BOOST_TEST(r.restarts == 1u);
   BOOST_REQUIRE(r.failures.size() == 1u);
-  BOOST_TEST(r.failures[0].find("injected fault at record 1500 of count instance 1") != std::string::npos);
+  BOOST_TEST(r.failures[0].find("injected fault at record 1500 of count instance 1") !=
+             std::string::npos);
   BOOST_TEST((got == expected_counts(8000)));
 }
 
@@ -286,8 +331,8 @@ BOOST_AUTO_TEST_CASE(random_faults_in_every_operator_still_give_exact_results) {
     state_dir dir;
     auto [r, got] = run_with_faults(dir, "throw:probability=0.01,seed=" + std::to_string(seed),
                                     "failure-rate:max=100,interval=1m,delay=1ms", 8000);
-    BOOST_TEST_MESSAGE("seed " << seed << ": " << r.restarts << " restarts, " << r.checkpoints_completed
-                               << " checkpoints");
+    BOOST_TEST_MESSAGE("seed " << seed << ": " << r.restarts << " restarts, "
+                               << r.checkpoints_completed << " checkpoints");
     require_ok(r);
     BOOST_TEST(r.restarts > 0u);
     BOOST_TEST((got == expected_counts(8000)));
@@ -296,7 +341,8 @@ BOOST_AUTO_TEST_CASE(random_faults_in_every_operator_still_give_exact_results) {
 
 BOOST_AUTO_TEST_CASE(repeated_failures_exhaust_the_restart_strategy) {
   state_dir dir;
-  auto [r, got] = run_with_faults(dir, "throw:operator=relay,probability=1", "fixed-delay:attempts=2,delay=1ms", 4000);
+  auto [r, got] = run_with_faults(dir, "throw:operator=relay,probability=1",
+                                  "fixed-delay:attempts=2,delay=1ms", 4000);
   BOOST_TEST(!r.ok);
   BOOST_TEST(r.restarts == 2u);
   BOOST_TEST(r.failures.size() == 3u);
@@ -311,15 +357,23 @@ BOOST_AUTO_TEST_CASE(lmdb_table_sink_holds_exact_final_values_across_a_failure) 
   const uint64_t n = 8000;
   auto failed = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"table"};
-  p.generate(n, [](uint64_t i) { return kv{i % 50, 1}; })
+  p.generate(n,
+             [](uint64_t i) {
+               return kv{i % 50, 1};
+             })
       .rate_limit(40000)
       .key_by([](const kv& x) { return x.first; })
-      .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; })  // continuous
+      .reduce([](kv a, const kv& b) {
+        return kv{a.first, a.second + b.second};
+      })  // continuous
       .map([failed, seen = std::make_shared<std::atomic<uint64_t>>(0)](kv x) {
-        if (seen->fetch_add(1) + 1 == 5000 && !failed->exchange(true)) throw std::runtime_error("injected failure");
+        if (seen->fetch_add(1) + 1 == 5000 && !failed->exchange(true))
+          throw std::runtime_error("injected failure");
         return x;
       })
-      .write_lmdb_table(table_dir.string(), [](const kv& x) { return x.first; }, [](const kv& x) { return x.second; })
+      .write_lmdb_table(
+          table_dir.string(), [](const kv& x) { return x.first; },
+          [](const kv& x) { return x.second; })
       .parallelism(2);
   auto r = execute(p, ckpt_config(dir, 2));
   require_ok(r);
@@ -334,7 +388,8 @@ BOOST_AUTO_TEST_CASE(lmdb_table_sink_holds_exact_final_values_across_a_failure) 
     keys.push_back(state::from_bytes<uint64_t>(k));
     BOOST_TEST(state::from_bytes<uint64_t>(v) == n / 50, "value of key " << keys.back());
   }
-  for (uint64_t key = 0; key < 50; ++key) all_keys.push_back(key);
+  for (uint64_t key = 0; key < 50; ++key)
+    all_keys.push_back(key);
   BOOST_TEST(sorted(keys) == all_keys, boost::test_tools::per_element());
   auto c0 = table.value()->committed(0);
   BOOST_REQUIRE(c0.ok());
@@ -346,20 +401,22 @@ namespace {
 /// A source whose first poll takes a while (a slow external system): its
 /// barrier for the first checkpoint comes late, after one record.
 class slow_start_source final : public typed_source<kv> {
- public:
+public:
   poll_status poll(size_t) override {
-    if (next_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    if (next_ >= 20) return poll_status::end;
+    if (next_ == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (next_ >= 20)
+      return poll_status::end;
     emit(kv{next_ % 5, 1000});
     ++next_;
     return next_ >= 20 ? poll_status::end : poll_status::more;
   }
 
- protected:
+protected:
   void snapshot_position(state::writer& w) override { state::encode(w, next_); }
   void restore_position(state::reader& r) override { state::decode(r, next_); }
 
- private:
+private:
   uint64_t next_ = 0;
 };
 
@@ -373,7 +430,12 @@ BOOST_AUTO_TEST_CASE(failure_while_aligning_a_barrier_recovers_exactly) {
   auto failed = std::make_shared<std::atomic<bool>>(false);
   auto out = std::make_shared<collected<kv>>();
   pipeline p{"align_failure"};
-  auto fast = p.generate(4000, [](uint64_t i) { return kv{i % 5, 1}; }).rate_limit(20000).parallelism(1);
+  auto fast = p.generate(4000,
+                         [](uint64_t i) {
+                           return kv{i % 5, 1};
+                         })
+                  .rate_limit(20000)
+                  .parallelism(1);
   auto slow = p.add_source<kv>("slow", [] { return std::make_unique<slow_start_source>(); });
   fast.key_by([](const kv& x) { return x.first; })
       .connect(slow.key_by([](const kv& x) { return x.first; }))
@@ -383,7 +445,8 @@ BOOST_AUTO_TEST_CASE(failure_while_aligning_a_barrier_recovers_exactly) {
             o.emit({k, sum});
           },
           [failed](const uint64_t& k, kv x, uint64_t& sum, collector<kv>& o) {
-            if (!failed->exchange(true)) throw std::runtime_error("failure during alignment");
+            if (!failed->exchange(true))
+              throw std::runtime_error("failure during alignment");
             sum += x.second;
             o.emit({k, sum});
           })
@@ -391,17 +454,23 @@ BOOST_AUTO_TEST_CASE(failure_while_aligning_a_barrier_recovers_exactly) {
       .parallelism(1)
       // The final sum per key is the largest one emitted.
       .key_by([](const kv& x) { return x.first; })
-      .reduce([](kv a, const kv& b) { return kv{a.first, std::max(a.second, b.second)}; }, emit_policy::at_end())
+      .reduce(
+          [](kv a, const kv& b) {
+            return kv{a.first, std::max(a.second, b.second)};
+          },
+          emit_policy::at_end())
       .collect(out);
   auto r = execute(p, ckpt_config(dir, 1));
-  for (auto& f : r.failures) BOOST_TEST_MESSAGE("failure: " << f);
+  for (auto& f : r.failures)
+    BOOST_TEST_MESSAGE("failure: " << f);
   require_ok(r);
   BOOST_REQUIRE(r.failures.size() == 1u);
   BOOST_TEST(r.failures[0].find("while aligning checkpoint") != std::string::npos);
   BOOST_TEST(r.restarts == 1u);
   auto items = sorted(out->items());
   BOOST_REQUIRE(items.size() == 5u);
-  for (auto& [k, sum] : items) BOOST_TEST(sum == 4000u / 5u + 4u * 1000u);  // each record counted once
+  for (auto& [k, sum] : items)
+    BOOST_TEST(sum == 4000u / 5u + 4u * 1000u);  // each record counted once
 }
 
 BOOST_AUTO_TEST_CASE(savepoint_restores_with_other_parallelism_2_4_1) {
@@ -414,17 +483,25 @@ BOOST_AUTO_TEST_CASE(savepoint_restores_with_other_parallelism_2_4_1) {
   auto run = [&](uint32_t par, std::optional<uint64_t> from, bool stop) {
     auto out = std::make_shared<collected<kv>>();
     pipeline p{"rescale"};
-    p.generate(n, [](uint64_t i) { return kv{i % 37, 1}; })
+    p.generate(n,
+               [](uint64_t i) {
+                 return kv{i % 37, 1};
+               })
         .rate_limit(30000)
         .parallelism(std::max(1u, par - 1))
         .key_by([](const kv& x) { return x.first; })
-        .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+        .reduce(
+            [](kv a, const kv& b) {
+              return kv{a.first, a.second + b.second};
+            },
+            emit_policy::at_end())
         .parallelism(par)
         .collect(out);
     auto cfg = ckpt_config(dir, par);
     cfg.checkpoints.interval = std::chrono::milliseconds(0);  // savepoints only
     cfg.restore_from = from;
-    if (stop) cfg.stop_with_savepoint_after = std::chrono::milliseconds(80);
+    if (stop)
+      cfg.stop_with_savepoint_after = std::chrono::milliseconds(80);
     auto r = execute(p, cfg);
     require_ok(r);
     return std::pair{r, out->items()};
@@ -439,7 +516,8 @@ BOOST_AUTO_TEST_CASE(savepoint_restores_with_other_parallelism_2_4_1) {
   auto [r3, out3] = run(1, r2.savepoint, false);
   BOOST_TEST((r3.restored_from == r2.savepoint));
   std::map<uint64_t, uint64_t> expected;
-  for (uint64_t i = 0; i < n; ++i) ++expected[i % 37];
+  for (uint64_t i = 0; i < n; ++i)
+    ++expected[i % 37];
   std::map<uint64_t, uint64_t> got(out3.begin(), out3.end());
   BOOST_TEST(out3.size() == 37u);
   BOOST_TEST((got == expected));
@@ -451,15 +529,24 @@ BOOST_AUTO_TEST_CASE(savepoint_on_request_while_running_and_stop_with_savepoint_
   auto run_async = [&](std::optional<uint64_t> from, bool stop) {
     auto out = std::make_shared<collected<kv>>();
     pipeline p{"on_request"};
-    p.generate(n, [](uint64_t i) { return kv{i % 7, 1}; })
+    p.generate(n,
+               [](uint64_t i) {
+                 return kv{i % 7, 1};
+               })
         .rate_limit(30000)
         .key_by([](const kv& x) { return x.first; })
-        .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+        .reduce(
+            [](kv a, const kv& b) {
+              return kv{a.first, a.second + b.second};
+            },
+            emit_policy::at_end())
         .collect(out);
     auto cfg = ckpt_config(dir, 2);
     cfg.restore_from = from;
     actors::job_report r;
-    std::thread job{[&] { r = execute(p, cfg); }};
+    std::thread job{[&] {
+      r = execute(p, cfg);
+    }};
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the job is running
     actors::request_savepoint(stop);
     job.join();
@@ -478,17 +565,26 @@ BOOST_AUTO_TEST_CASE(savepoint_on_request_while_running_and_stop_with_savepoint_
   // ...and resumed from it to the end: exact counts.
   auto out3 = std::make_shared<collected<kv>>();
   pipeline p{"on_request"};
-  p.generate(n, [](uint64_t i) { return kv{i % 7, 1}; })
+  p.generate(n,
+             [](uint64_t i) {
+               return kv{i % 7, 1};
+             })
       .key_by([](const kv& x) { return x.first; })
-      .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+      .reduce(
+          [](kv a, const kv& b) {
+            return kv{a.first, a.second + b.second};
+          },
+          emit_policy::at_end())
       .collect(out3);
   auto cfg = ckpt_config(dir, 2);
   cfg.restore_from = r2.savepoint;
   require_ok(execute(p, cfg));
   std::map<uint64_t, uint64_t> got;
-  for (auto& [k, c] : out3->items()) got[k] = c;
+  for (auto& [k, c] : out3->items())
+    got[k] = c;
   BOOST_TEST(got.size() == 7u);
-  for (auto& [k, c] : got) BOOST_TEST(c == (n - k + 6) / 7);
+  for (auto& [k, c] : got)
+    BOOST_TEST(c == (n - k + 6) / 7);
 }
 
 BOOST_AUTO_TEST_CASE(damaged_latest_checkpoint_falls_back_to_the_previous_one) {
@@ -499,14 +595,22 @@ BOOST_AUTO_TEST_CASE(damaged_latest_checkpoint_falls_back_to_the_previous_one) {
   auto job = [&](std::optional<uint64_t> stop_after_ms) {
     auto out = std::make_shared<collected<kv>>();
     pipeline p{"fallback"};
-    p.generate(n, [](uint64_t i) { return kv{i % 5, 1}; })
+    p.generate(n,
+               [](uint64_t i) {
+                 return kv{i % 5, 1};
+               })
         .rate_limit(20000)
         .key_by([](const kv& x) { return x.first; })
-        .reduce([](kv a, const kv& b) { return kv{a.first, a.second + b.second}; }, emit_policy::at_end())
+        .reduce(
+            [](kv a, const kv& b) {
+              return kv{a.first, a.second + b.second};
+            },
+            emit_policy::at_end())
         .collect(out);
     auto cfg = ckpt_config(dir, 1);
     cfg.checkpoints.retained = 3;
-    if (stop_after_ms) cfg.timeout = std::chrono::milliseconds(*stop_after_ms);  // "crash": stopped mid-run
+    if (stop_after_ms)
+      cfg.timeout = std::chrono::milliseconds(*stop_after_ms);  // "crash": stopped mid-run
     return std::pair{execute(p, cfg), out->items()};
   };
   auto [r1, out1] = job(150);
@@ -524,15 +628,19 @@ BOOST_AUTO_TEST_CASE(damaged_latest_checkpoint_falls_back_to_the_previous_one) {
   BOOST_TEST_MESSAGE("damaging checkpoint " << newest);
   damage_checkpoint(dir.path, newest);
   auto [r2, out2] = job(std::nullopt);
-  for (auto& note : r2.notes) BOOST_TEST_MESSAGE("note: " << note);
+  for (auto& note : r2.notes)
+    BOOST_TEST_MESSAGE("note: " << note);
   require_ok(r2);
   BOOST_REQUIRE(r2.restored_from.has_value());
   BOOST_TEST(*r2.restored_from < newest);
   bool reported = false;
-  for (auto& note : r2.notes) reported = reported || note.find("skipped damaged checkpoint " + std::to_string(newest)) != std::string::npos;
+  for (auto& note : r2.notes)
+    reported = reported || note.find("skipped damaged checkpoint " + std::to_string(newest)) !=
+                               std::string::npos;
   BOOST_TEST(reported);
   std::map<uint64_t, uint64_t> got(out2.begin(), out2.end());
-  for (uint64_t k = 0; k < 5; ++k) BOOST_TEST(got[k] == n / 5);
+  for (uint64_t k = 0; k < 5; ++k)
+    BOOST_TEST(got[k] == n / 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -111,7 +111,8 @@ BOOST_AUTO_TEST_CASE(a_restart_waits_its_delay_on_the_job_clock) {
   pipeline p{"restart_delay"};
   p.generate(1000, [](uint64_t i) { return i; })
       .map([failed](uint64_t x) {
-        if (x == 500 && !failed->exchange(true)) throw std::runtime_error("first attempt fails");
+        if (x == 500 && !failed->exchange(true))
+          throw std::runtime_error("first attempt fails");
         return x;
       })
       .start_new_chain()
@@ -135,7 +136,8 @@ BOOST_AUTO_TEST_CASE(a_restart_waits_its_delay_on_the_job_clock) {
   auto r = job.get();
   require_ok(r);
   BOOST_TEST(r.restarts == 1u);
-  BOOST_TEST(seen->load() >= 1000);  // without a checkpoint the second attempt starts from the beginning
+  BOOST_TEST(seen->load() >=
+             1000);  // without a checkpoint the second attempt starts from the beginning
 }
 
 BOOST_AUTO_TEST_SUITE_END()

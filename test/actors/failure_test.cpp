@@ -13,7 +13,9 @@ using namespace sluice;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -24,7 +26,8 @@ BOOST_AUTO_TEST_CASE(operator_exception_fails_the_job_with_operator_instance_and
   auto out = std::make_shared<collected<uint64_t>>();
   p.generate(100000, [](uint64_t i) { return i; })
       .map([](uint64_t x) {
-        if (x == 5000) throw std::runtime_error("amount out of range at record 5000");
+        if (x == 5000)
+          throw std::runtime_error("amount out of range at record 5000");
         return x;
       })
       .name("validate")
@@ -35,7 +38,8 @@ BOOST_AUTO_TEST_CASE(operator_exception_fails_the_job_with_operator_instance_and
   BOOST_TEST_MESSAGE(r.error);
   BOOST_TEST(contains(r.error, "operator 'validate' instance 0 failed"));
   BOOST_TEST(contains(r.error, "amount out of range at record 5000"));
-  BOOST_TEST(contains(r.error, "from generator#0"));  // the position names the upstream and record range
+  BOOST_TEST(
+      contains(r.error, "from generator#0"));  // the position names the upstream and record range
 }
 
 BOOST_AUTO_TEST_CASE(failure_in_one_parallel_instance_names_that_instance) {
@@ -47,7 +51,8 @@ BOOST_AUTO_TEST_CASE(failure_in_one_parallel_instance_names_that_instance) {
       .parallelism(2)
       .key_by([](uint64_t x) { return x % 64; })
       .reduce([bad_key](uint64_t a, uint64_t b) {
-        if (b % 64 == bad_key && b > 10000) throw std::invalid_argument("bad balance");
+        if (b % 64 == bad_key && b > 10000)
+          throw std::invalid_argument("bad balance");
         return a + b;
       })
       .name("balance")
@@ -73,9 +78,12 @@ BOOST_AUTO_TEST_CASE(missing_input_file_fails_with_the_path) {
 
 BOOST_AUTO_TEST_CASE(sink_exception_fails_the_job) {
   pipeline p{"sink_fails"};
-  p.generate(1000, [](uint64_t i) { return i; }).for_each([](uint64_t x) {
-    if (x == 999) throw std::runtime_error("disk full");
-  }).name("store");
+  p.generate(1000, [](uint64_t i) { return i; })
+      .for_each([](uint64_t x) {
+        if (x == 999)
+          throw std::runtime_error("disk full");
+      })
+      .name("store");
   auto r = execute(p, config(1));
   BOOST_TEST(!r.ok);
   BOOST_TEST(contains(r.error, "operator 'store'"));
@@ -119,7 +127,8 @@ BOOST_AUTO_TEST_CASE(jobs_run_one_after_another_in_one_process) {
     auto r = execute(p, config(2));
     require_ok(r);
     uint64_t total = 0;
-    for (auto x : out->items()) total += x;
+    for (auto x : out->items())
+      total += x;
     BOOST_TEST(total == 5000u * 4999u / 2u);
     BOOST_TEST(out->size() == 10u);
   }

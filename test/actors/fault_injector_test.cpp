@@ -46,11 +46,15 @@ BOOST_AUTO_TEST_CASE(bad_rules_are_rejected_with_the_rule_named) {
     }
     return std::string{};
   };
-  BOOST_TEST(message("explode:record=1").find("kind must be throw, crash or delay") != std::string::npos);
-  BOOST_TEST(message("crash:at=sometime").find("unknown crash point 'sometime'") != std::string::npos);
-  BOOST_TEST(message("throw:operator=x").find("needs record=K or probability=P") != std::string::npos);
+  BOOST_TEST(message("explode:record=1").find("kind must be throw, crash or delay") !=
+             std::string::npos);
+  BOOST_TEST(message("crash:at=sometime").find("unknown crash point 'sometime'") !=
+             std::string::npos);
+  BOOST_TEST(message("throw:operator=x").find("needs record=K or probability=P") !=
+             std::string::npos);
   BOOST_TEST(message("throw:record=abc").find("bad value 'abc' for record") != std::string::npos);
-  BOOST_TEST(message("throw:probability=2").find("probability must be in [0, 1]") != std::string::npos);
+  BOOST_TEST(message("throw:probability=2").find("probability must be in [0, 1]") !=
+             std::string::npos);
   BOOST_TEST(message("crash:at=before_sink_commit,checkpoint=3;throw:record=5").empty());
 }
 
@@ -65,7 +69,8 @@ BOOST_AUTO_TEST_CASE(delay_rule_delays_its_point_once) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_delay_rules_are_refused_with_the_rule) {
-  for (const char* bad : {"delay:at=deploy_reply", "delay:ms=5", "delay:at=nowhere,ms=5", "delay:at=deploy_reply,ms=0"}) {
+  for (const char* bad : {"delay:at=deploy_reply", "delay:ms=5", "delay:at=nowhere,ms=5",
+                          "delay:at=deploy_reply,ms=0"}) {
     try {
       fault_injector f{bad};
       BOOST_FAIL("accepted " << bad);

@@ -19,7 +19,8 @@ namespace {
 struct temp_dir {
   fs::path path;
   temp_dir() {
-    path = fs::temp_directory_path() / ("sluice-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    path = fs::temp_directory_path() /
+           ("sluice-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
     fs::create_directories(path);
   }
   ~temp_dir() { fs::remove_all(path); }
@@ -37,7 +38,8 @@ struct account {
 };
 
 parsed<account> parse_account(const csv_row& r) {
-  if (r.size() != 2) return parsed<account>::fail("expected 2 fields, found " + std::to_string(r.size()));
+  if (r.size() != 2)
+    return parsed<account>::fail("expected 2 fields, found " + std::to_string(r.size()));
   return account{r.get<int64_t>(0), r.get<double>(1)};
 }
 
@@ -45,9 +47,9 @@ void write_accounts(const fs::path& f) {
   std::ofstream out(f);
   out << "id,balance\r\n";
   out << "1,100.5\r\n";
-  out << "2,abc\r\n";     // line 3: not a number
+  out << "2,abc\r\n";  // line 3: not a number
   out << "3,7\r\n";
-  out << "4\r\n";         // line 5: too few fields
+  out << "4\r\n";  // line 5: too few fields
   out << "5,\"1e3\"\r\n";
 }
 
@@ -111,7 +113,8 @@ BOOST_AUTO_TEST_CASE(union_merges_streams) {
   // The union holds every record of every input exactly once: equal as
   // multisets (a lost record made up for by a duplicate must not pass).
   std::vector<uint64_t> expected;
-  for (uint64_t i = 0; i < 1500; ++i) expected.push_back(i);  // a: 0..999, b: 1000..1499
+  for (uint64_t i = 0; i < 1500; ++i)
+    expected.push_back(i);  // a: 0..999, b: 1000..1499
   expected.push_back(5000);
   expected.push_back(5001);
   BOOST_TEST(sorted(out->items()) == expected, boost::test_tools::per_element());
@@ -133,7 +136,9 @@ BOOST_AUTO_TEST_CASE(connect_enriches_a_stream_from_a_keyed_table) {
   pipeline p{"enrich"};
   auto out = std::make_shared<collected<enriched>>();
   auto txs = p.generate(4000, [](uint64_t i) { return make_event(i, 21, 100, 0); }).parallelism(2);
-  auto segs = p.generate(100, [](uint64_t c) { return segment{static_cast<uint32_t>(c), c % 3 ? "retail" : "private"}; });
+  auto segs = p.generate(100, [](uint64_t c) {
+    return segment{static_cast<uint32_t>(c), c % 3 ? "retail" : "private"};
+  });
   txs.key_by([](const event& e) { return e.customer; })
       .connect(segs.key_by([](const segment& s) { return s.customer; }))
       .process<state, enriched>(
@@ -145,7 +150,8 @@ BOOST_AUTO_TEST_CASE(connect_enriches_a_stream_from_a_keyed_table) {
           },
           [](const uint32_t& k, segment s, state& st, collector<enriched>& o) {
             st.segment = s.name;
-            for (size_t i = 0; i < st.waiting.size(); ++i) o.emit({k, s.name});
+            for (size_t i = 0; i < st.waiting.size(); ++i)
+              o.emit({k, s.name});
             st.waiting.clear();
           })
       .parallelism(3)
@@ -153,14 +159,16 @@ BOOST_AUTO_TEST_CASE(connect_enriches_a_stream_from_a_keyed_table) {
   require_ok(execute(p, config(3)));
   auto items = out->items();
   BOOST_TEST(items.size() == 4000u);
-  for (auto& [c, s] : items) BOOST_TEST(s == (c % 3 ? "retail" : "private"));
+  for (auto& [c, s] : items)
+    BOOST_TEST(s == (c % 3 ? "retail" : "private"));
 }
 
 namespace {
 
 caf::behavior multiplier(caf::event_based_actor*, int64_t factor) {
   return {[factor](std::vector<int64_t>& xs) {
-    for (auto& x : xs) x *= factor;
+    for (auto& x : xs)
+      x *= factor;
     return xs;
   }};
 }
@@ -171,24 +179,26 @@ BOOST_AUTO_TEST_CASE(custom_actor_stage_processes_every_batch_in_order) {
   pipeline p{"actor_stage"};
   auto out = std::make_shared<collected<int64_t>>();
   auto src = p.generate(10000, [](uint64_t i) { return static_cast<int64_t>(i); });
-  src.via_actor<int64_t>("doubler", [](caf::actor_system& sys) { return sys.spawn(multiplier, int64_t{2}); })
+  src.via_actor<int64_t>("doubler",
+                         [](caf::actor_system& sys) { return sys.spawn(multiplier, int64_t{2}); })
       .parallelism(1)
       .collect(out);
   require_ok(execute(p, config(1)));
   auto items = out->items();
   BOOST_REQUIRE(items.size() == 10000u);
-  for (size_t i = 0; i < items.size(); ++i) BOOST_REQUIRE(items[i] == static_cast<int64_t>(2 * i));  // order kept
+  for (size_t i = 0; i < items.size(); ++i)
+    BOOST_REQUIRE(items[i] == static_cast<int64_t>(2 * i));  // order kept
 }
 
 namespace {
 
 /// A source that has nothing to say until told to stop: it stays idle.
 class quiet_source final : public typed_source<event> {
- public:
+public:
   explicit quiet_source(std::shared_ptr<std::atomic<bool>> stop) : stop_(std::move(stop)) {}
   poll_status poll(size_t) override { return stop_->load() ? poll_status::end : poll_status::idle; }
 
- private:
+private:
   std::shared_ptr<std::atomic<bool>> stop_;
 };
 
@@ -201,12 +211,16 @@ BOOST_AUTO_TEST_CASE(idle_input_does_not_stall_event_time) {
   auto stop = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"idle"};
   auto results = std::make_shared<collected<result_t>>();
-  auto ts = [](const event& e) { return timestamp::of(e.ts); };
+  auto ts = [](const event& e) {
+    return timestamp::of(e.ts);
+  };
   auto busy = p.generate(4000, [](uint64_t i) { return make_event(i, 3, 4, 0); })
                   .with_watermarks(watermark_strategy<event>::bounded(duration{0}, ts))
                   .rate_limit(20000);
-  auto quiet = p.add_source<event>("quiet", [stop] { return std::make_unique<quiet_source>(stop); })
-                   .with_watermarks(watermark_strategy<event>::bounded(duration{0}, ts).with_idleness(duration{50}));
+  auto quiet =
+      p.add_source<event>("quiet", [stop] { return std::make_unique<quiet_source>(stop); })
+          .with_watermarks(
+              watermark_strategy<event>::bounded(duration{0}, ts).with_idleness(duration{50}));
   busy.union_with(quiet)
       .key_by([](const event& e) { return e.customer; })
       .window(window::tumbling::of(duration{100}))
@@ -227,9 +241,14 @@ BOOST_AUTO_TEST_CASE(reduce_emit_policies_continuous_periodic_and_at_end) {
     pipeline p{"policies"};
     auto out = std::make_shared<collected<std::pair<uint64_t, uint64_t>>>();
     auto src = p.generate(2000, [](uint64_t i) { return std::pair<uint64_t, uint64_t>{i % 4, 1}; });
-    if (rate_limited) src.rate_limit(20000);
+    if (rate_limited)
+      src.rate_limit(20000);
     src.key_by([](const auto& x) { return x.first; })
-        .reduce([](auto a, const auto& b) { return std::pair{a.first, a.second + b.second}; }, pol)
+        .reduce(
+            [](auto a, const auto& b) {
+              return std::pair{a.first, a.second + b.second};
+            },
+            pol)
         .collect(out);
     require_ok(execute(p, config(2)));
     return out->items();
@@ -237,15 +256,18 @@ BOOST_AUTO_TEST_CASE(reduce_emit_policies_continuous_periodic_and_at_end) {
   auto continuous = run_policy(emit_policy::continuous(), false);
   BOOST_TEST(continuous.size() == 2000u);
   auto at_end = sorted(run_policy(emit_policy::at_end(), false));
-  BOOST_TEST((at_end == std::vector<std::pair<uint64_t, uint64_t>>{{0, 500}, {1, 500}, {2, 500}, {3, 500}}));
+  BOOST_TEST((at_end ==
+              std::vector<std::pair<uint64_t, uint64_t>>{{0, 500}, {1, 500}, {2, 500}, {3, 500}}));
   auto periodic = run_policy(emit_policy::every(duration{20}), true);
   // ~100 ms of input with 20 ms micro-batches: several updates per key, and the
   // last one per key is the final count.
   BOOST_TEST(periodic.size() > 4u);
   BOOST_TEST(periodic.size() < 2000u);
   std::map<uint64_t, uint64_t> last;
-  for (auto& [k, v] : periodic) last[k] = std::max(last[k], v);
-  for (auto& [k, v] : last) BOOST_TEST(v == 500u);
+  for (auto& [k, v] : periodic)
+    last[k] = std::max(last[k], v);
+  for (auto& [k, v] : last)
+    BOOST_TEST(v == 500u);
 }
 
 BOOST_AUTO_TEST_CASE(keyed_running_aggregate_matches_reference_at_any_parallelism) {

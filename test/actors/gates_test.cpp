@@ -75,7 +75,8 @@ struct fixture {
 
 typed_batch<int> ints(int from, int n) {
   typed_batch<int> b;
-  for (int i = 0; i < n; ++i) b.records.push_back({from + i, timestamp::of(from + i)});
+  for (int i = 0; i < n; ++i)
+    b.records.push_back({from + i, timestamp::of(from + i)});
   return b;
 }
 
@@ -132,7 +133,8 @@ BOOST_FIXTURE_TEST_CASE(hash_gate_routes_every_record_once, fixture) {
   g.add(b, true);
   g.flush();
   size_t total = 0;
-  for (auto& s : log) total += s.records;
+  for (auto& s : log)
+    total += s.records;
   BOOST_TEST(total == 999u);
   BOOST_TEST(log.size() == 3u);
 }

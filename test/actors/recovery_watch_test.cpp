@@ -6,7 +6,9 @@ using namespace sluice;
 using namespace sluice::actors;
 
 namespace {
-timestamp at(int64_t t) { return timestamp::of(t); }
+timestamp at(int64_t t) {
+  return timestamp::of(t);
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(recovery_watch_suite)
@@ -36,7 +38,8 @@ BOOST_AUTO_TEST_CASE(stalls_after_the_limit_without_progress_and_names_the_wait)
   auto v = w.check(at(20100));
   BOOST_REQUIRE(v.stalled);
   BOOST_CHECK_EQUAL(*v.stalled,
-                    "recovery made no progress for 20000 ms (limit 20000 ms) while waiting for nodes not available: n3 "
+                    "recovery made no progress for 20000 ms (limit 20000 ms) while waiting for "
+                    "nodes not available: n3 "
                     "(lost: no heartbeat)");
   BOOST_CHECK(!w.waiting());  // reported once; the caller goes on
   BOOST_CHECK(!w.check(at(50000)).stalled);

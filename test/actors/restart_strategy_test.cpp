@@ -13,10 +13,14 @@ using namespace sluice::actors;
 namespace {
 
 using ms = duration;
-timestamp at(int64_t t) { return timestamp::of(t); }
+timestamp at(int64_t t) {
+  return timestamp::of(t);
+}
 
 /// The delay of a restart decision, or -1 when the strategy gave up.
-int64_t delay_of(const restart_decision& d) { return d.restart ? d.delay.count() : -1; }
+int64_t delay_of(const restart_decision& d) {
+  return d.restart ? d.delay.count() : -1;
+}
 
 /// The message of the `std::invalid_argument` `parse_restart_strategy(spec)` throws.
 std::string parse_error(const std::string& spec) {
@@ -28,7 +32,9 @@ std::string parse_error(const std::string& spec) {
   return "(accepted)";
 }
 
-bool mentions(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool mentions(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -76,10 +82,12 @@ BOOST_AUTO_TEST_CASE(exponential_backoff_grows_to_its_cap) {
 
 BOOST_AUTO_TEST_CASE(exponential_backoff_resets_after_a_quiet_period) {
   exponential_backoff s{ms{100}, ms{10'000}, 3.0, ms{60'000}};
-  BOOST_TEST(delay_of(s.on_failure(at(0))) == 100);       // back at 100
-  BOOST_TEST(delay_of(s.on_failure(at(1000))) == 300);    // back at 1300
-  BOOST_TEST(delay_of(s.on_failure(at(61'299))) == 900);  // ran 59.999 s: not quiet enough; back at 62199
-  BOOST_TEST(delay_of(s.on_failure(at(122'199))) == 100); // ran exactly 60 s since coming back: reset
+  BOOST_TEST(delay_of(s.on_failure(at(0))) == 100);     // back at 100
+  BOOST_TEST(delay_of(s.on_failure(at(1000))) == 300);  // back at 1300
+  BOOST_TEST(delay_of(s.on_failure(at(61'299))) ==
+             900);  // ran 59.999 s: not quiet enough; back at 62199
+  BOOST_TEST(delay_of(s.on_failure(at(122'199))) ==
+             100);  // ran exactly 60 s since coming back: reset
   BOOST_TEST(delay_of(s.on_failure(at(122'300))) == 300);
 }
 
@@ -143,8 +151,8 @@ BOOST_AUTO_TEST_CASE(parser_accepts_each_strategy) {
   BOOST_TEST(parse_restart_strategy("none")->describe() == "none");
   BOOST_TEST(parse_restart_strategy("fixed-delay:attempts=3,delay=1s")->describe() ==
              "fixed-delay:attempts=3,delay=1s");
-  BOOST_TEST(parse_restart_strategy("exponential:initial=100ms,max=10s,multiplier=2,reset=60s")->describe() ==
-             "exponential:initial=100ms,max=10s,multiplier=2,reset=1m");
+  BOOST_TEST(parse_restart_strategy("exponential:initial=100ms,max=10s,multiplier=2,reset=60s")
+                 ->describe() == "exponential:initial=100ms,max=10s,multiplier=2,reset=1m");
   BOOST_TEST(parse_restart_strategy("failure-rate:max=3,interval=1m,delay=1s")->describe() ==
              "failure-rate:max=3,interval=1m,delay=1s");
   // Defaults, spaces and key order.
@@ -152,7 +160,8 @@ BOOST_AUTO_TEST_CASE(parser_accepts_each_strategy) {
              "exponential:initial=1s,max=2h,multiplier=2,reset=1h");
   BOOST_TEST(parse_restart_strategy(" fixed-delay: delay = 250ms , attempts = 10 ")->describe() ==
              "fixed-delay:attempts=10,delay=250ms");
-  BOOST_TEST(parse_restart_strategy("exponential:initial=1s,max=1m,multiplier=1.5,attempts=4")->describe() ==
+  BOOST_TEST(parse_restart_strategy("exponential:initial=1s,max=1m,multiplier=1.5,attempts=4")
+                 ->describe() ==
              "exponential:initial=1s,max=1m,multiplier=1.5,reset=1h,attempts=4");
 }
 
@@ -195,11 +204,13 @@ BOOST_AUTO_TEST_CASE(parser_rejects_with_the_bad_part_named) {
       {"fixed-delay:attempts=3,delay=1s,jitter=1",
        "unknown parameter 'jitter' for fixed-delay (expected attempts, delay)"},
       {"fixed-delay:attempts", "parameter 'attempts' is not key=value"},
-      {"fixed-delay:attempts=99999999999,delay=1s", "attempts: '99999999999' is not a whole number"},
+      {"fixed-delay:attempts=99999999999,delay=1s",
+       "attempts: '99999999999' is not a whole number"},
       {"fixed-delay:attempts=3,delay=99999999999999999h", "too large"},
       {"exponential:initial=1s", "exponential needs parameter 'max'"},
       {"exponential:initial=10s,max=1s", "max (1s) is less than initial (10s)"},
-      {"exponential:initial=1s,max=10s,multiplier=0.5", "multiplier must be a number of at least 1"},
+      {"exponential:initial=1s,max=10s,multiplier=0.5",
+       "multiplier must be a number of at least 1"},
       {"exponential:initial=1s,max=10s,multiplier=two", "multiplier: 'two' is not a number"},
       {"exponential:initial=1s,max=10s,multiplier=inf", "multiplier: 'inf' is not a number"},
       {"exponential:initial=0ms,max=10s", "initial must be positive"},

@@ -36,8 +36,9 @@ inline sluice::runtime_config config(uint32_t parallelism, uint32_t workers = 2)
 /// Moves a job's test clock forward by `step` every `every` of real time
 /// while it exists (for jobs whose processing time must pass on its own).
 class clock_driver {
- public:
-  clock_driver(std::shared_ptr<sluice::actors::test_clock> c, sluice::duration step, std::chrono::microseconds every)
+public:
+  clock_driver(std::shared_ptr<sluice::actors::test_clock> c, sluice::duration step,
+               std::chrono::microseconds every)
       : thread_([this, c = std::move(c), step, every] {
           while (!stop_.load()) {
             std::this_thread::sleep_for(every);
@@ -51,7 +52,7 @@ class clock_driver {
   clock_driver(const clock_driver&) = delete;
   clock_driver& operator=(const clock_driver&) = delete;
 
- private:
+private:
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -67,8 +68,10 @@ struct event {
 
 inline event make_event(uint64_t i, uint64_t seed, uint32_t customers, int64_t disorder) {
   uint64_t h = sluice::mix64(i ^ (seed * 0x9E3779B97F4A7C15ull));
-  int64_t jitter = disorder > 0 ? static_cast<int64_t>((h >> 20) % static_cast<uint64_t>(disorder + 1)) : 0;
-  return event{static_cast<uint32_t>(h % customers), static_cast<int64_t>((h >> 40) % 10000), static_cast<int64_t>(i) * 10 - jitter};
+  int64_t jitter =
+      disorder > 0 ? static_cast<int64_t>((h >> 20) % static_cast<uint64_t>(disorder + 1)) : 0;
+  return event{static_cast<uint32_t>(h % customers), static_cast<int64_t>((h >> 40) % 10000),
+               static_cast<int64_t>(i) * 10 - jitter};
 }
 
 /// Count and sum of cents, as an aggregate function.

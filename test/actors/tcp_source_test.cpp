@@ -220,11 +220,15 @@ BOOST_AUTO_TEST_CASE(failure_replays_from_the_log_exactly_once) {
   auto out = std::make_shared<collected<kv>>();
   auto failed = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"tcp_replay"};
-  p.read_tcp_lines(dir.log(), 0, [](std::string_view s) -> parsed<kv> {
-    auto v = parse_u64(s);
-    if (!v.ok()) return parsed<kv>::fail(v.error());
-    return kv{v.value() % 10, 1};
-  }, port)
+  p.read_tcp_lines(
+       dir.log(), 0,
+       [](std::string_view s) -> parsed<kv> {
+         auto v = parse_u64(s);
+         if (!v.ok())
+           return parsed<kv>::fail(v.error());
+         return kv{v.value() % 10, 1};
+       },
+       port)
       .map([failed, seen = uint64_t{0}](kv x) mutable {
         if (++seen == 1500 && !failed->exchange(true))
           throw std::runtime_error("injected failure");

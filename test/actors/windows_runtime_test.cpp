@@ -20,18 +20,19 @@ constexpr int64_t disorder = 300;  // ms; the watermark bound covers it, so noth
 
 std::vector<event> events(uint64_t n, uint64_t seed, uint32_t customers) {
   std::vector<event> out;
-  for (uint64_t i = 0; i < n; ++i) out.push_back(make_event(i, seed, customers, disorder));
+  for (uint64_t i = 0; i < n; ++i)
+    out.push_back(make_event(i, seed, customers, disorder));
   return out;
 }
 
 template <class Assigner>
-std::vector<result_t> run_windows(uint64_t n, uint64_t seed, uint32_t customers, Assigner a, uint32_t par,
-                                  uint32_t source_par) {
+std::vector<result_t> run_windows(uint64_t n, uint64_t seed, uint32_t customers, Assigner a,
+                                  uint32_t par, uint32_t source_par) {
   pipeline p{"windows"};
   auto out = std::make_shared<collected<result_t>>();
   p.generate(n, [seed, customers](uint64_t i) { return make_event(i, seed, customers, disorder); })
-      .with_watermarks(watermark_strategy<event>::bounded(duration{disorder},
-                                                          [](const event& e) { return timestamp::of(e.ts); }))
+      .with_watermarks(watermark_strategy<event>::bounded(
+          duration{disorder}, [](const event& e) { return timestamp::of(e.ts); }))
       .parallelism(source_par)
       .key_by([](const event& e) { return e.customer; })
       .window(a)
@@ -53,14 +54,16 @@ std::vector<result_t> reference_time(const std::vector<event>& es, Assigner a) {
       x.second += e.cents;
     });
   std::vector<result_t> out;
-  for (auto& [k, v] : acc) out.push_back(result_t{std::get<0>(k), {std::get<1>(k), std::get<2>(k)}, v});
+  for (auto& [k, v] : acc)
+    out.push_back(result_t{std::get<0>(k), {std::get<1>(k), std::get<2>(k)}, v});
   return sorted(out);
 }
 
 /// Brute force for sessions: sort each key's timestamps and cut at gaps > gap.
 std::vector<result_t> reference_sessions(const std::vector<event>& es, int64_t gap) {
   std::map<uint32_t, std::vector<event>> by_key;
-  for (auto& e : es) by_key[e.customer].push_back(e);
+  for (auto& e : es)
+    by_key[e.customer].push_back(e);
   std::vector<result_t> out;
   for (auto& [k, v] : by_key) {
     std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.ts < b.ts; });
@@ -116,7 +119,8 @@ BOOST_AUTO_TEST_CASE(count_windows_match_reference_at_parallelism_1_and_4) {
   // One source instance keeps each key's arrival order, which count windows depend on.
   auto es = events(10000, 5, 30);
   std::map<uint32_t, std::vector<event>> by_key;
-  for (auto& e : es) by_key[e.customer].push_back(e);
+  for (auto& e : es)
+    by_key[e.customer].push_back(e);
   std::vector<result_t> ref;
   for (auto& [k, v] : by_key)
     for (size_t i = 0; i + 7 <= v.size(); i += 7) {
@@ -140,8 +144,8 @@ BOOST_AUTO_TEST_CASE(late_records_go_to_side_output_and_nothing_is_lost) {
   auto results = std::make_shared<collected<result_t>>();
   auto late = std::make_shared<collected<event>>();
   auto w = p.generate(n, [](uint64_t i) { return make_event(i, 9, 20, 2000); })
-               .with_watermarks(watermark_strategy<event>::bounded(duration{100},
-                                                                   [](const event& e) { return timestamp::of(e.ts); }))
+               .with_watermarks(watermark_strategy<event>::bounded(
+                   duration{100}, [](const event& e) { return timestamp::of(e.ts); }))
                .key_by([](const event& e) { return e.customer; })
                .window(win::tumbling::of(duration{500}))
                .aggregate(count_sum{});
@@ -149,7 +153,8 @@ BOOST_AUTO_TEST_CASE(late_records_go_to_side_output_and_nothing_is_lost) {
   w.late_records().collect(late);
   require_ok(execute(p, config(2)));
   int64_t counted = 0;
-  for (auto& r : results->items()) counted += r.value.first;
+  for (auto& r : results->items())
+    counted += r.value.first;
   BOOST_TEST(late->size() > 0u);
   BOOST_TEST(static_cast<uint64_t>(counted) + late->size() == n);
 }
@@ -159,7 +164,8 @@ BOOST_AUTO_TEST_CASE(unconsumed_late_records_are_counted_in_the_report) {
   pipeline p{"late_counted"};
   auto results = std::make_shared<collected<result_t>>();
   p.generate(n, [](uint64_t i) { return make_event(i, 11, 10, 2000); })
-      .with_watermarks(watermark_strategy<event>::bounded(duration{50}, [](const event& e) { return timestamp::of(e.ts); }))
+      .with_watermarks(watermark_strategy<event>::bounded(
+          duration{50}, [](const event& e) { return timestamp::of(e.ts); }))
       .key_by([](const event& e) { return e.customer; })
       .window(win::tumbling::of(duration{500}))
       .aggregate(count_sum{})
@@ -169,9 +175,11 @@ BOOST_AUTO_TEST_CASE(unconsumed_late_records_are_counted_in_the_report) {
   require_ok(r);
   uint64_t unconsumed = 0;
   for (auto& m : r.metrics)
-    if (m.name == "window") unconsumed += m.unconsumed;
+    if (m.name == "window")
+      unconsumed += m.unconsumed;
   int64_t counted = 0;
-  for (auto& x : results->items()) counted += x.value.first;
+  for (auto& x : results->items())
+    counted += x.value.first;
   BOOST_TEST(unconsumed > 0u);
   BOOST_TEST(static_cast<uint64_t>(counted) + unconsumed == n);
 }

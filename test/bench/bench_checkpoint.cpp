@@ -62,12 +62,14 @@ sluice::runtime_config base_config(uint32_t par) {
 }
 
 /// Runs the window job; returns seconds, results and the report.
-std::tuple<double, uint64_t, sluice::actors::job_report> window_job(uint64_t n, const sluice::runtime_config& cfg) {
+std::tuple<double, uint64_t, sluice::actors::job_report> window_job(
+    uint64_t n, const sluice::runtime_config& cfg) {
   auto results = std::make_shared<std::atomic<uint64_t>>(0);
   sluice::pipeline p{"window"};
   p.generate(n, [](uint64_t i) { return bench::make_event(i); })
       .with_watermarks(sluice::watermark_strategy<event>::bounded(
-          std::chrono::milliseconds{0}, [](const event& e) { return sluice::timestamp::of(e.event_time); }))
+          std::chrono::milliseconds{0},
+          [](const event& e) { return sluice::timestamp::of(e.event_time); }))
       .key_by([](const event& e) { return e.customer_id; })
       .window(sluice::window::tumbling::of(std::chrono::milliseconds{60'000}))
       .aggregate(count_sum{})
@@ -115,11 +117,13 @@ int window_checkpoint(uint64_t n, uint32_t pairs) {
       }
       (ckpt ? s_ckpt : s_plain) = sec;
       (ckpt ? res_ckpt : res_plain) = res;
-      if (ckpt) rep_ckpt = rep;
+      if (ckpt)
+        rep_ckpt = rep;
     }
     if (res_plain != res_ckpt) {
       std::fprintf(stderr, "BENCH-ERROR name=window_checkpoint_1s: results differ (%llu vs %llu)\n",
-                   static_cast<unsigned long long>(res_plain), static_cast<unsigned long long>(res_ckpt));
+                   static_cast<unsigned long long>(res_plain),
+                   static_cast<unsigned long long>(res_ckpt));
       return 1;
     }
     ratios.push_back(s_plain / s_ckpt);
@@ -127,20 +131,26 @@ int window_checkpoint(uint64_t n, uint32_t pairs) {
     min_completed = std::min(min_completed, rep_ckpt.checkpoints_completed);
     sum_plain += s_plain;
     sum_ckpt += s_ckpt;
-    std::printf("BENCH-PAIR name=window_checkpoint_1s pair=%u order=%s plain_s=%.3f checkpointed_s=%.3f ratio=%.3f "
-                "checkpoints=%llu max_task_stall_ms=%lld\n",
-                pair + 1, pair % 2 ? "checkpointed,plain" : "plain,checkpointed", s_plain, s_ckpt, s_plain / s_ckpt,
-                static_cast<unsigned long long>(rep_ckpt.checkpoints_completed),
-                static_cast<long long>(rep_ckpt.max_sync_ms));
+    std::printf(
+        "BENCH-PAIR name=window_checkpoint_1s pair=%u order=%s plain_s=%.3f checkpointed_s=%.3f "
+        "ratio=%.3f "
+        "checkpoints=%llu max_task_stall_ms=%lld\n",
+        pair + 1, pair % 2 ? "checkpointed,plain" : "plain,checkpointed", s_plain, s_ckpt,
+        s_plain / s_ckpt, static_cast<unsigned long long>(rep_ckpt.checkpoints_completed),
+        static_cast<long long>(rep_ckpt.max_sync_ms));
   }
   const double x = n * pairs / sum_ckpt, y = n * pairs / sum_plain;
   std::printf(
-      "BENCH name=window_checkpoint_1s events=%llu pairs=%u events_per_s=%.0f baseline_events_per_s=%.0f "
-      "ratio=%.3f ratio_min=%.3f ratio_max=%.3f results=%llu checkpoints_min=%llu max_task_stall_ms=%.0f "
+      "BENCH name=window_checkpoint_1s events=%llu pairs=%u events_per_s=%.0f "
+      "baseline_events_per_s=%.0f "
+      "ratio=%.3f ratio_min=%.3f ratio_max=%.3f results=%llu checkpoints_min=%llu "
+      "max_task_stall_ms=%.0f "
       "max_task_stall_ms_median=%.0f max_task_stall_ms_min=%.0f\n",
-      static_cast<unsigned long long>(n), pairs, x, y, median(ratios), *std::min_element(ratios.begin(), ratios.end()),
+      static_cast<unsigned long long>(n), pairs, x, y, median(ratios),
+      *std::min_element(ratios.begin(), ratios.end()),
       *std::max_element(ratios.begin(), ratios.end()), static_cast<unsigned long long>(res_ckpt),
-      static_cast<unsigned long long>(min_completed), *std::max_element(stalls.begin(), stalls.end()), median(stalls),
+      static_cast<unsigned long long>(min_completed),
+      *std::max_element(stalls.begin(), stalls.end()), median(stalls),
       *std::min_element(stalls.begin(), stalls.end()));
   return 0;
 }
@@ -154,10 +164,15 @@ int recovery(uint64_t n) {
   const uint64_t fail_record = std::max<uint64_t>(n * 3 / 4, 3 * keys);
   auto seen = std::make_shared<std::atomic<uint64_t>>(0);  // over all instances
   sluice::pipeline p{"recovery"};
-  p.generate(n, [](uint64_t i) { return std::pair<uint64_t, uint64_t>{i % 100'000, 1}; })
+  p.generate(n,
+             [](uint64_t i) {
+               return std::pair<uint64_t, uint64_t>{i % 100'000, 1};
+             })
       .rate_limit(2'000'000)
       .key_by([](const auto& x) { return x.first; })
-      .reduce([](auto a, const auto& b) { return std::pair{a.first, a.second + b.second}; })
+      .reduce([](auto a, const auto& b) {
+        return std::pair{a.first, a.second + b.second};
+      })
       // The sink (one instance) fails once; every record it sees after
       // that comes from the restarted job, since the failed instance is gone.
       .for_each([fail_at, first_after, fired, fail_record, seen](const auto&) {
@@ -165,7 +180,8 @@ int recovery(uint64_t n) {
           fail_at->store(clk::now().time_since_epoch().count());
           throw std::runtime_error("injected failure");
         }
-        if (fired->load() && first_after->load() == 0) first_after->store(clk::now().time_since_epoch().count());
+        if (fired->load() && first_after->load() == 0)
+          first_after->store(clk::now().time_since_epoch().count());
       })
       .parallelism(1)
       .start_new_chain();
@@ -175,30 +191,36 @@ int recovery(uint64_t n) {
   cfg.restart = "fixed-delay:attempts=1,delay=0ms";
   auto r = sluice::execute(p, cfg);
   if (!r.ok || r.restarts != 1 || first_after->load() == 0) {
-    std::fprintf(stderr, "BENCH-ERROR name=recovery_100k_keys: ok=%d restarts=%u error=%s\n", r.ok, r.restarts,
-                 r.error.c_str());
+    std::fprintf(stderr, "BENCH-ERROR name=recovery_100k_keys: ok=%d restarts=%u error=%s\n", r.ok,
+                 r.restarts, r.error.c_str());
     return 1;
   }
   const double ms = (first_after->load() - fail_at->load()) / 1e6;
-  std::printf("BENCH name=recovery_100k_keys events=%llu keys=%llu recovery_ms=%.1f restored_from=%llu\n",
-              static_cast<unsigned long long>(n), static_cast<unsigned long long>(keys), ms,
-              static_cast<unsigned long long>(r.restored_from.value_or(0)));
+  std::printf(
+      "BENCH name=recovery_100k_keys events=%llu keys=%llu recovery_ms=%.1f restored_from=%llu\n",
+      static_cast<unsigned long long>(n), static_cast<unsigned long long>(keys), ms,
+      static_cast<unsigned long long>(r.restored_from.value_or(0)));
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t n = 0;  // 0 = each case's default
+  uint64_t n = 0;      // 0 = each case's default
   uint32_t pairs = 4;  // even: each order runs equally often
   std::string only;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--events") && i + 1 < argc) n = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--pairs") && i + 1 < argc) pairs = std::max(1u, static_cast<uint32_t>(std::stoul(argv[++i])));
-    else if (!std::strcmp(argv[i], "--case") && i + 1 < argc) only = argv[++i];
+    if (!std::strcmp(argv[i], "--events") && i + 1 < argc)
+      n = std::stoull(argv[++i]);
+    else if (!std::strcmp(argv[i], "--pairs") && i + 1 < argc)
+      pairs = std::max(1u, static_cast<uint32_t>(std::stoul(argv[++i])));
+    else if (!std::strcmp(argv[i], "--case") && i + 1 < argc)
+      only = argv[++i];
   }
   int rc = 0;
-  if (only.empty() || only.rfind("window_checkpoint", 0) == 0) rc |= window_checkpoint(n ? n : 100'000'000, pairs);
-  if (only.empty() || only.rfind("recovery", 0) == 0) rc |= recovery(std::min<uint64_t>(n ? n : 10'000'000, 2'000'000));
+  if (only.empty() || only.rfind("window_checkpoint", 0) == 0)
+    rc |= window_checkpoint(n ? n : 100'000'000, pairs);
+  if (only.empty() || only.rfind("recovery", 0) == 0)
+    rc |= recovery(std::min<uint64_t>(n ? n : 10'000'000, 2'000'000));
   return rc;
 }

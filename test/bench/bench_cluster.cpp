@@ -33,10 +33,10 @@
 //                 [--timeout-s S] [runtime knobs of bench_common.hpp]
 //
 // Prints, per pair on stderr and per case on stdout:
-//   BENCH-PAIR name=<case> pair=<i> embedded_s=<s> cluster_s=<s> cluster_wall_s=<s> ratio=<b/a> loadavg=<l>
-//   BENCH name=<case> events=<n> seconds=<median cluster s> events_per_s=<median (b)>
-//         baseline_events_per_s=<median (a)> ratio=<median b/a> ratio_min=<x> ratio_max=<y> pairs=<k>
-//         failed_pairs=<f> loadavg=<first..last> results=<count>
+//   BENCH-PAIR name=<case> pair=<i> embedded_s=<s> cluster_s=<s> cluster_wall_s=<s> ratio=<b/a>
+//   loadavg=<l> BENCH name=<case> events=<n> seconds=<median cluster s> events_per_s=<median (b)>
+//         baseline_events_per_s=<median (a)> ratio=<median b/a> ratio_min=<x> ratio_max=<y>
+//         pairs=<k> failed_pairs=<f> loadavg=<first..last> results=<count>
 // Figures only: timings are never asserted. A pair that fails (a node
 // crashed, the job hung or produced other results) is reported with the node
 // logs (kept in a temp directory) and left out; the others still run. Exits 1
@@ -72,21 +72,23 @@ using bench::jobs::window_baseline;
 using bench::jobs::window_job;
 
 struct job_case {
-  std::string base;  ///< "stateless" or "window"
+  std::string base;         ///< "stateless" or "window"
   uint64_t default_events;  ///< about a second embedded on this machine
   bench::outcome (*baseline)(uint64_t);
   void (*build)(sluice::pipeline&, uint64_t, std::shared_ptr<bench::totals>);
 };
 
 const std::vector<job_case>& cases() {
-  static const std::vector<job_case> all{{"stateless", 100'000'000, stateless_baseline, stateless_job},
-                                         {"window", 15'000'000, window_baseline, window_job}};
+  static const std::vector<job_case> all{
+      {"stateless", 100'000'000, stateless_baseline, stateless_job},
+      {"window", 15'000'000, window_baseline, window_job}};
   return all;
 }
 
 const job_case* find_case(const std::string& base) {
   for (auto& c : cases())
-    if (c.base == base) return &c;
+    if (c.base == base)
+      return &c;
   return nullptr;
 }
 
@@ -114,19 +116,29 @@ cluster_options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) bench::usage(argv[0], (a + " needs a value").c_str());
+      if (i + 1 >= argc)
+        bench::usage(argv[0], (a + " needs a value").c_str());
       return argv[++i];
     };
     if (a == "--help" || a == "-h") {
-      std::fprintf(stderr, "%s: --repeat R runs R embedded/cluster pairs per case (default 3); --timeout-s S bounds a job "
-                   "(default 180); --events defaults to 100000000 (stateless) and 15000000 (window); parallelism is always 2\n", argv[0]);
+      std::fprintf(stderr,
+                   "%s: --repeat R runs R embedded/cluster pairs per case (default 3); --timeout-s "
+                   "S bounds a job "
+                   "(default 180); --events defaults to 100000000 (stateless) and 15000000 "
+                   "(window); parallelism is always 2\n",
+                   argv[0]);
       bench::usage(argv[0], nullptr);
     }
-    if (a == "--role") o.role = value();
-    else if (a == "--node") o.node = value();
-    else if (a == "--cluster") o.cluster_file = value();
-    else if (a == "--job") o.job = value();
-    else if (a == "--timeout-s") o.timeout_s = static_cast<int>(bench::parse_uint(argv[0], a, value().c_str()));
+    if (a == "--role")
+      o.role = value();
+    else if (a == "--node")
+      o.node = value();
+    else if (a == "--cluster")
+      o.cluster_file = value();
+    else if (a == "--job")
+      o.job = value();
+    else if (a == "--timeout-s")
+      o.timeout_s = static_cast<int>(bench::parse_uint(argv[0], a, value().c_str()));
     else {
       o.events_given |= a.rfind("--events", 0) == 0;
       repeat_given |= a.rfind("--repeat", 0) == 0;
@@ -134,8 +146,10 @@ cluster_options parse(int argc, char** argv) {
     }
   }
   o.common = bench::parse(static_cast<int>(rest.size()), rest.data());
-  if (repeat_given) o.pairs = std::max(1u, o.common.repeat);
-  if (o.timeout_s <= 0) bench::usage(argv[0], "--timeout-s must be positive");
+  if (repeat_given)
+    o.pairs = std::max(1u, o.common.repeat);
+  if (o.timeout_s <= 0)
+    bench::usage(argv[0], "--timeout-s must be positive");
   return o;
 }
 
@@ -179,7 +193,8 @@ int run_node(const cluster_options& o) {
 /// A port that was free a moment ago (bound with port 0, then released).
 uint16_t free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
+  if (fd < 0)
+    throw std::runtime_error("socket() failed");
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -187,7 +202,8 @@ uint16_t free_port() {
   const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
                   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
   ::close(fd);
-  if (!ok) throw std::runtime_error("cannot find a free port on 127.0.0.1");
+  if (!ok)
+    throw std::runtime_error("cannot find a free port on 127.0.0.1");
   return ntohs(a.sin_port);
 }
 
@@ -201,20 +217,24 @@ std::string read_all(const fs::path& p) {
 /// A child process, killed (SIGKILL) and reaped when this goes away unless
 /// it was awaited. The child also dies with this process (PR_SET_PDEATHSIG).
 class child {
- public:
+public:
   child(std::vector<std::string> args, const fs::path& log) {
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     const std::string log_s = log.string();
     const pid_t parent = ::getpid();
     pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork() failed");
+    if (pid_ < 0)
+      throw std::runtime_error("fork() failed");
     if (pid_ == 0) {  // only async-signal-safe calls until exec
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
+      if (::getppid() != parent)
+        ::_exit(127);
       const int fd = ::open(log_s.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd < 0) ::_exit(127);
+      if (fd < 0)
+        ::_exit(127);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       ::close(fd);
@@ -228,21 +248,24 @@ class child {
 
   /// Exit code (128 + signal if killed), or nullopt if still running.
   std::optional<int> poll() {
-    if (status_) return status_;
+    if (status_)
+      return status_;
     int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (::waitpid(pid_, &st, WNOHANG) == pid_)
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return status_;
   }
 
   void kill() {
-    if (status_ || pid_ <= 0) return;
+    if (status_ || pid_ <= 0)
+      return;
     ::kill(pid_, SIGKILL);
     int st = 0;
     ::waitpid(pid_, &st, 0);
     status_ = 128 + SIGKILL;
   }
 
- private:
+private:
   pid_t pid_ = -1;
   std::optional<int> status_;
 };
@@ -251,20 +274,24 @@ class child {
 /// contains `text`, or nullopt.
 std::optional<double> log_time(const std::string& log, const std::string& text) {
   const size_t at = log.find(text);
-  if (at == std::string::npos) return std::nullopt;
+  if (at == std::string::npos)
+    return std::nullopt;
   const size_t bol = log.rfind('\n', at);
   const size_t start = bol == std::string::npos ? 0 : bol + 1;
   int h = 0, m = 0, s = 0, ms = 0;
-  if (std::sscanf(log.c_str() + start, "[%d:%d:%d.%d]", &h, &m, &s, &ms) != 4) return std::nullopt;
+  if (std::sscanf(log.c_str() + start, "[%d:%d:%d.%d]", &h, &m, &s, &ms) != 4)
+    return std::nullopt;
   return h * 3600.0 + m * 60.0 + s + ms / 1000.0;
 }
 
 /// Sum of the `PARTIAL` lines of a node log.
 std::optional<bench::outcome> partial(const std::string& log) {
   const size_t at = log.find("PARTIAL results=");
-  if (at == std::string::npos) return std::nullopt;
+  if (at == std::string::npos)
+    return std::nullopt;
   unsigned long long r = 0, c = 0;
-  if (std::sscanf(log.c_str() + at, "PARTIAL results=%llu checksum=%llu", &r, &c) != 2) return std::nullopt;
+  if (std::sscanf(log.c_str() + at, "PARTIAL results=%llu checksum=%llu", &r, &c) != 2)
+    return std::nullopt;
   return bench::outcome{r, c};
 }
 
@@ -275,10 +302,12 @@ struct cluster_run {
 
 /// Runs case `c` on a fresh 2-node cluster. Throws std::runtime_error with
 /// the reason (and where the logs were kept) on failure.
-cluster_run run_cluster(const cluster_options& o, const job_case& c, const bench::outcome& expected) {
+cluster_run run_cluster(const cluster_options& o, const job_case& c,
+                        const bench::outcome& expected) {
   static int serial = 0;
   const fs::path dir =
-      fs::temp_directory_path() / ("sluice-bench-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(++serial));
+      fs::temp_directory_path() /
+      ("sluice-bench-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(++serial));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::vector<std::string> names{"n1", "n2"};
@@ -290,19 +319,35 @@ cluster_run run_cluster(const cluster_options& o, const job_case& c, const bench
       << "heartbeat_interval_ms = 100\nheartbeat_timeout_ms = 15000\nrestart = \"none\"\n";
     for (auto& n : names)
       f << "[[nodes]]\nname = \"" << n << "\"\nhost = \"127.0.0.1\"\nport = " << free_port()
-        << "\nworkers = " << o.common.workers << "\nstate_dir = \"" << (dir / "state" / n).string() << "\"\n";
+        << "\nworkers = " << o.common.workers << "\nstate_dir = \"" << (dir / "state" / n).string()
+        << "\"\n";
   }
-  std::vector<std::string> base{fs::read_symlink("/proc/self/exe").string(), "--role", "node", "--job", c.base,
-                                "--events", std::to_string(events_of(o, c)), "--cluster", (dir / "cluster.toml").string(),
-                                "--timeout-s", std::to_string(o.timeout_s), "--workers", std::to_string(o.common.workers)};
-  if (o.common.batch_size) base.insert(base.end(), {"--batch-size", std::to_string(o.common.batch_size)});
-  if (o.common.credits) base.insert(base.end(), {"--credits", std::to_string(o.common.credits)});
-  if (o.common.flush_ms >= 0) base.insert(base.end(), {"--flush-ms", std::to_string(o.common.flush_ms)});
-  if (!o.common.chaining) base.emplace_back("--no-chaining");
+  std::vector<std::string> base{fs::read_symlink("/proc/self/exe").string(),
+                                "--role",
+                                "node",
+                                "--job",
+                                c.base,
+                                "--events",
+                                std::to_string(events_of(o, c)),
+                                "--cluster",
+                                (dir / "cluster.toml").string(),
+                                "--timeout-s",
+                                std::to_string(o.timeout_s),
+                                "--workers",
+                                std::to_string(o.common.workers)};
+  if (o.common.batch_size)
+    base.insert(base.end(), {"--batch-size", std::to_string(o.common.batch_size)});
+  if (o.common.credits)
+    base.insert(base.end(), {"--credits", std::to_string(o.common.credits)});
+  if (o.common.flush_ms >= 0)
+    base.insert(base.end(), {"--flush-ms", std::to_string(o.common.flush_ms)});
+  if (!o.common.chaining)
+    base.emplace_back("--no-chaining");
 
   auto fail = [&](const std::string& why) -> std::runtime_error {
     std::string logs;
-    for (auto& n : names) logs += "---- " + n + " ----\n" + read_all(dir / (n + ".log"));
+    for (auto& n : names)
+      logs += "---- " + n + " ----\n" + read_all(dir / (n + ".log"));
     return std::runtime_error(why + " (logs kept in " + dir.string() + ")\n" + logs);
   };
 
@@ -318,12 +363,17 @@ cluster_run run_cluster(const cluster_options& o, const job_case& c, const bench
   for (;;) {
     bool all = true;
     for (size_t i = 0; i < nodes.size(); ++i)
-      if (auto code = nodes[i]->poll()) codes[i] = *code;
-      else all = false;
-    if (all) break;
+      if (auto code = nodes[i]->poll())
+        codes[i] = *code;
+      else
+        all = false;
+    if (all)
+      break;
     if (bench::clock_type::now() > deadline) {
-      for (auto& n : nodes) n->kill();
-      throw fail("the cluster did not finish within " + std::to_string(o.timeout_s + 30) + " s: killed");
+      for (auto& n : nodes)
+        n->kill();
+      throw fail("the cluster did not finish within " + std::to_string(o.timeout_s + 30) +
+                 " s: killed");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
@@ -342,13 +392,15 @@ cluster_run run_cluster(const cluster_options& o, const job_case& c, const bench
     throw fail("cannot find the summary, the log lines or the totals of both nodes");
   const double x = std::strtod(n1.c_str() + at + finished.size(), nullptr);
   double wait = *deployed - *listening;
-  if (wait < 0) wait += 86400;  // midnight passed
+  if (wait < 0)
+    wait += 86400;  // midnight passed
   const bench::outcome got{p1->results + p2->results, p1->checksum + p2->checksum};
   if (got.results != expected.results || got.checksum != expected.checksum)
-    throw fail("results differ: cluster results=" + std::to_string(got.results) + " checksum=" +
-               std::to_string(got.checksum) + ", expected results=" + std::to_string(expected.results) +
-               " checksum=" + std::to_string(expected.checksum));
-  if (wait < 0 || wait > x) throw fail("implausible join wait " + std::to_string(wait) + " s");
+    throw fail("results differ: cluster results=" + std::to_string(got.results) +
+               " checksum=" + std::to_string(got.checksum) + ", expected results=" +
+               std::to_string(expected.results) + " checksum=" + std::to_string(expected.checksum));
+  if (wait < 0 || wait > x)
+    throw fail("implausible join wait " + std::to_string(wait) + " s");
   fs::remove_all(dir);
   return {x - wait, wall};
 }
@@ -364,8 +416,10 @@ double run_embedded(const cluster_options& o, const job_case& c, const bench::ou
   const auto t0 = bench::clock_type::now();
   const auto report = sluice::execute(p, cfg);
   const double s = bench::seconds_since(t0);
-  if (o.common.verbose || !report.ok) std::fputs(sluice::actors::format_summary(p, report, s).c_str(), stderr);
-  if (!report.ok) throw std::runtime_error("embedded job failed: " + report.error);
+  if (o.common.verbose || !report.ok)
+    std::fputs(sluice::actors::format_summary(p, report, s).c_str(), stderr);
+  if (!report.ok)
+    throw std::runtime_error("embedded job failed: " + report.error);
   const auto got = t->get();
   if (got.results != expected.results || got.checksum != expected.checksum)
     throw std::runtime_error("embedded results differ: results=" + std::to_string(got.results) +
@@ -389,8 +443,10 @@ struct series {
 
 int main(int argc, char** argv) {
   const cluster_options o = parse(argc, argv);
-  if (o.role == "node") return run_node(o);
-  if (!o.role.empty()) bench::usage(argv[0], "--role: only 'node' is known");
+  if (o.role == "node")
+    return run_node(o);
+  if (!o.role.empty())
+    bench::usage(argv[0], "--role: only 'node' is known");
 
   std::vector<const job_case*> selected;
   std::vector<bench::outcome> expected;
@@ -417,10 +473,12 @@ int main(int argc, char** argv) {
         r.embedded_s.push_back(a);
         r.cluster_s.push_back(b.job_s);
         r.ratio.push_back(b.job_s > 0 ? a / b.job_s : 0);  // events/s ratio b/a = time a / time b
-        if (r.load_first.empty()) r.load_first = load;
+        if (r.load_first.empty())
+          r.load_first = load;
         r.load_last = bench::load_average();
         std::fprintf(stderr,
-                     "BENCH-PAIR name=%s pair=%u embedded_s=%.3f cluster_s=%.3f cluster_wall_s=%.3f ratio=%.3f "
+                     "BENCH-PAIR name=%s pair=%u embedded_s=%.3f cluster_s=%.3f "
+                     "cluster_wall_s=%.3f ratio=%.3f "
                      "loadavg=%s\n",
                      name.c_str(), pair + 1, a, b.job_s, b.wall_s, r.ratio.back(), load.c_str());
       } catch (const std::exception& e) {
@@ -433,15 +491,20 @@ int main(int argc, char** argv) {
   for (size_t k = 0; k < selected.size(); ++k) {
     auto& r = results[k];
     failed |= r.failures > 0;
-    if (r.ratio.empty()) continue;
+    if (r.ratio.empty())
+      continue;
     const double a = median(r.embedded_s), b = median(r.cluster_s);
     const uint64_t n = events_of(o, *selected[k]);
     const auto [lo, hi] = std::minmax_element(r.ratio.begin(), r.ratio.end());
-    std::printf("BENCH name=cluster_%s_2nodes events=%llu seconds=%.3f events_per_s=%.0f baseline_events_per_s=%.0f "
-                "ratio=%.3f ratio_min=%.3f ratio_max=%.3f pairs=%zu failed_pairs=%u loadavg=%s..%s results=%llu\n",
-                selected[k]->base.c_str(), static_cast<unsigned long long>(n), b, static_cast<double>(n) / b,
-                static_cast<double>(n) / a, median(r.ratio), *lo, *hi, r.ratio.size(), r.failures, r.load_first.c_str(),
-                r.load_last.c_str(), static_cast<unsigned long long>(expected[k].results));
+    std::printf(
+        "BENCH name=cluster_%s_2nodes events=%llu seconds=%.3f events_per_s=%.0f "
+        "baseline_events_per_s=%.0f "
+        "ratio=%.3f ratio_min=%.3f ratio_max=%.3f pairs=%zu failed_pairs=%u loadavg=%s..%s "
+        "results=%llu\n",
+        selected[k]->base.c_str(), static_cast<unsigned long long>(n), b,
+        static_cast<double>(n) / b, static_cast<double>(n) / a, median(r.ratio), *lo, *hi,
+        r.ratio.size(), r.failures, r.load_first.c_str(), r.load_last.c_str(),
+        static_cast<unsigned long long>(expected[k].results));
     std::fflush(stdout);
   }
   return failed ? 1 : 0;

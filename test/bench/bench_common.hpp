@@ -62,13 +62,15 @@ struct options {
   uint32_t credits = 0;     ///< 0 = runtime default
   int64_t flush_ms = -1;    ///< <0 = runtime default
   bool chaining = true;
-  bool verbose = false;     ///< per-operator summary and CPU times on stderr
+  bool verbose = false;  ///< per-operator summary and CPU times on stderr
 
   /// `name` is e.g. "window_p2"; `--case window` selects all parallelisms.
   bool selected(const std::string& base, const std::string& name) const {
-    if (cases.empty()) return true;
+    if (cases.empty())
+      return true;
     for (auto& c : cases)
-      if (c == base || c == name || c == "all") return true;
+      if (c == base || c == name || c == "all")
+        return true;
     return false;
   }
 
@@ -76,9 +78,12 @@ struct options {
     sluice::runtime_config cfg;
     cfg.workers = workers;
     cfg.parallelism = par;
-    if (batch_size) cfg.batch_size = batch_size;
-    if (credits) cfg.credits = credits;
-    if (flush_ms >= 0) cfg.flush_interval = std::chrono::milliseconds{flush_ms};
+    if (batch_size)
+      cfg.batch_size = batch_size;
+    if (credits)
+      cfg.credits = credits;
+    if (flush_ms >= 0)
+      cfg.flush_interval = std::chrono::milliseconds{flush_ms};
     cfg.chaining = chaining;
     cfg.print_summary = false;
     cfg.timeout = std::chrono::minutes{10};
@@ -88,17 +93,20 @@ struct options {
 };
 
 [[noreturn]] inline void usage(const char* prog, const char* error) {
-  if (error) std::fprintf(stderr, "%s: %s\n", prog, error);
-  std::fprintf(stderr,
-               "usage: %s [--events N] [--case NAME]... [--parallelism 1,2] [--repeat R]\n"
-               "          [--workers W] [--batch-size B] [--credits C] [--flush-ms MS] [--no-chaining] [--verbose]\n"
-               "  --events N       events per case (default 10000000; wordcount: N/10 lines of 10 words)\n"
-               "  --case NAME      run only this case: window, stateless, wordcount or e.g. window_p2\n"
-               "                   (repeatable; programs without a matching case run nothing)\n"
-               "  --parallelism L  comma-separated operator parallelisms (default 1,2)\n"
-               "  --repeat R       run every case R times (default 1)\n"
-               "  runtime knobs    as in sluice::runtime_config (defaults: workers 2, runtime defaults)\n",
-               prog);
+  if (error)
+    std::fprintf(stderr, "%s: %s\n", prog, error);
+  std::fprintf(
+      stderr,
+      "usage: %s [--events N] [--case NAME]... [--parallelism 1,2] [--repeat R]\n"
+      "          [--workers W] [--batch-size B] [--credits C] [--flush-ms MS] [--no-chaining] "
+      "[--verbose]\n"
+      "  --events N       events per case (default 10000000; wordcount: N/10 lines of 10 words)\n"
+      "  --case NAME      run only this case: window, stateless, wordcount or e.g. window_p2\n"
+      "                   (repeatable; programs without a matching case run nothing)\n"
+      "  --parallelism L  comma-separated operator parallelisms (default 1,2)\n"
+      "  --repeat R       run every case R times (default 1)\n"
+      "  runtime knobs    as in sluice::runtime_config (defaults: workers 2, runtime defaults)\n",
+      prog);
   std::exit(error ? 2 : 0);
 }
 
@@ -106,7 +114,8 @@ inline uint64_t parse_uint(const char* prog, const std::string& flag, const char
   char* end = nullptr;
   errno = 0;
   unsigned long long v = std::strtoull(s, &end, 10);
-  if (errno || end == s || *end || s[0] == '-') usage(prog, (flag + ": not a non-negative integer: " + s).c_str());
+  if (errno || end == s || *end || s[0] == '-')
+    usage(prog, (flag + ": not a non-negative integer: " + s).c_str());
   return v;
 }
 
@@ -123,8 +132,10 @@ inline options parse(int argc, char** argv) {
       has_value = true;
     }
     auto value = [&]() -> const char* {
-      if (has_value) return v.c_str();
-      if (i + 1 >= argc) usage(prog, (a + " needs a value").c_str());
+      if (has_value)
+        return v.c_str();
+      if (i + 1 >= argc)
+        usage(prog, (a + " needs a value").c_str());
       return argv[++i];
     };
     if (a == "--help" || a == "-h") {
@@ -139,9 +150,11 @@ inline options parse(int argc, char** argv) {
       size_t pos = 0;
       while (pos <= list.size()) {
         size_t comma = list.find(',', pos);
-        if (comma == std::string::npos) comma = list.size();
+        if (comma == std::string::npos)
+          comma = list.size();
         auto p = parse_uint(prog, a, list.substr(pos, comma - pos).c_str());
-        if (p == 0 || p > 128) usage(prog, "--parallelism: values must be in 1..128");
+        if (p == 0 || p > 128)
+          usage(prog, "--parallelism: values must be in 1..128");
         o.parallelism.push_back(static_cast<uint32_t>(p));
         pos = comma + 1;
       }
@@ -149,7 +162,8 @@ inline options parse(int argc, char** argv) {
       o.repeat = static_cast<uint32_t>(parse_uint(prog, a, value()));
     } else if (a == "--workers") {
       o.workers = static_cast<uint32_t>(parse_uint(prog, a, value()));
-      if (o.workers == 0) usage(prog, "--workers must be at least 1");
+      if (o.workers == 0)
+        usage(prog, "--workers must be at least 1");
     } else if (a == "--batch-size") {
       o.batch_size = static_cast<uint32_t>(parse_uint(prog, a, value()));
     } else if (a == "--credits") {
@@ -179,7 +193,9 @@ inline double seconds_since(clock_type::time_point t0) {
 inline double process_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
@@ -212,13 +228,15 @@ struct totals {
 /// shared totals when it closes.
 template <class T, class Fold>
 class counting_sink final : public sluice::typed_sink<T> {
- public:
-  counting_sink(std::shared_ptr<totals> t, Fold fold) : totals_(std::move(t)), fold_(std::move(fold)) {}
+public:
+  counting_sink(std::shared_ptr<totals> t, Fold fold)
+      : totals_(std::move(t)), fold_(std::move(fold)) {}
 
   void process(size_t, sluice::batch_base& b) override {
     auto& rs = sluice::batch_cast<T>(b).records;
     n_ += rs.size();
-    for (auto& r : rs) sum_ += fold_(r.value);
+    for (auto& r : rs)
+      sum_ += fold_(r.value);
   }
 
   void close() override {
@@ -226,10 +244,10 @@ class counting_sink final : public sluice::typed_sink<T> {
     totals_->checksum += std::exchange(sum_, 0);
   }
 
- protected:
+protected:
   void consume(sluice::record<T>&&) override {}
 
- private:
+private:
   std::shared_ptr<totals> totals_;
   Fold fold_;
   uint64_t n_ = 0;
@@ -247,7 +265,7 @@ sluice::sink_ref count_into(Stream s, std::shared_ptr<totals> t, Fold fold) {
 
 /// Runs cases, checks them and prints BENCH lines; remembers failures.
 class runner {
- public:
+public:
   runner(int argc, char** argv) : opt_(parse(argc, argv)) {}
 
   const options& opt() const noexcept { return opt_; }
@@ -261,7 +279,8 @@ class runner {
     for (uint32_t rep = 0; rep < opt_.repeat; ++rep) {
       for (uint32_t par : opt_.parallelism) {
         const std::string name = base + "_p" + std::to_string(par);
-        if (!opt_.selected(base, name)) continue;
+        if (!opt_.selected(base, name))
+          continue;
         ++ran_;
 
         const std::string load = load_average();
@@ -283,7 +302,8 @@ class runner {
         if (opt_.verbose || !report.ok)
           std::fputs(sluice::actors::format_summary(p, report, s).c_str(), stderr);
         if (!report.ok) {
-          std::fprintf(stderr, "BENCH-ERROR name=%s: job failed: %s\n", name.c_str(), report.error.c_str());
+          std::fprintf(stderr, "BENCH-ERROR name=%s: job failed: %s\n", name.c_str(),
+                       report.error.c_str());
           ++failed_;
           continue;
         }
@@ -293,34 +313,38 @@ class runner {
                        "BENCH-ERROR name=%s: results differ: sluice results=%llu checksum=%llu, "
                        "baseline results=%llu checksum=%llu\n",
                        name.c_str(), static_cast<unsigned long long>(o.results),
-                       static_cast<unsigned long long>(o.checksum), static_cast<unsigned long long>(b.results),
+                       static_cast<unsigned long long>(o.checksum),
+                       static_cast<unsigned long long>(b.results),
                        static_cast<unsigned long long>(b.checksum));
           ++failed_;
         }
         const double eps = s > 0 ? static_cast<double>(events) / s : 0;
         const double base_eps = base_s > 0 ? static_cast<double>(events) / base_s : 0;
         const double ratio = base_eps > 0 ? eps / base_eps : 0;
-        std::printf("BENCH name=%s events=%llu seconds=%.3f events_per_s=%.0f baseline_events_per_s=%.0f "
-                    "ratio=%.3f results=%llu\n",
-                    name.c_str(), static_cast<unsigned long long>(events), s, eps, base_eps, ratio,
-                    static_cast<unsigned long long>(o.results));
+        std::printf(
+            "BENCH name=%s events=%llu seconds=%.3f events_per_s=%.0f baseline_events_per_s=%.0f "
+            "ratio=%.3f results=%llu\n",
+            name.c_str(), static_cast<unsigned long long>(events), s, eps, base_eps, ratio,
+            static_cast<unsigned long long>(o.results));
         std::fflush(stdout);
         if (opt_.verbose)
-          std::fprintf(stderr,
-                       "BENCH-DETAIL name=%s baseline_seconds=%.3f baseline_cpu_s=%.3f sluice_cpu_s=%.3f "
-                       "loadavg_before=%s\n",
-                       name.c_str(), base_s, base_cpu, cpu, load.c_str());
+          std::fprintf(
+              stderr,
+              "BENCH-DETAIL name=%s baseline_seconds=%.3f baseline_cpu_s=%.3f sluice_cpu_s=%.3f "
+              "loadavg_before=%s\n",
+              name.c_str(), base_s, base_cpu, cpu, load.c_str());
       }
     }
   }
 
   /// Exit code: 1 if any case failed.
   int finish(const char* prog) const {
-    if (ran_ == 0) std::fprintf(stderr, "%s: no case selected\n", prog);
+    if (ran_ == 0)
+      std::fprintf(stderr, "%s: no case selected\n", prog);
     return failed_ ? 1 : 0;
   }
 
- private:
+private:
   options opt_;
   int ran_ = 0;
   int failed_ = 0;

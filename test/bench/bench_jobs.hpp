@@ -26,7 +26,9 @@ inline event scale(event e) {
   return e;
 }
 
-inline bool large(const event& e) { return e.amount >= 55.0; }
+inline bool large(const event& e) {
+  return e.amount >= 55.0;
+}
 
 /// Hand-written equivalent. Results: records passing; checksum: sum of their
 /// customer ids.
@@ -92,7 +94,8 @@ inline outcome window_baseline(uint64_t n) {
   };
   struct key_hash {
     size_t operator()(const key& k) const noexcept {
-      return std::hash<uint64_t>{}(k.customer) ^ (std::hash<int64_t>{}(k.start) * 0x9E3779B97F4A7C15ull);
+      return std::hash<uint64_t>{}(k.customer) ^
+             (std::hash<int64_t>{}(k.start) * 0x9E3779B97F4A7C15ull);
     }
   };
   std::unordered_map<key, count_sum_acc, key_hash> open;

@@ -55,11 +55,13 @@ struct options {
 };
 
 [[noreturn]] void usage(const char* prog, const char* error) {
-  if (error) std::fprintf(stderr, "%s: %s\n", prog, error);
-  std::fprintf(stderr,
-               "usage: %s [--blobs N] [--records R] [--record-bytes B] [--in-flight F] [--repeat K]\n"
-               "  defaults: 20000 blobs of 1024 records of 16 bytes, 8 calls in flight, 3 repetitions\n",
-               prog);
+  if (error)
+    std::fprintf(stderr, "%s: %s\n", prog, error);
+  std::fprintf(
+      stderr,
+      "usage: %s [--blobs N] [--records R] [--record-bytes B] [--in-flight F] [--repeat K]\n"
+      "  defaults: 20000 blobs of 1024 records of 16 bytes, 8 calls in flight, 3 repetitions\n",
+      prog);
   std::exit(error ? 2 : 0);
 }
 
@@ -67,17 +69,26 @@ options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--help" || a == "-h") usage(argv[0], nullptr);
-    if (i + 1 >= argc) usage(argv[0], (a + " needs a value").c_str());
+    if (a == "--help" || a == "-h")
+      usage(argv[0], nullptr);
+    if (i + 1 >= argc)
+      usage(argv[0], (a + " needs a value").c_str());
     char* end = nullptr;
     const unsigned long long v = std::strtoull(argv[++i], &end, 10);
-    if (*end || v == 0) usage(argv[0], (a + ": expected a positive integer").c_str());
-    if (a == "--blobs") o.blobs = v;
-    else if (a == "--records") o.records = static_cast<uint32_t>(v);
-    else if (a == "--record-bytes") o.record_bytes = static_cast<uint32_t>(v);
-    else if (a == "--in-flight") o.in_flight = static_cast<uint32_t>(v);
-    else if (a == "--repeat") o.repeat = static_cast<uint32_t>(v);
-    else usage(argv[0], ("unknown argument: " + a).c_str());
+    if (*end || v == 0)
+      usage(argv[0], (a + ": expected a positive integer").c_str());
+    if (a == "--blobs")
+      o.blobs = v;
+    else if (a == "--records")
+      o.records = static_cast<uint32_t>(v);
+    else if (a == "--record-bytes")
+      o.record_bytes = static_cast<uint32_t>(v);
+    else if (a == "--in-flight")
+      o.in_flight = static_cast<uint32_t>(v);
+    else if (a == "--repeat")
+      o.repeat = static_cast<uint32_t>(v);
+    else
+      usage(argv[0], ("unknown argument: " + a).c_str());
   }
   return o;
 }
@@ -90,7 +101,9 @@ double seconds_since(clock_type::time_point t0) {
 double process_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
@@ -111,8 +124,9 @@ class push_server final : public capnp::Capability::Server {
 public:
   explicit push_server(std::atomic<uint64_t>& bytes) : bytes_(bytes) {}
 
-  DispatchCallResult dispatchCall(uint64_t interface_id, uint16_t method,
-                                  capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
+  DispatchCallResult dispatchCall(
+      uint64_t interface_id, uint16_t method,
+      capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
     if (interface_id != push_interface_id || method != 0)
       return {kj::Promise<void>(KJ_EXCEPTION(UNIMPLEMENTED, "only push() is implemented")), false};
     auto data = context.getParams().getAs<capnp::Data>();
@@ -137,9 +151,11 @@ struct push_client {
       : socket(kj::mv(s)), rpc(*socket), server(rpc.bootstrap()), blob(b), remaining(n) {}
 
   kj::Promise<void> lane() {
-    if (remaining == 0) return kj::READY_NOW;
+    if (remaining == 0)
+      return kj::READY_NOW;
     --remaining;
-    auto req = server.typelessRequest(push_interface_id, 0, capnp::MessageSize{blob.size() / 8 + 8, 0});
+    auto req =
+        server.typelessRequest(push_interface_id, 0, capnp::MessageSize{blob.size() / 8 + 8, 0});
     auto data = req.initAs<capnp::Data>(static_cast<unsigned>(blob.size()));
     std::memcpy(data.begin(), blob.data(), blob.size());
     return req.send().then([this](auto&&) { return lane(); });
@@ -153,8 +169,10 @@ double run_baseline(const options& o, const std::string& blob, uint64_t& receive
   kj::Own<kj::ConnectionReceiver> listener;
   kj::Promise<void> listening = nullptr;
   const auto port = server_loop.call([&] {
-    return server_loop.io().provider->getNetwork().parseAddress("127.0.0.1", 0).then(
-        [&](kj::Own<kj::NetworkAddress> a) {
+    return server_loop.io()
+        .provider->getNetwork()
+        .parseAddress("127.0.0.1", 0)
+        .then([&](kj::Own<kj::NetworkAddress> a) {
           listener = a->listen();
           server = kj::heap<capnp::TwoPartyServer>(kj::heap<push_server>(bytes));
           listening = server->listen(*listener);
@@ -163,14 +181,19 @@ double run_baseline(const options& o, const std::string& blob, uint64_t& receive
   });
   kj::Own<push_client> client;
   client_loop.call([&] {
-    return client_loop.io().provider->getNetwork().parseAddress("127.0.0.1", port).then(
-        [](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); }).then(
-        [&](kj::Own<kj::AsyncIoStream> s) { client = kj::heap<push_client>(kj::mv(s), blob, o.blobs); });
+    return client_loop.io()
+        .provider->getNetwork()
+        .parseAddress("127.0.0.1", port)
+        .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); })
+        .then([&](kj::Own<kj::AsyncIoStream> s) {
+          client = kj::heap<push_client>(kj::mv(s), blob, o.blobs);
+        });
   });
   const auto t0 = clock_type::now();
   client_loop.call([&] {
     auto lanes = kj::heapArrayBuilder<kj::Promise<void>>(o.in_flight);
-    for (uint32_t i = 0; i < o.in_flight; ++i) lanes.add(client->lane());
+    for (uint32_t i = 0; i < o.in_flight; ++i)
+      lanes.add(client->lane());
     return kj::joinPromises(lanes.finish());
   });
   const double s = seconds_since(t0);
@@ -206,7 +229,9 @@ public:
   }
   control on_control(const std::string&, control&&) override { return ok_msg{}; }
   void on_put_snapshot(const std::string&, uint64_t, std::vector<snapshot_entry_msg>&&) override {}
-  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(uint64_t) override { return {}; }
+  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(uint64_t) override {
+    return {};
+  }
 
   /// Blocks until at most `window` of `sent` batches are outstanding.
   void wait_until(uint64_t sent, uint64_t window) {
@@ -223,8 +248,8 @@ private:
   uint64_t batches = 0;
 };
 
-double run_sluice(const options& o, const std::string& blob, uint64_t window, uint64_t& received_records,
-                  uint64_t& calls) {
+double run_sluice(const options& o, const std::string& blob, uint64_t window,
+                  uint64_t& received_records, uint64_t& calls) {
   const std::string secret = "bench-secret-0123456789";
   event_loop server_loop, client_loop;
   counting_handler h;
@@ -236,7 +261,9 @@ double run_sluice(const options& o, const std::string& blob, uint64_t window, ui
   lo.my_node = "n2";
   lo.secret = secret;
   lo.max_in_flight = o.in_flight;
-  peer_link link{client_loop, lo, [](std::string why) { std::fprintf(stderr, "link broken: %s\n", why.c_str()); }};
+  peer_link link{client_loop, lo, [](std::string why) {
+                   std::fprintf(stderr, "link broken: %s\n", why.c_str());
+                 }};
   link.connect();
   const auto t0 = clock_type::now();
   for (uint64_t i = 0; i < o.blobs; ++i) {
@@ -259,7 +286,8 @@ int main(int argc, char** argv) {
   const options o = parse(argc, argv);
   spdlog::set_level(spdlog::level::warn);
   std::string blob(static_cast<size_t>(o.records) * o.record_bytes, '\0');
-  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>('a' + i % 26);
+  for (size_t i = 0; i < blob.size(); ++i)
+    blob[i] = static_cast<char>('a' + i % 26);
   const uint64_t records = o.blobs * o.records;
   int failed = 0;
   const std::pair<const char*, uint64_t> cases[] = {{"remote_channel", 4ull * o.in_flight},
@@ -275,24 +303,28 @@ int main(int argc, char** argv) {
       const double s = run_sluice(o, blob, window, got, calls);
       const double cpu = process_cpu_seconds() - c0;
       if (base_got != records || got != records) {
-        std::fprintf(stderr, "BENCH-ERROR name=%s: records sent %llu, baseline received %llu, sluice %llu\n", name,
-                     static_cast<unsigned long long>(records), static_cast<unsigned long long>(base_got),
-                     static_cast<unsigned long long>(got));
+        std::fprintf(
+            stderr, "BENCH-ERROR name=%s: records sent %llu, baseline received %llu, sluice %llu\n",
+            name, static_cast<unsigned long long>(records),
+            static_cast<unsigned long long>(base_got), static_cast<unsigned long long>(got));
         ++failed;
         continue;
       }
       const double eps = static_cast<double>(records) / s;
       const double base_eps = static_cast<double>(records) / base_s;
-      std::printf("BENCH name=%s events=%llu seconds=%.3f events_per_s=%.0f baseline_events_per_s=%.0f "
-                  "ratio=%.3f results=%llu\n",
-                  name, static_cast<unsigned long long>(records), s, eps, base_eps, eps / base_eps,
-                  static_cast<unsigned long long>(got));
+      std::printf(
+          "BENCH name=%s events=%llu seconds=%.3f events_per_s=%.0f baseline_events_per_s=%.0f "
+          "ratio=%.3f results=%llu\n",
+          name, static_cast<unsigned long long>(records), s, eps, base_eps, eps / base_eps,
+          static_cast<unsigned long long>(got));
       std::fflush(stdout);
       std::fprintf(stderr,
-                   "BENCH-DETAIL name=%s baseline_seconds=%.3f baseline_cpu_s=%.3f sluice_cpu_s=%.3f blob_bytes=%zu "
+                   "BENCH-DETAIL name=%s baseline_seconds=%.3f baseline_cpu_s=%.3f "
+                   "sluice_cpu_s=%.3f blob_bytes=%zu "
                    "in_flight=%u credit=%llu deliver_calls=%llu loadavg_before=%s\n",
-                   name, base_s, base_cpu, cpu, blob.size(), o.in_flight, static_cast<unsigned long long>(window),
-                   static_cast<unsigned long long>(calls), load.c_str());
+                   name, base_s, base_cpu, cpu, blob.size(), o.in_flight,
+                   static_cast<unsigned long long>(window), static_cast<unsigned long long>(calls),
+                   load.c_str());
     }
   }
   return failed ? 1 : 0;

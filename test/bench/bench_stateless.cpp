@@ -9,7 +9,10 @@
 int main(int argc, char** argv) {
   bench::runner r{argc, argv};
   const uint64_t n = r.opt().events;
-  r.run("stateless", n, [n] { return bench::jobs::stateless_baseline(n); },
-        [n](sluice::pipeline& p, std::shared_ptr<bench::totals> t) { bench::jobs::stateless_job(p, n, t); });
+  r.run(
+      "stateless", n, [n] { return bench::jobs::stateless_baseline(n); },
+      [n](sluice::pipeline& p, std::shared_ptr<bench::totals> t) {
+        bench::jobs::stateless_job(p, n, t);
+      });
   return r.finish(argv[0]);
 }

@@ -10,7 +10,10 @@
 int main(int argc, char** argv) {
   bench::runner r{argc, argv};
   const uint64_t n = r.opt().events;
-  r.run("window", n, [n] { return bench::jobs::window_baseline(n); },
-        [n](sluice::pipeline& p, std::shared_ptr<bench::totals> t) { bench::jobs::window_job(p, n, t); });
+  r.run(
+      "window", n, [n] { return bench::jobs::window_baseline(n); },
+      [n](sluice::pipeline& p, std::shared_ptr<bench::totals> t) {
+        bench::jobs::window_job(p, n, t);
+      });
   return r.finish(argv[0]);
 }

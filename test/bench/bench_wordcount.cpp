@@ -24,7 +24,8 @@ std::string make_line(uint64_t l) {
   std::string s;
   s.reserve(words_per_line * 6);
   for (uint64_t j = 0; j < words_per_line; ++j) {
-    if (j) s += ' ';
+    if (j)
+      s += ' ';
     s += 'w';
     s += std::to_string(bench::mix64(l * words_per_line + j) % 10000);
   }
@@ -37,8 +38,10 @@ void split(std::string_view line, F&& f) {
   size_t pos = 0;
   while (pos < line.size()) {
     size_t sp = line.find(' ', pos);
-    if (sp == std::string_view::npos) sp = line.size();
-    if (sp > pos) f(line.substr(pos, sp - pos));
+    if (sp == std::string_view::npos)
+      sp = line.size();
+    if (sp > pos)
+      f(line.substr(pos, sp - pos));
     pos = sp + 1;
   }
 }
@@ -63,23 +66,28 @@ bench::outcome baseline(uint64_t lines) {
 int main(int argc, char** argv) {
   bench::runner r{argc, argv};
   const uint64_t lines = r.opt().events / words_per_line;
-  r.run("wordcount", lines * words_per_line, [lines] { return baseline(lines); },
-        [lines](sluice::pipeline& p, std::shared_ptr<bench::totals> t) {
-          auto counts = p.generate(lines, [](uint64_t l) { return make_line(l); })
-                            .name("lines")
-                            .flat_map<word_count>([](const std::string& line, sluice::collector<word_count>& out) {
-                              split(line, [&](std::string_view w) { out.emit(word_count{std::string{w}, 1}); });
-                            })
-                            .name("split")
-                            .key_by([](const word_count& wc) { return wc.first; })
-                            .reduce(
-                                [](word_count acc, word_count x) {
-                                  acc.second += x.second;
-                                  return acc;
-                                },
-                                sluice::emit_policy::at_end())
-                            .name("count");
-          bench::count_into(counts, t, [](const word_count& wc) { return wc.second; }).name("distinct");
-        });
+  r.run(
+      "wordcount", lines * words_per_line, [lines] { return baseline(lines); },
+      [lines](sluice::pipeline& p, std::shared_ptr<bench::totals> t) {
+        auto counts =
+            p.generate(lines, [](uint64_t l) { return make_line(l); })
+                .name("lines")
+                .flat_map<word_count>([](const std::string& line,
+                                         sluice::collector<word_count>& out) {
+                  split(line, [&](std::string_view w) { out.emit(word_count{std::string{w}, 1}); });
+                })
+                .name("split")
+                .key_by([](const word_count& wc) { return wc.first; })
+                .reduce(
+                    [](word_count acc, word_count x) {
+                      acc.second += x.second;
+                      return acc;
+                    },
+                    sluice::emit_policy::at_end())
+                .name("count");
+        bench::count_into(counts, t, [](const word_count& wc) {
+          return wc.second;
+        }).name("distinct");
+      });
   return r.finish(argv[0]);
 }

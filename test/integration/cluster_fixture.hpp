@@ -58,7 +58,8 @@ inline std::string read_file(const fs::path& p) {
 inline std::string random_secret() {
   std::random_device rd;
   std::string s;
-  for (int i = 0; i < 32; ++i) s += "0123456789abcdef"[rd() % 16];
+  for (int i = 0; i < 32; ++i)
+    s += "0123456789abcdef"[rd() % 16];
   return s;
 }
 
@@ -74,7 +75,7 @@ struct cluster_options {
 };
 
 class local_cluster {
- public:
+public:
   explicit local_cluster(const std::string& name, cluster_options o = {}) : opts_(o) {
     dir_ = fs::temp_directory_path() / ("sluice-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
@@ -92,7 +93,8 @@ class local_cluster {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
-    if (!std::getenv("SLUICE_KEEP_TEST_DIRS")) fs::remove_all(dir_);  // keep them to debug a failure
+    if (!std::getenv("SLUICE_KEEP_TEST_DIRS"))
+      fs::remove_all(dir_);  // keep them to debug a failure
   }
 
   const fs::path& dir() const { return dir_; }
@@ -109,7 +111,8 @@ class local_cluster {
     std::ofstream{secret_file} << secret << "\n";
     fs::permissions(secret_file, fs::perms::owner_read | fs::perms::owner_write);
     std::ofstream f{path};
-    f << "name = \"it\"\ncoordinator = \"n1\"\nsecret_file = \"" << secret_file.filename().string() << "\"\n"
+    f << "name = \"it\"\ncoordinator = \"n1\"\nsecret_file = \"" << secret_file.filename().string()
+      << "\"\n"
       << "heartbeat_interval_ms = " << opts_.heartbeat_interval_ms << "\n"
       << "heartbeat_timeout_ms = " << opts_.heartbeat_timeout_ms << "\n"
       << "restart = \"" << opts_.restart << "\"\n"
@@ -130,7 +133,8 @@ class local_cluster {
     args.push_back("--node");
     args.push_back(node);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -170,10 +174,12 @@ class local_cluster {
   }
 
   /// Waits until `node`'s log contains `text` (bounded).
-  bool wait_for_log(const std::string& node, const std::string& text, std::chrono::milliseconds timeout) {
+  bool wait_for_log(const std::string& node, const std::string& text,
+                    std::chrono::milliseconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-      if (read_file(log_path(node)).find(text) != std::string::npos) return true;
+      if (read_file(log_path(node)).find(text) != std::string::npos)
+        return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
@@ -181,11 +187,12 @@ class local_cluster {
 
   std::string logs() const {
     std::string s;
-    for (auto& n : names_) s += "---- " + n + " ----\n" + read_file(log_path(n));
+    for (auto& n : names_)
+      s += "---- " + n + " ----\n" + read_file(log_path(n));
     return s;
   }
 
- private:
+private:
   cluster_options opts_;
   fs::path dir_;
   std::vector<std::string> names_;

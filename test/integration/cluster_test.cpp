@@ -23,19 +23,21 @@ using namespace std::chrono_literals;
 using it::local_cluster;
 
 std::vector<std::string> oracle_args(const it::fs::path& out, uint64_t count, int rate) {
-  return {ORACLE_BIN, "--count", std::to_string(count), "--keys", "16", "--rate", std::to_string(rate),
-          "--parallelism", "2", "--output", out.string()};
+  return {ORACLE_BIN, "--count",  std::to_string(count), "--keys",
+          "16",       "--rate",   std::to_string(rate),  "--parallelism",
+          "2",        "--output", out.string()};
 }
 
 std::string check_oracle(const it::fs::path& out, uint64_t count) {
-  return it::run(std::string(ORACLE_CHECK_BIN) + " --count " + std::to_string(count) + " --keys 16 --output " +
-                 out.string())
+  return it::run(std::string(ORACLE_CHECK_BIN) + " --count " + std::to_string(count) +
+                 " --keys 16 --output " + out.string())
       .output;
 }
 
 /// Starts n2.., then n1 (the coordinator) with the same arguments.
 void start_all(local_cluster& c, const std::vector<std::string>& args) {
-  for (size_t i = 1; i < c.names().size(); ++i) c.start(c.names()[i], args);
+  for (size_t i = 1; i < c.names().size(); ++i)
+    c.start(c.names()[i], args);
   c.start("n1", args);
 }
 
@@ -58,10 +60,12 @@ void require_exactly_once(local_cluster& c, const it::fs::path& out, uint64_t co
 std::string sorted_lines(const it::fs::path& p) {
   std::istringstream in{it::read_file(p)};
   std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  for (std::string l; std::getline(in, l);)
+    lines.push_back(l);
   std::sort(lines.begin(), lines.end());
   std::string s;
-  for (auto& l : lines) s += l + "\n";
+  for (auto& l : lines)
+    s += l + "\n";
   return s;
 }
 
@@ -84,16 +88,18 @@ void send_garbage(uint16_t port, const std::string& bytes) {
 BOOST_AUTO_TEST_CASE(wordcount_on_three_nodes_equals_the_local_run) {
   local_cluster c{"cl-wordcount"};
   const std::string input = SLUICE_SHARED_DATA_DIR "/churn_modelling/Churn_Modelling.csv";
-  auto local = it::run(std::string(WORDCOUNT_BIN) + " --input " + input + " --parallelism 2 --output " +
-                       (c.dir() / "local.csv").string());
+  auto local = it::run(std::string(WORDCOUNT_BIN) + " --input " + input +
+                       " --parallelism 2 --output " + (c.dir() / "local.csv").string());
   BOOST_REQUIRE_MESSAGE(local.code == 0, local.output);
-  start_all(c, {WORDCOUNT_BIN, "--input", input, "--parallelism", "2", "--output", (c.dir() / "cluster.csv").string()});
+  start_all(c, {WORDCOUNT_BIN, "--input", input, "--parallelism", "2", "--output",
+                (c.dir() / "cluster.csv").string()});
   require_all_finish(c);
   const auto expected = sorted_lines(c.dir() / "local.csv");
   BOOST_TEST(!expected.empty());
   BOOST_TEST(sorted_lines(c.dir() / "cluster.csv") == expected);
   // The instances really ran on the other nodes.
-  for (auto n : {"n2", "n3"}) BOOST_TEST(it::read_file(c.log_path(n)).find("tasks deployed here") != std::string::npos);
+  for (auto n : {"n2", "n3"})
+    BOOST_TEST(it::read_file(c.log_path(n)).find("tasks deployed here") != std::string::npos);
   // A clean end is silent apart from info lines: peers leaving and links
   // closing after the job are not failures.
   for (auto& n : c.names()) {
@@ -141,7 +147,8 @@ BOOST_AUTO_TEST_CASE(paused_node_is_declared_lost_and_the_job_recovers_exactly_o
   c.signal("n3", SIGCONT);
   require_all_finish(c);
   require_exactly_once(c, c.dir() / "out", n);
-  BOOST_TEST(it::read_file(c.log_path("n1")).find("node n3 lost: no heartbeat") != std::string::npos);
+  BOOST_TEST(it::read_file(c.log_path("n1")).find("node n3 lost: no heartbeat") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(coordinator_restarted_from_its_state_directory_resumes_exactly_once) {
@@ -171,7 +178,8 @@ BOOST_AUTO_TEST_CASE(node_with_a_wrong_secret_is_refused_and_the_cluster_goes_on
   BOOST_TEST_INFO(c.logs());
   BOOST_TEST(code == 2);
   BOOST_TEST(it::read_file(c.log_path("n2")).find("wrong secret") != std::string::npos);
-  BOOST_TEST(it::read_file(c.log_path("n1")).find("refused connection from 127.0.0.1") != std::string::npos);
+  BOOST_TEST(it::read_file(c.log_path("n1")).find("refused connection from 127.0.0.1") !=
+             std::string::npos);
   c.start("n2", args);  // now with the cluster's secret
   require_all_finish(c);
   require_exactly_once(c, c.dir() / "out", n);
@@ -186,14 +194,16 @@ BOOST_AUTO_TEST_CASE(garbage_on_the_node_ports_does_not_disturb_the_job) {
   for (int round = 0; round < 5; ++round)
     for (size_t i = 0; i < c.names().size(); ++i) {
       std::string junk(1 + rng() % 4096, '\0');
-      for (auto& ch : junk) ch = static_cast<char>(rng());
+      for (auto& ch : junk)
+        ch = static_cast<char>(rng());
       send_garbage(c.port(i), junk);
       // A Cap'n Proto segment table announcing a huge message.
       send_garbage(c.port(i), std::string("\x00\x00\x00\x00\xff\xff\xff\x7f", 8));
     }
   require_all_finish(c);
   require_exactly_once(c, c.dir() / "out", n);
-  for (auto& name : c.names()) BOOST_TEST(it::read_file(c.log_path(name)).find("127.0.0.1") != std::string::npos);
+  for (auto& name : c.names())
+    BOOST_TEST(it::read_file(c.log_path(name)).find("127.0.0.1") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(nodes_that_join_late_get_their_share) {
@@ -208,7 +218,9 @@ BOOST_AUTO_TEST_CASE(nodes_that_join_late_get_their_share) {
   c.start("n3", args);
   require_all_finish(c);
   require_exactly_once(c, c.dir() / "out", n);
-  BOOST_TEST(it::read_file(c.log_path("n1")).find("waiting before deploying: nodes not available") != std::string::npos);
+  BOOST_TEST(
+      it::read_file(c.log_path("n1")).find("waiting before deploying: nodes not available") !=
+      std::string::npos);
   BOOST_TEST(it::read_file(c.log_path("n3")).find("tasks deployed here") != std::string::npos);
 }
 
@@ -267,7 +279,8 @@ BOOST_AUTO_TEST_CASE(a_node_that_answers_its_deploy_late_stalls_nothing_else) {
   require_exactly_once(c, c.dir() / "out", n);
   const auto n1 = it::read_file(c.log_path("n1"));
   BOOST_TEST_INFO(c.logs());
-  BOOST_TEST(it::read_file(c.log_path("n3")).find("answering the deploy request 10000 ms late") != std::string::npos);
+  BOOST_TEST(it::read_file(c.log_path("n3")).find("answering the deploy request 10000 ms late") !=
+             std::string::npos);
   BOOST_TEST(n1.find("still waiting after") != std::string::npos);
   BOOST_TEST(n1.find("for the other nodes to deploy attempt 0") != std::string::npos);
   BOOST_TEST(n1.find(" lost") == std::string::npos);

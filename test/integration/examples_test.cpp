@@ -48,8 +48,8 @@ BOOST_AUTO_TEST_CASE(wordcount_counts_words_of_a_file) {
     f << "The quick brown fox\r\njumps over the lazy dog.\nThe END, the end!\n";
   }
   for (const char* par : {"1", "3"}) {
-    auto r = run(std::string(WORDCOUNT_BIN) + " --input " + (dir.path / "in.txt").string() + " --output " +
-                 (dir.path / "out.csv").string() + " --parallelism " + par);
+    auto r = run(std::string(WORDCOUNT_BIN) + " --input " + (dir.path / "in.txt").string() +
+                 " --output " + (dir.path / "out.csv").string() + " --parallelism " + par);
     BOOST_TEST_INFO("output: " << r.output);
     BOOST_REQUIRE(r.code == 0);
     BOOST_TEST(r.output.find("job 'wordcount' finished") != std::string::npos);
@@ -62,11 +62,12 @@ BOOST_AUTO_TEST_CASE(wordcount_counts_words_of_a_file) {
 }
 
 BOOST_AUTO_TEST_CASE(wordcount_on_the_churn_data_counts_geographies) {
-  const fs::path data = fs::path(SLUICE_SHARED_DATA_DIR) / "churn_modelling" / "Churn_Modelling.csv";
+  const fs::path data =
+      fs::path(SLUICE_SHARED_DATA_DIR) / "churn_modelling" / "Churn_Modelling.csv";
   BOOST_REQUIRE_MESSAGE(fs::exists(data), "shared data set missing: looked for " << data);
   temp_dir dir;
-  auto r = run(std::string(WORDCOUNT_BIN) + " --input " + data.string() + " --output " + (dir.path / "out.csv").string() +
-               " --parallelism 2");
+  auto r = run(std::string(WORDCOUNT_BIN) + " --input " + data.string() + " --output " +
+               (dir.path / "out.csv").string() + " --parallelism 2");
   BOOST_TEST_INFO("output: " << r.output);
   BOOST_REQUIRE(r.code == 0);
   auto counts = read_counts(dir.path / "out.csv");
@@ -78,10 +79,11 @@ BOOST_AUTO_TEST_CASE(wordcount_on_the_churn_data_counts_geographies) {
 
 BOOST_AUTO_TEST_CASE(wordcount_reports_a_missing_input_clearly) {
   temp_dir dir;
-  auto r = run(std::string(WORDCOUNT_BIN) + " --input /nonexistent/x.txt --output " + (dir.path / "o.csv").string());
+  auto r = run(std::string(WORDCOUNT_BIN) + " --input /nonexistent/x.txt --output " +
+               (dir.path / "o.csv").string());
   BOOST_TEST(r.code == 1);
-  BOOST_TEST(r.output.find("error: operator 'read' instance 0 failed: cannot open input file '/nonexistent/x.txt'") !=
-             std::string::npos);
+  BOOST_TEST(r.output.find("error: operator 'read' instance 0 failed: cannot open input file "
+                           "'/nonexistent/x.txt'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(wordcount_rejects_bad_options) {
@@ -92,7 +94,8 @@ BOOST_AUTO_TEST_CASE(wordcount_rejects_bad_options) {
 
 BOOST_AUTO_TEST_CASE(custom_actor_example_runs_the_user_actor) {
   temp_dir dir;
-  auto r = run(std::string(CUSTOM_ACTOR_BIN) + " --count 7000 --output " + (dir.path / "b.csv").string());
+  auto r = run(std::string(CUSTOM_ACTOR_BIN) + " --count 7000 --output " +
+               (dir.path / "b.csv").string());
   BOOST_TEST_INFO("output: " << r.output);
   BOOST_REQUIRE(r.code == 0);
   std::ifstream in(dir.path / "b.csv");

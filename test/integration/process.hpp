@@ -24,7 +24,8 @@ inline result run(const std::string& cmd) {
   BOOST_REQUIRE_MESSAGE(f, "cannot run " << cmd);
   std::array<char, 4096> buf;
   size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.output.append(buf.data(), n);
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0)
+    r.output.append(buf.data(), n);
   int st = ::pclose(f);
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;

@@ -35,14 +35,21 @@ BOOST_AUTO_TEST_CASE(every_frame_kind_survives_encode_and_decode) {
     capnp::MallocMessageBuilder m;
     detail::encode(f, m.initRoot<schema::Frame>());
     const frame back = detail::decode(m.getRoot<schema::Frame>().asReader(), "frame");
-    BOOST_TEST_CONTEXT("frame " << i << " (" << kind_name(f.body) << ")") { BOOST_TEST((back == f)); }
+    BOOST_TEST_CONTEXT("frame " << i << " (" << kind_name(f.body) << ")") {
+      BOOST_TEST((back == f));
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(every_control_kind_survives_encode_and_decode) {
-  const std::vector<control> all{join_msg{"n2", "/tmp/s/n2"}, joined_msg{"n1", 4}, deploy_msg{3, 17, {0, 1, 2, 1}},
-                                 deployed_msg{3, 12},          cancel_msg{3, "n3 died"}, shutdown_msg{"done"},
-                                 ok_msg{},                     error_msg{"no such job"}};
+  const std::vector<control> all{join_msg{"n2", "/tmp/s/n2"},
+                                 joined_msg{"n1", 4},
+                                 deploy_msg{3, 17, {0, 1, 2, 1}},
+                                 deployed_msg{3, 12},
+                                 cancel_msg{3, "n3 died"},
+                                 shutdown_msg{"done"},
+                                 ok_msg{},
+                                 error_msg{"no such job"}};
   for (const auto& c : all) {
     capnp::MallocMessageBuilder m;
     detail::encode(c, m.initRoot<schema::Control>());
@@ -66,7 +73,8 @@ BOOST_AUTO_TEST_CASE(a_frame_kind_from_a_newer_schema_is_a_protocol_error) {
   auto b = m.initRoot<schema::Frame>();
   detail::encode(net_test::make_frame(5), b);
   // Write discriminant 200 where the schema keeps it, as a newer sender would.
-  const auto offset = capnp::Schema::from<schema::Frame>().getProto().getStruct().getDiscriminantOffset();
+  const auto offset =
+      capnp::Schema::from<schema::Frame>().getProto().getStruct().getDiscriminantOffset();
   auto data = capnp::toAny(b).getDataSection();
   data[offset * 2] = 200;
   data[offset * 2 + 1] = 0;
@@ -79,7 +87,8 @@ BOOST_AUTO_TEST_CASE(missing_and_out_of_range_fields_are_named) {
   auto b = m.initRoot<schema::Frame>();
   b.initFrom();
   b.initCredit().setN(1);
-  BOOST_TEST(protocol_error_of([&] { detail::decode(b.asReader(), "f"); }) == "protocol error: f.to: missing");
+  BOOST_TEST(protocol_error_of([&] { detail::decode(b.asReader(), "f"); }) ==
+             "protocol error: f.to: missing");
   b.initTo();
   b.getCredit().setN(0);
   BOOST_TEST(protocol_error_of([&] { detail::decode(b.asReader(), "f"); }) ==

@@ -18,7 +18,8 @@ struct server_fixture {
   std::unique_ptr<node_server> server =
       std::make_unique<node_server>(loop, "127.0.0.1", 0, server_opts(), handler);
 
-  std::unique_ptr<peer_link> connect(link_options o, std::function<void(std::string)> on_broken = {}) {
+  std::unique_ptr<peer_link> connect(link_options o,
+                                     std::function<void(std::string)> on_broken = {}) {
     auto l = std::make_unique<peer_link>(loop, std::move(o), std::move(on_broken));
     l->connect();
     return l;
@@ -46,14 +47,16 @@ BOOST_AUTO_TEST_CASE(frames_of_every_kind_arrive_in_order_and_identical) {
   constexpr uint32_t total = 10'000;
   for (uint32_t i = 0; i < total;) {
     std::vector<frame> chunk;
-    for (uint32_t k = 0; k < 7 && i < total; ++k, ++i) chunk.push_back(make_frame(i));
+    for (uint32_t k = 0; k < 7 && i < total; ++k, ++i)
+      chunk.push_back(make_frame(i));
     sent.insert(sent.end(), chunk.begin(), chunk.end());
     link->send(std::move(chunk));
   }
   const auto got = handler.wait_frames(total);
   BOOST_REQUIRE_EQUAL(got.size(), sent.size());
   for (size_t i = 0; i < got.size(); ++i) {
-    if (!(got[i] == sent[i])) BOOST_FAIL("frame " << i << " (" << kind_name(sent[i].body) << ") differs");
+    if (!(got[i] == sent[i]))
+      BOOST_FAIL("frame " << i << " (" << kind_name(sent[i].body) << ") differs");
   }
   BOOST_TEST(handler.deliver_calls() > 1u);  // coalesced into several pipelined calls
   BOOST_TEST(handler.peers().front() == "n2");
@@ -63,7 +66,8 @@ BOOST_AUTO_TEST_CASE(frames_of_every_kind_arrive_in_order_and_identical) {
 BOOST_AUTO_TEST_CASE(a_large_batch_blob_passes) {
   auto link = connect(link_opts(server->port()));
   std::string blob(8u << 20, '\0');
-  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 31 + i / 4096);
+  for (size_t i = 0; i < blob.size(); ++i)
+    blob[i] = static_cast<char>(i * 31 + i / 4096);
   frame f{{1, 0}, {0, 0}, 1, batch_body{2, 100'000, blob}};
   link->send({f, make_frame(2)});
   const auto got = handler.wait_frames(2);
@@ -85,7 +89,8 @@ BOOST_AUTO_TEST_CASE(control_heartbeat_and_snapshot_calls_reach_the_handler) {
   BOOST_TEST(echo.epoch == 3u);
   BOOST_TEST(handler.last_seq() == 41u);
 
-  std::vector<snapshot_entry_msg> entries{{"op-a", 0, 5, false, std::string("k\0v", 3)}, {"op-b", 1, 0, true, "s"}};
+  std::vector<snapshot_entry_msg> entries{{"op-a", 0, 5, false, std::string("k\0v", 3)},
+                                          {"op-b", 1, 0, true, "s"}};
   link->put_snapshot(7, std::vector<snapshot_entry_msg>(entries), 5s);
   const auto [back, meta] = link->fetch_snapshot(7, 5s);
   BOOST_TEST((back == entries));
@@ -107,13 +112,15 @@ BOOST_AUTO_TEST_CASE(wrong_secret_and_wrong_cluster_are_refused_with_the_reason)
   auto wrong_secret = link_opts(server->port());
   wrong_secret.secret = "not-the-secret-at-all-0123456789";
   const auto e1 = error_of([&] { connect(wrong_secret); });
-  BOOST_TEST(e1.find("connect to 127.0.0.1:" + std::to_string(server->port()) + " failed") == 0u, e1);
+  BOOST_TEST(e1.find("connect to 127.0.0.1:" + std::to_string(server->port()) + " failed") == 0u,
+             e1);
   BOOST_TEST(e1.find("refused: wrong secret") != std::string::npos, e1);
 
   auto wrong_cluster = link_opts(server->port());
   wrong_cluster.cluster = "other-cluster";
   const auto e2 = error_of([&] { connect(wrong_cluster); });
-  BOOST_TEST(e2.find("refused: cluster name 'other-cluster' does not match") != std::string::npos, e2);
+  BOOST_TEST(e2.find("refused: cluster name 'other-cluster' does not match") != std::string::npos,
+             e2);
 
   auto good = connect(link_opts(server->port(), "n3"));
   BOOST_TEST((good->request(ok_msg{}, 5s) == control{ok_msg{}}));
@@ -168,8 +175,10 @@ BOOST_AUTO_TEST_CASE(connect_times_out_on_a_peer_that_never_answers) {
   // A listening socket nobody accepts from: TCP connects, hello never returns.
   event_loop other;
   auto listener = other.call([&] {
-    return other.io().provider->getNetwork().parseAddress("127.0.0.1", 0).then(
-        [](kj::Own<kj::NetworkAddress> a) { return a->listen(); });
+    return other.io()
+        .provider->getNetwork()
+        .parseAddress("127.0.0.1", 0)
+        .then([](kj::Own<kj::NetworkAddress> a) { return a->listen(); });
   });
   const auto port = static_cast<uint16_t>(listener->getPort());
   auto o = link_opts(port);

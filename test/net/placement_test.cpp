@@ -16,7 +16,8 @@ cluster_config three_nodes(bool failover = false) {
   cluster_config c;
   c.name = "c";
   c.coordinator = "n1";
-  for (auto n : {"n1", "n2", "n3"}) c.nodes.push_back(node_config{n, "127.0.0.1", 0, 1, ""});
+  for (auto n : {"n1", "n2", "n3"})
+    c.nodes.push_back(node_config{n, "127.0.0.1", 0, 1, ""});
   c.failover = failover;
   return c;
 }
@@ -40,7 +41,9 @@ actors::job_graph graph() {
   return actors::job_graph{p.plan(), cfg};
 }
 
-std::vector<node_availability> all_joined() { return {{true, {}}, {true, {}}, {true, {}}}; }
+std::vector<node_availability> all_joined() {
+  return {{true, {}}, {true, {}}, {true, {}}};
+}
 
 }  // namespace
 
@@ -53,7 +56,8 @@ BOOST_AUTO_TEST_CASE(round_robin_over_every_node_in_vertex_order) {
   auto& where = std::get<actors::placement>(out);
   std::vector<uint16_t> flat;
   for (auto& v : where)
-    for (auto n : v) flat.push_back(n);
+    for (auto n : v)
+      flat.push_back(n);
   const std::vector<uint16_t> expected{0, 1, 2, 0, 1, 2, 0};
   BOOST_TEST(flat == expected, boost::test_tools::per_element());
   // The same inputs always give the same placement (every node builds the same plan).
@@ -75,7 +79,8 @@ BOOST_AUTO_TEST_CASE(a_lost_node_is_waited_for_without_failover) {
   nodes[1].lost = "no heartbeat for 1600 ms";
   auto out = place_instances(graph(), three_nodes(false), nodes);
   BOOST_REQUIRE(std::holds_alternative<actors::error>(out));
-  BOOST_TEST(std::get<actors::error>(out).detail == "nodes not available: n2 (lost: no heartbeat for 1600 ms)");
+  BOOST_TEST(std::get<actors::error>(out).detail ==
+             "nodes not available: n2 (lost: no heartbeat for 1600 ms)");
 }
 
 BOOST_AUTO_TEST_CASE(with_failover_a_lost_node_is_left_out) {
@@ -84,7 +89,8 @@ BOOST_AUTO_TEST_CASE(with_failover_a_lost_node_is_left_out) {
   auto out = place_instances(graph(), three_nodes(true), nodes);
   BOOST_REQUIRE(std::holds_alternative<actors::placement>(out));
   for (auto& v : std::get<actors::placement>(out))
-    for (auto n : v) BOOST_TEST(n != 1);
+    for (auto n : v)
+      BOOST_TEST(n != 1);
 }
 
 BOOST_AUTO_TEST_CASE(constraints_by_name_keep_an_operator_on_its_nodes) {
@@ -95,8 +101,10 @@ BOOST_AUTO_TEST_CASE(constraints_by_name_keep_an_operator_on_its_nodes) {
   BOOST_REQUIRE(std::holds_alternative<actors::placement>(out));
   auto& where = std::get<actors::placement>(out);
   BOOST_REQUIRE_EQUAL(where.size(), 3u);
-  for (auto n : where[1]) BOOST_TEST(n == 2);
-  for (auto n : where[2]) BOOST_TEST(n != 2);
+  for (auto n : where[1])
+    BOOST_TEST(n == 2);
+  for (auto n : where[2])
+    BOOST_TEST(n != 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_constraint_no_usable_node_meets_names_the_operator) {
@@ -106,7 +114,8 @@ BOOST_AUTO_TEST_CASE(a_constraint_no_usable_node_meets_names_the_operator) {
   nodes[2].lost = "connection closed";
   auto out = place_instances(graph(), c, nodes);
   BOOST_REQUIRE(std::holds_alternative<actors::error>(out));
-  BOOST_TEST(std::get<actors::error>(out).detail == "no usable node for operator 'sink' (constraint: n3)");
+  BOOST_TEST(std::get<actors::error>(out).detail ==
+             "no usable node for operator 'sink' (constraint: n3)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

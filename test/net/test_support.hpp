@@ -29,21 +29,52 @@ inline frame make_frame(uint32_t i) {
   frame f{{i % 7, i % 3}, {task_ref::node_vertex, i % 5}, 1 + i % 4, start_body{}};
   const uint64_t cp = 1 + i;
   switch (i % 15) {
-    case 0: f.body = batch_body{i % 4, 3, "rec-" + std::to_string(i) + std::string("\0\xff", 2)}; break;
-    case 1: f.body = watermark_body{i % 4, -static_cast<int64_t>(i) * 1000, i % 2 == 0}; break;
-    case 2: f.body = eos_body{i % 4}; break;
-    case 3: f.body = barrier_body{i % 4, cp}; break;
-    case 4: f.body = credit_body{1, i % 9, 1 + i % 16}; break;
-    case 5: f.body = start_body{}; break;
-    case 6: f.body = trigger_body{cp}; break;
-    case 7: f.body = complete_body{cp}; break;
-    case 8: f.body = stop_body{"stop " + std::to_string(i)}; break;
-    case 9: f.body = done_body{{{"map", 1, i % 2, 10, 9, 1, 0, 3}, {"sink", 2, 0, i, 0, 0, i, 0}}}; break;
-    case 10: f.body = failed_body{{"parse", 2, "data.csv:" + std::to_string(i), "bad number"}}; break;
-    case 11: f.body = dead_letters_body{{{"parse", 0, "in:1", "not a number", "x,y"}, {"parse", 1, "in:2", "empty", ""}}}; break;
-    case 12: f.body = ack_body{cp, 4096 + i, 3, 17}; break;
-    case 13: f.body = decline_body{cp, "source not ready"}; break;
-    case 14: f.body = committed_body{cp}; break;
+    case 0:
+      f.body = batch_body{i % 4, 3, "rec-" + std::to_string(i) + std::string("\0\xff", 2)};
+      break;
+    case 1:
+      f.body = watermark_body{i % 4, -static_cast<int64_t>(i) * 1000, i % 2 == 0};
+      break;
+    case 2:
+      f.body = eos_body{i % 4};
+      break;
+    case 3:
+      f.body = barrier_body{i % 4, cp};
+      break;
+    case 4:
+      f.body = credit_body{1, i % 9, 1 + i % 16};
+      break;
+    case 5:
+      f.body = start_body{};
+      break;
+    case 6:
+      f.body = trigger_body{cp};
+      break;
+    case 7:
+      f.body = complete_body{cp};
+      break;
+    case 8:
+      f.body = stop_body{"stop " + std::to_string(i)};
+      break;
+    case 9:
+      f.body = done_body{{{"map", 1, i % 2, 10, 9, 1, 0, 3}, {"sink", 2, 0, i, 0, 0, i, 0}}};
+      break;
+    case 10:
+      f.body = failed_body{{"parse", 2, "data.csv:" + std::to_string(i), "bad number"}};
+      break;
+    case 11:
+      f.body = dead_letters_body{
+          {{"parse", 0, "in:1", "not a number", "x,y"}, {"parse", 1, "in:2", "empty", ""}}};
+      break;
+    case 12:
+      f.body = ack_body{cp, 4096 + i, 3, 17};
+      break;
+    case 13:
+      f.body = decline_body{cp, "source not ready"};
+      break;
+    case 14:
+      f.body = committed_body{cp};
+      break;
   }
   return f;
 }
@@ -55,15 +86,18 @@ public:
     std::lock_guard lock{mutex_};
     peers_.push_back(peer);
     ++deliver_calls_;
-    for (auto& f : frames) frames_.push_back(std::move(f));
+    for (auto& f : frames)
+      frames_.push_back(std::move(f));
     cv_.notify_all();
   }
 
   control on_control(const std::string& peer, control&& msg) override {
     std::lock_guard lock{mutex_};
     peers_.push_back(peer);
-    if (std::holds_alternative<shutdown_msg>(msg)) throw std::runtime_error("shutdown refused in this test");
-    if (auto* j = std::get_if<join_msg>(&msg)) return joined_msg{"n1", 7 + j->node.size()};
+    if (std::holds_alternative<shutdown_msg>(msg))
+      throw std::runtime_error("shutdown refused in this test");
+    if (auto* j = std::get_if<join_msg>(&msg))
+      return joined_msg{"n1", 7 + j->node.size()};
     return ok_msg{};
   }
 
@@ -72,15 +106,18 @@ public:
     last_seq_ = seq;
   }
 
-  void on_put_snapshot(const std::string&, uint64_t checkpoint, std::vector<snapshot_entry_msg>&& e) override {
+  void on_put_snapshot(const std::string&, uint64_t checkpoint,
+                       std::vector<snapshot_entry_msg>&& e) override {
     std::lock_guard lock{mutex_};
     snapshots_[checkpoint] = std::move(e);
   }
 
-  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(uint64_t checkpoint) override {
+  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(
+      uint64_t checkpoint) override {
     std::lock_guard lock{mutex_};
     auto it = snapshots_.find(checkpoint);
-    if (it == snapshots_.end()) throw std::runtime_error("no snapshot " + std::to_string(checkpoint));
+    if (it == snapshots_.end())
+      throw std::runtime_error("no snapshot " + std::to_string(checkpoint));
     return {it->second, "meta-" + std::to_string(checkpoint)};
   }
 
@@ -103,10 +140,22 @@ public:
     return f(*this);
   }
 
-  size_t deliver_calls() { std::lock_guard lock{mutex_}; return deliver_calls_; }
-  uint64_t last_seq() { std::lock_guard lock{mutex_}; return last_seq_; }
-  std::vector<std::pair<std::string, std::string>> lost() { std::lock_guard lock{mutex_}; return lost_; }
-  std::vector<std::string> peers() { std::lock_guard lock{mutex_}; return peers_; }
+  size_t deliver_calls() {
+    std::lock_guard lock{mutex_};
+    return deliver_calls_;
+  }
+  uint64_t last_seq() {
+    std::lock_guard lock{mutex_};
+    return last_seq_;
+  }
+  std::vector<std::pair<std::string, std::string>> lost() {
+    std::lock_guard lock{mutex_};
+    return lost_;
+  }
+  std::vector<std::string> peers() {
+    std::lock_guard lock{mutex_};
+    return peers_;
+  }
 
 private:
   std::mutex mutex_;
@@ -142,7 +191,8 @@ inline link_options link_opts(uint16_t port, std::string me = "n2") {
 inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
   const auto end = std::chrono::steady_clock::now() + limit;
   while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
+    if (std::chrono::steady_clock::now() > end)
+      return false;
     std::this_thread::sleep_for(5ms);
   }
   return true;

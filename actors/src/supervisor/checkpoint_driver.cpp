@@ -15,8 +15,9 @@ constexpr const char* next_id_key = "next_checkpoint_id";
 
 }  // namespace
 
-checkpoint_driver::checkpoint_driver(std::shared_ptr<state::snapshot_store> store, const runtime_config& cfg,
-                                     state::checkpoint_meta job, std::optional<uint64_t> restored, timestamp now)
+checkpoint_driver::checkpoint_driver(std::shared_ptr<state::snapshot_store> store,
+                                     const runtime_config& cfg, state::checkpoint_meta job,
+                                     std::optional<uint64_t> restored, timestamp now)
     : store_(std::move(store)), job_(std::move(job)) {
   periodic_ = store_ && cfg.checkpoints.interval.count() > 0;
   settings_.interval = periodic_ ? duration{cfg.checkpoints.interval.count()} : duration{0};
@@ -25,15 +26,20 @@ checkpoint_driver::checkpoint_driver(std::shared_ptr<state::snapshot_store> stor
   settings_.retained = cfg.checkpoints.retained;
   if (store_) {
     auto next = store_->get_meta(next_id_key);
-    if (next && next.value()) next_id_ = std::stoull(*next.value());
-    if (cfg.stop_with_savepoint_after.count() > 0) savepoint_due_ = now + duration{cfg.stop_with_savepoint_after.count()};
+    if (next && next.value())
+      next_id_ = std::stoull(*next.value());
+    if (cfg.stop_with_savepoint_after.count() > 0)
+      savepoint_due_ = now + duration{cfg.stop_with_savepoint_after.count()};
   }
-  if (restored) next_id_ = std::max(next_id_, *restored + 1);
+  if (restored)
+    next_id_ = std::max(next_id_, *restored + 1);
 }
 
 void checkpoint_driver::begin_attempt(std::vector<task_id> tasks, timestamp now) {
-  if (!store_ || tasks.empty()) return;
-  if (coordinator_) aborted_ += coordinator_->counters().aborted;
+  if (!store_ || tasks.empty())
+    return;
+  if (coordinator_)
+    aborted_ += coordinator_->counters().aborted;
   coordinator_.emplace(settings_, std::move(tasks), checkpoint_id{next_id_}, now);
 }
 
@@ -44,66 +50,82 @@ uint64_t checkpoint_driver::start(uint64_t id, std::vector<std::string>& notes) 
   return id;
 }
 
-std::optional<checkpoint_driver::trigger> checkpoint_driver::poll(timestamp now, int savepoint_request,
+std::optional<checkpoint_driver::trigger> checkpoint_driver::poll(timestamp now,
+                                                                  int savepoint_request,
                                                                   std::vector<std::string>& notes) {
-  if (!coordinator_) return std::nullopt;
+  if (!coordinator_)
+    return std::nullopt;
   if ((now >= savepoint_due_ && !stop_id_) || savepoint_request != 0) {
     trigger t;
     t.id = start(coordinator_->trigger_savepoint(now).value, notes);
     t.savepoint = true;
     savepoints_.insert(t.id);
-    if (now >= savepoint_due_ || savepoint_request == 2) stop_id_ = t.id;
+    if (now >= savepoint_due_ || savepoint_request == 2)
+      stop_id_ = t.id;
     t.stop = stop_id_ == t.id;
     savepoint_due_ = timestamp::max();
-    notes.push_back(fmt::format("savepoint {} triggered{}", t.id, t.stop ? " (the job stops when it completes)" : ""));
+    notes.push_back(fmt::format("savepoint {} triggered{}", t.id,
+                                t.stop ? " (the job stops when it completes)" : ""));
     return t;
   }
-  if (auto id = coordinator_->poll(now)) return trigger{start(id->value, notes), false, false};
+  if (auto id = coordinator_->poll(now))
+    return trigger{start(id->value, notes), false, false};
   return std::nullopt;
 }
 
-checkpoint_driver::trigger checkpoint_driver::trigger_final(timestamp now, std::vector<std::string>& notes) {
+checkpoint_driver::trigger checkpoint_driver::trigger_final(timestamp now,
+                                                            std::vector<std::string>& notes) {
   final_id_ = start(coordinator_->trigger_final(now).value, notes);
   return trigger{*final_id_, false, false};
 }
 
 void checkpoint_driver::expire(timestamp now, std::vector<std::string>& notes) {
-  if (!coordinator_) return;
-  for (auto& a : coordinator_->expire(now)) notes.push_back(a.message);
+  if (!coordinator_)
+    return;
+  for (auto& a : coordinator_->expire(now))
+    notes.push_back(a.message);
 }
 
-result<std::optional<checkpoint_driver::completion>> checkpoint_driver::acknowledge(uint64_t id, task_id task,
-                                                                                    ack_stats stats, timestamp now,
-                                                                                    std::vector<std::string>& notes) {
-  if (!coordinator_) return std::optional<completion>{};
+result<std::optional<checkpoint_driver::completion>> checkpoint_driver::acknowledge(
+    uint64_t id, task_id task, ack_stats stats, timestamp now, std::vector<std::string>& notes) {
+  if (!coordinator_)
+    return std::optional<completion>{};
   max_sync_ms_ = std::max<int64_t>(max_sync_ms_, stats.sync_ms.count());
   auto out = coordinator_->acknowledge(checkpoint_id{id}, task, stats, now);
   auto* c = std::get_if<checkpoint_completed>(&out);
-  if (!c) return std::optional<completion>{};
-  for (auto& a : c->subsumed) notes.push_back(a.message);
+  if (!c)
+    return std::optional<completion>{};
+  for (auto& a : c->subsumed)
+    notes.push_back(a.message);
   state::checkpoint_meta meta = job_;
   meta.id = c->id;
   meta.savepoint = savepoints_.count(id) > 0;
   meta.completed_at_ms = now.ms;
   if (auto r = store_->commit(meta); !r)
-    return error{r.error().code, fmt::format("cannot commit checkpoint {}: {}", id, r.error().message)};
+    return error{r.error().code,
+                 fmt::format("cannot commit checkpoint {}: {}", id, r.error().message)};
   ++completed_;
   last_ = id;
-  if (auto r = store_->retain(settings_.retained); !r) notes.push_back("cannot delete old checkpoints: " + r.error().message);
-  if (meta.savepoint) savepoint_ = id;
+  if (auto r = store_->retain(settings_.retained); !r)
+    notes.push_back("cannot delete old checkpoints: " + r.error().message);
+  if (meta.savepoint)
+    savepoint_ = id;
   completion done{id, meta.savepoint, stop_id_ == id || final_id_ == id};
   return std::optional<completion>{done};
 }
 
 void checkpoint_driver::decline(uint64_t id, task_id task, const std::string& why, timestamp now,
                                 std::vector<std::string>& notes) {
-  if (!coordinator_) return;
+  if (!coordinator_)
+    return;
   auto out = coordinator_->decline(checkpoint_id{id}, task, why, now);
-  if (auto* a = std::get_if<checkpoint_aborted>(&out)) notes.push_back(a->message);
+  if (auto* a = std::get_if<checkpoint_aborted>(&out))
+    notes.push_back(a->message);
 }
 
 void checkpoint_driver::abort_all(const std::string& why, timestamp now) {
-  if (coordinator_) coordinator_->abort_all(why, now);
+  if (coordinator_)
+    coordinator_->abort_all(why, now);
 }
 
 }  // namespace sluice::actors

@@ -14,7 +14,7 @@ namespace sluice::actors {
 /// appended as JSON lines. Opened on the first letter (a clean job leaves no
 /// file); flushed when the job ends. Used by the supervisor's thread only.
 class dead_letter_file {
- public:
+public:
   explicit dead_letter_file(std::string path) : path_(std::move(path)) {}
   ~dead_letter_file();
   dead_letter_file(const dead_letter_file&) = delete;
@@ -27,7 +27,7 @@ class dead_letter_file {
 
   uint64_t count() const noexcept { return count_; }
 
- private:
+private:
   std::string path_;
   std::FILE* file_ = nullptr;
   uint64_t count_ = 0;

@@ -7,8 +7,8 @@
 
 #include "sluice/actors/supervisor.hpp"
 
-#include <caf/all.hpp>
 #include <fmt/format.h>
+#include <caf/all.hpp>
 
 #include <chrono>
 #include <set>
@@ -32,18 +32,20 @@ using std::chrono::milliseconds;
 state::checkpoint_meta job_meta(const job_graph& g) {
   state::checkpoint_meta m;
   m.job_name = g.logical().job_name;
-  for (auto& n : g.logical().nodes) m.operator_parallelism.emplace_back(uid_of(n), g.parallelism_of(n.id));
+  for (auto& n : g.logical().nodes)
+    m.operator_parallelism.emplace_back(uid_of(n), g.parallelism_of(n.id));
   return m;
 }
 
 class job_supervisor : public caf::event_based_actor {
- public:
+public:
   job_supervisor(caf::actor_config& cfg, supervisor_args args)
       : caf::event_based_actor(cfg),
         args_(std::move(args)),
         cfg_(args_.cfg),
         clock_(clock_or_wall(args_.cfg.clock)),
-        watch_(duration{cfg_.recovery_report_interval.count()}, duration{cfg_.recovery_timeout.count()}),
+        watch_(duration{cfg_.recovery_report_interval.count()},
+               duration{cfg_.recovery_timeout.count()}),
         dead_(cfg_.dead_letter_path) {}
 
   /// Drops strong references to tasks and the writer (see task on_exit).
@@ -63,55 +65,68 @@ class job_supervisor : public caf::event_based_actor {
     if (args_.store) {
       writer_ = spawn_snapshot_writer(system(), args_.store, caf::actor_cast<caf::actor>(this));
       link_to(writer_);
-      checkpoints_.emplace(args_.store, cfg_, job_meta(*args_.graph),
-                           args_.restore ? std::optional<uint64_t>{args_.restore->id.value} : std::nullopt,
-                           clock_->now());
+      checkpoints_.emplace(
+          args_.store, cfg_, job_meta(*args_.graph),
+          args_.restore ? std::optional<uint64_t>{args_.restore->id.value} : std::nullopt,
+          clock_->now());
     }
     deploy(args_.restore);
     delayed_send(this, tick_interval(), tick_atom::value);
     return {
         [this](done_atom, uint32_t v, uint32_t i, std::vector<operator_metrics>& ms) {
-          if (phase_ != phase::running) return;
+          if (phase_ != phase::running)
+            return;
           finished_.insert({v, i});
-          for (auto& m : ms) metrics_.push_back(std::move(m));
-          if (finished_.size() == total_) on_all_finished();
+          for (auto& m : ms)
+            metrics_.push_back(std::move(m));
+          if (finished_.size() == total_)
+            on_all_finished();
         },
         [this](failed_atom, uint32_t v, uint32_t i, task_failure& f) {
-          if (phase_ == phase::restarting) return;
+          if (phase_ == phase::restarting)
+            return;
           failed_.insert({v, i});
           on_failure(f.describe());
         },
         [this](dead_atom, std::vector<dead_letter>& ds) {
-          if (auto r = dead_.append(ds); !r) fail_job(r.error().message);
+          if (auto r = dead_.append(ds); !r)
+            fail_job(r.error().message);
         },
         [this](stop_atom, std::string& why) { fail_job(why); },
-        [this](ack_atom, uint64_t id, uint32_t v, uint32_t i, uint64_t bytes, int64_t sync_ms, int64_t async_ms) {
+        [this](ack_atom, uint64_t id, uint32_t v, uint32_t i, uint64_t bytes, int64_t sync_ms,
+               int64_t async_ms) {
           on_ack(id, task_id{v, i}, ack_stats{bytes, duration{sync_ms}, duration{async_ms}});
         },
         [this](decline_atom, uint64_t id, uint32_t v, uint32_t i, std::string& why) {
-          if (checkpoints_) checkpoints_->decline(id, task_id{v, i}, why, clock_->now(), pending_notes_);
+          if (checkpoints_)
+            checkpoints_->decline(id, task_id{v, i}, why, clock_->now(), pending_notes_);
           flush_notes();
         },
         [this](committed_atom, uint64_t id, uint32_t v, uint32_t i) {
           // The job is recorded finished only once every task published the
           // final (or stop) checkpoint; a crash before that resumes from it.
-          if (!ending_id_ || id != *ending_id_ || phase_ == phase::done) return;
+          if (!ending_id_ || id != *ending_id_ || phase_ == phase::done)
+            return;
           committed_.insert({v, i});
-          if (committed_.size() == total_) finish_job();
+          if (committed_.size() == total_)
+            finish_job();
         },
         [this](deployed_atom, uint32_t attempt) {
-          if (attempt == attempt_ && phase_ == phase::deploying) spawn_local(deploying_restore_);
+          if (attempt == attempt_ && phase_ == phase::deploying)
+            spawn_local(deploying_restore_);
         },
         [this](deployed_atom, uint32_t attempt, error& e) {
-          if (attempt != attempt_ || phase_ != phase::deploying) return;
+          if (attempt != attempt_ || phase_ != phase::deploying)
+            return;
           phase_ = phase::running;
-          on_failure(fmt::format("cannot deploy attempt {} ({}): {}", attempt, to_string(e.code), e.detail));
+          on_failure(fmt::format("cannot deploy attempt {} ({}): {}", attempt, to_string(e.code),
+                                 e.detail));
         },
         [this](tick_atom) { on_tick(); },
     };
   }
 
- private:
+private:
   /// running: tasks run. finishing: all finished, the final checkpoint is
   /// in flight. restarting: old tasks are stopping. waiting: the job cannot
   /// be placed yet. deploying: the other nodes are spawning their tasks.
@@ -141,7 +156,8 @@ class job_supervisor : public caf::event_based_actor {
     // theirs; the answer comes as a deployed_atom message.
     auto placed = cl->place(*args_.graph);
     if (auto* e = std::get_if<error>(&placed)) {
-      if (phase_ != phase::waiting) note("waiting before deploying: " + e->detail);
+      if (phase_ != phase::waiting)
+        note("waiting before deploying: " + e->detail);
       phase_ = phase::waiting;
       waiting_restore_ = restore;
       watch_.waiting_for(e->detail, clock_->now());
@@ -150,8 +166,10 @@ class job_supervisor : public caf::event_based_actor {
     where_ = std::move(std::get<placement>(placed));
     phase_ = phase::deploying;
     deploying_restore_ = restore;
-    watch_.waiting_for(fmt::format("the other nodes to deploy attempt {}", attempt_), clock_->now());
-    cl->deploy(attempt_, where_, restore ? std::optional<uint64_t>{restore->id.value} : std::nullopt,
+    watch_.waiting_for(fmt::format("the other nodes to deploy attempt {}", attempt_),
+                       clock_->now());
+    cl->deploy(attempt_, where_,
+               restore ? std::optional<uint64_t>{restore->id.value} : std::nullopt,
                caf::actor_cast<caf::actor>(this));
   }
 
@@ -169,7 +187,9 @@ class job_supervisor : public caf::event_based_actor {
     if (cl) {
       d.where = &where_;
       d.local_node = cl->local_node();
-      d.remote = [this, &cl](uint32_t v, uint32_t i) { return cl->proxy(attempt_, where_[v][i], v, i); };
+      d.remote = [this, &cl](uint32_t v, uint32_t i) {
+        return cl->proxy(attempt_, where_[v][i], v, i);
+      };
     }
     actors_ = spawn_tasks(system(), d);
     std::vector<task_id> ids;
@@ -180,25 +200,29 @@ class job_supervisor : public caf::event_based_actor {
         alive_.insert(a.address());
         if (is_local(d, v.id, i)) {
           link_to(a);
-          if (cl) cl->register_local(attempt_, v.id, i, a);
+          if (cl)
+            cl->register_local(attempt_, v.id, i, a);
         }
         ids.push_back(task_id{v.id, i});
         ++total_;
       }
-    if (checkpoints_) checkpoints_->begin_attempt(std::move(ids), clock_->now());
+    if (checkpoints_)
+      checkpoints_->begin_attempt(std::move(ids), clock_->now());
     phase_ = phase::running;
     watch_.done();
     // Start downstream tasks first: a task's start message is then enqueued
     // before any data its upstream can send it.
     for (size_t vi = vs.size(); vi-- > 0;)
-      for (auto& a : actors_[vi]) send(a, start_atom::value);
+      for (auto& a : actors_[vi])
+        send(a, start_atom::value);
     // A node lost while the others deployed has proxies that will never
     // hear of it: recover now.
     if (cl)
       for (uint32_t v = 0; v < where_.size(); ++v)
         for (uint16_t n : where_[v])
           if (auto why = cl->lost(n)) {
-            on_failure(fmt::format("node {} lost while attempt {} deployed: {}", cl->node_name(n), attempt_, *why));
+            on_failure(fmt::format("node {} lost while attempt {} deployed: {}", cl->node_name(n),
+                                   attempt_, *why));
             return;
           }
   }
@@ -206,11 +230,13 @@ class job_supervisor : public caf::event_based_actor {
   // -- checkpoints ---------------------------------------------------------
 
   void on_tick() {
-    if (phase_ == phase::done) return;
+    if (phase_ == phase::done)
+      return;
     delayed_send(this, tick_interval(), tick_atom::value);
     const timestamp now = clock_->now();
     auto v = watch_.check(now);
-    if (v.report) log(false, *v.report);
+    if (v.report)
+      log(false, *v.report);
     if (v.stalled) {
       on_stall(*v.stalled);
       return;
@@ -224,10 +250,13 @@ class job_supervisor : public caf::event_based_actor {
       redeploy();
       return;
     }
-    if (!checkpoints_ || !checkpoints_->active() || (phase_ != phase::running && phase_ != phase::finishing)) return;
+    if (!checkpoints_ || !checkpoints_->active() ||
+        (phase_ != phase::running && phase_ != phase::finishing))
+      return;
     checkpoints_->expire(now, pending_notes_);
     if (phase_ == phase::running)
-      if (auto t = checkpoints_->poll(now, take_savepoint_request(), pending_notes_)) trigger(t->id);
+      if (auto t = checkpoints_->poll(now, take_savepoint_request(), pending_notes_))
+        trigger(t->id);
     flush_notes();
   }
 
@@ -237,12 +266,14 @@ class job_supervisor : public caf::event_based_actor {
     for (auto& v : g.vertices()) {
       const bool source = g.logical().nodes[v.chain.front()].is_source;
       for (uint32_t i = 0; i < actors_[v.id].size(); ++i)
-        if (source || finished_.count({v.id, i})) send(actors_[v.id][i], checkpoint_atom::value, id);
+        if (source || finished_.count({v.id, i}))
+          send(actors_[v.id][i], checkpoint_atom::value, id);
     }
   }
 
   void on_ack(uint64_t id, task_id t, ack_stats stats) {
-    if (!checkpoints_ || phase_ == phase::restarting || phase_ == phase::done) return;
+    if (!checkpoints_ || phase_ == phase::restarting || phase_ == phase::done)
+      return;
     auto r = checkpoints_->acknowledge(id, t, stats, clock_->now(), pending_notes_);
     flush_notes();
     if (!r) {
@@ -250,10 +281,12 @@ class job_supervisor : public caf::event_based_actor {
       return;
     }
     auto& done = r.value();
-    if (!done) return;
+    if (!done)
+      return;
     faults().at(crash_point::before_sink_commit, done->id);
     for (auto& vec : actors_)
-      for (auto& a : vec) send(a, complete_atom::value, done->id);
+      for (auto& a : vec)
+        send(a, complete_atom::value, done->id);
     if (done->ends_job) {
       ending_id_ = done->id;  // finish once every task confirmed (committed_atom)
       committed_.clear();
@@ -279,22 +312,27 @@ class job_supervisor : public caf::event_based_actor {
     if (phase_ == phase::restarting) {
       if (old_tasks_.erase(dm.source) > 0) {
         watch_.progress(clock_->now());
-        if (old_tasks_.empty() && restart_due_) restart_due_ = false, redeploy_later();
+        if (old_tasks_.empty() && restart_due_)
+          restart_due_ = false, redeploy_later();
       }
       return;
     }
-    if (!was_alive || phase_ == phase::done) return;
+    if (!was_alive || phase_ == phase::done)
+      return;
     for (uint32_t v = 0; v < actors_.size(); ++v)
       for (uint32_t i = 0; i < actors_[v].size(); ++i)
         if (actors_[v][i].address() == dm.source) {
-          if (failed_.count({v, i})) return;
+          if (failed_.count({v, i}))
+            return;
           failed_.insert({v, i});
           std::string why = system().render(dm.reason);
           if (args_.cluster && !where_.empty() && where_[v][i] != args_.cluster->local_node()) {
             const uint16_t n = where_[v][i];
-            why = fmt::format("node {} lost: {}", args_.cluster->node_name(n), args_.cluster->lost(n).value_or(why));
+            why = fmt::format("node {} lost: {}", args_.cluster->node_name(n),
+                              args_.cluster->lost(n).value_or(why));
           }
-          on_failure(fmt::format("task {}#{} stopped unexpectedly: {}", args_.graph->vertices()[v].name, i, why));
+          on_failure(fmt::format("task {}#{} stopped unexpectedly: {}",
+                                 args_.graph->vertices()[v].name, i, why));
           return;
         }
   }
@@ -302,8 +340,10 @@ class job_supervisor : public caf::event_based_actor {
   /// A task failed: restart from the latest completed checkpoint if the
   /// restart strategy allows, else fail the job with the cause.
   void on_failure(const std::string& why) {
-    if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting) return;
-    if (!restart_after(why)) return;
+    if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting)
+      return;
+    if (!restart_after(why))
+      return;
     // Wait until every task of the old attempt is down before the new one
     // starts (a task's state directory, ports and sinks are then free).
     old_tasks_ = alive_;
@@ -317,19 +357,24 @@ class job_supervisor : public caf::event_based_actor {
       return;
     }
     restart_due_ = true;
-    watch_.waiting_for(fmt::format("{} tasks of attempt {} to stop", old_tasks_.size(), attempt_ - 1), clock_->now());
+    watch_.waiting_for(
+        fmt::format("{} tasks of attempt {} to stop", old_tasks_.size(), attempt_ - 1),
+        clock_->now());
   }
 
   /// A recovery made no progress within the limit: the attempt failed; go
   /// on by the restart strategy without waiting for what never came.
   void on_stall(const std::string& why) {
     const auto was = phase_;
-    if (was == phase::done) return;
+    if (was == phase::done)
+      return;
     log(true, why);
     phase_ = phase::running;  // let restart_after decide afresh
-    if (!restart_after(why)) return;
+    if (!restart_after(why))
+      return;
     for (auto& vec : actors_)
-      for (auto& a : vec) send_exit(a, caf::exit_reason::kill);
+      for (auto& a : vec)
+        send_exit(a, caf::exit_reason::kill);
     old_tasks_.clear();
     restart_due_ = false;
     redeploy_later();
@@ -340,12 +385,15 @@ class job_supervisor : public caf::event_based_actor {
   bool restart_after(const std::string& why) {
     report_.failures.push_back(why);
     log(true, why);
-    if (args_.cluster) args_.cluster->cancel(attempt_, why);
-    if (checkpoints_) checkpoints_->abort_all("job failed: " + why, clock_->now());
+    if (args_.cluster)
+      args_.cluster->cancel(attempt_, why);
+    if (checkpoints_)
+      checkpoints_->abort_all("job failed: " + why, clock_->now());
     auto decision = restart_->on_failure(clock_->now());
     if (!decision.restart) {
       fail_job(report_.restarts == 0 ? why
-                                     : fmt::format("{} (after {} restarts: {})", why, report_.restarts, decision.reason));
+                                     : fmt::format("{} (after {} restarts: {})", why,
+                                                   report_.restarts, decision.reason));
       return false;
     }
     phase_ = phase::restarting;
@@ -381,31 +429,40 @@ class job_supervisor : public caf::event_based_actor {
         fail_job("every completed checkpoint is damaged; refusing to restart from the beginning");
         return;
       }
-      if (args_.restore && (!restore || restore->id < args_.restore->id)) restore = args_.restore;
+      if (args_.restore && (!restore || restore->id < args_.restore->id))
+        restore = args_.restore;
     }
-    note(restore ? fmt::format("restart {}: restoring checkpoint {}", report_.restarts, restore->id.value)
-                 : fmt::format("restart {}: no checkpoint yet, starting from the beginning", report_.restarts));
+    note(restore ? fmt::format("restart {}: restoring checkpoint {}", report_.restarts,
+                               restore->id.value)
+                 : fmt::format("restart {}: no checkpoint yet, starting from the beginning",
+                               report_.restarts));
     deploy(restore);
   }
 
   void fail_job(const std::string& why) {
-    if (phase_ == phase::done) return;
-    if (args_.cluster) args_.cluster->cancel(attempt_, why);
-    if (checkpoints_) checkpoints_->abort_all("job failed", clock_->now());
+    if (phase_ == phase::done)
+      return;
+    if (args_.cluster)
+      args_.cluster->cancel(attempt_, why);
+    if (checkpoints_)
+      checkpoints_->abort_all("job failed", clock_->now());
     for (auto& vec : actors_)
-      for (auto& a : vec) send_exit(a, caf::exit_reason::user_shutdown);
+      for (auto& a : vec)
+        send_exit(a, caf::exit_reason::user_shutdown);
     report(false, why);
   }
 
   void finish_job() {
-    if (phase_ == phase::done) return;
+    if (phase_ == phase::done)
+      return;
     if (args_.store) {
       const bool savepoint = checkpoints_ && checkpoints_->savepoint();
       if (auto r = args_.store->put_meta("job_finished", savepoint ? "savepoint" : "1"); !r)
         note("cannot record that the job finished: " + r.error().message);
     }
     for (auto& vec : actors_)
-      for (auto& a : vec) send(a, stop_atom::value, std::string{"job finished"});
+      for (auto& a : vec)
+        send(a, stop_atom::value, std::string{"job finished"});
     report(true, "");
   }
 
@@ -438,12 +495,14 @@ class job_supervisor : public caf::event_based_actor {
   }
 
   void flush_notes() {
-    for (auto& n : pending_notes_) note(std::move(n));
+    for (auto& n : pending_notes_)
+      note(std::move(n));
     pending_notes_.clear();
   }
 
   void log(bool warning, const std::string& s) {
-    if (args_.log) args_.log(warning, s);
+    if (args_.log)
+      args_.log(warning, s);
   }
 
   supervisor_args args_;
@@ -455,11 +514,13 @@ class job_supervisor : public caf::event_based_actor {
   std::optional<checkpoint_driver> checkpoints_;
   std::vector<std::string> pending_notes_;  ///< From the checkpoint driver, not yet noted.
   caf::actor writer_;
-  std::vector<std::vector<caf::actor>> actors_;  ///< Every instance of the current attempt (task or proxy).
-  std::set<caf::actor_addr> alive_;              ///< Those not seen down yet.
+  std::vector<std::vector<caf::actor>>
+      actors_;                       ///< Every instance of the current attempt (task or proxy).
+  std::set<caf::actor_addr> alive_;  ///< Those not seen down yet.
   placement where_;  ///< Cluster mode: node of every instance of the current attempt.
-  std::optional<state::checkpoint_meta> waiting_restore_;    ///< What a waiting deployment restores.
-  std::optional<state::checkpoint_meta> deploying_restore_;  ///< What the deployment in flight restores.
+  std::optional<state::checkpoint_meta> waiting_restore_;  ///< What a waiting deployment restores.
+  std::optional<state::checkpoint_meta>
+      deploying_restore_;  ///< What the deployment in flight restores.
   std::set<std::pair<uint32_t, uint32_t>> finished_;
   std::set<std::pair<uint32_t, uint32_t>> failed_;
   std::set<caf::actor_addr> old_tasks_;  ///< Of the replaced attempt, until they are down.
@@ -470,7 +531,8 @@ class job_supervisor : public caf::event_based_actor {
   uint32_t attempt_ = 0;
   bool restart_due_ = false;
   duration restart_delay_{0};
-  std::optional<timestamp> restart_at_;  ///< When the next attempt may start (restarting, old tasks down).
+  std::optional<timestamp>
+      restart_at_;  ///< When the next attempt may start (restarting, old tasks down).
   std::optional<uint64_t> ending_id_;
   std::set<std::pair<uint32_t, uint32_t>> committed_;
 };

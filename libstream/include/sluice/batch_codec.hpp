@@ -50,7 +50,9 @@ batch_codec make_batch_codec() {
         state::decode(r, rec.value);
         b->records.push_back(std::move(rec));
       }
-      if (!r.at_end()) throw state::codec_error("batch of " + std::to_string(count) + " records has trailing bytes");
+      if (!r.at_end())
+        throw state::codec_error("batch of " + std::to_string(count) +
+                                 " records has trailing bytes");
       return b;
     };
   }

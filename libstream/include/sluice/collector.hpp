@@ -12,7 +12,7 @@ namespace sluice {
 /// input record unless `emit_at` gives one.
 template <class T>
 class collector {
- public:
+public:
   collector(port<T>& p, timestamp ts) : port_(&p), ts_(ts) {}
 
   void emit(T value) { port_->emit(std::move(value), ts_); }
@@ -20,7 +20,7 @@ class collector {
   /// Timestamp of the record being processed.
   timestamp input_timestamp() const noexcept { return ts_; }
 
- private:
+private:
   port<T>* port_;
   timestamp ts_;
 };

@@ -13,18 +13,19 @@
 ///
 /// It declares `sluice_fields(x)`, a tuple of references to the members, and
 /// `sluice_field_names(x)`, their names, found by argument-dependent lookup.
-#define SLUICE_FIELDS(type, ...)                                                                     \
-  [[maybe_unused]] inline auto sluice_fields(type& sluice_self_) {                                             \
-    auto& [__VA_ARGS__] = sluice_self_;                                                                         \
-    return std::tie(__VA_ARGS__);                                                                    \
-  }                                                                                                  \
-  [[maybe_unused]] inline auto sluice_fields(const type& sluice_self_) {                                       \
-    const auto& [__VA_ARGS__] = sluice_self_;                                                                   \
-    return std::tie(__VA_ARGS__);                                                                    \
-  }                                                                                                  \
-  [[maybe_unused]] inline const std::vector<std::string_view>& sluice_field_names(const type*) {    \
-    static const std::vector<std::string_view> names = ::sluice::detail::split_names(#__VA_ARGS__); \
-    return names;                                                                                    \
+#define SLUICE_FIELDS(type, ...)                                                                 \
+  [[maybe_unused]] inline auto sluice_fields(type& sluice_self_) {                               \
+    auto& [__VA_ARGS__] = sluice_self_;                                                          \
+    return std::tie(__VA_ARGS__);                                                                \
+  }                                                                                              \
+  [[maybe_unused]] inline auto sluice_fields(const type& sluice_self_) {                         \
+    const auto& [__VA_ARGS__] = sluice_self_;                                                    \
+    return std::tie(__VA_ARGS__);                                                                \
+  }                                                                                              \
+  [[maybe_unused]] inline const std::vector<std::string_view>& sluice_field_names(const type*) { \
+    static const std::vector<std::string_view> names =                                           \
+        ::sluice::detail::split_names(#__VA_ARGS__);                                             \
+    return names;                                                                                \
   }
 
 namespace sluice {
@@ -35,10 +36,13 @@ inline std::vector<std::string_view> split_names(std::string_view s) {
   while (!s.empty()) {
     auto comma = s.find(',');
     auto part = s.substr(0, comma);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    while (!part.empty() && part.front() == ' ')
+      part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ')
+      part.remove_suffix(1);
     out.push_back(part);
-    if (comma == std::string_view::npos) break;
+    if (comma == std::string_view::npos)
+      break;
     s.remove_prefix(comma + 1);
   }
   return out;

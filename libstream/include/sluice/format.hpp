@@ -82,13 +82,18 @@ void append_json(std::string& out, const T& x) {
   } else if constexpr (is_tuple<T>::value) {
     out += '[';
     bool first = true;
-    std::apply([&](const auto&... xs) { ((out += first ? "" : ",", first = false, append_json(out, xs)), ...); }, x);
+    std::apply(
+        [&](const auto&... xs) {
+          ((out += first ? "" : ",", first = false, append_json(out, xs)), ...);
+        },
+        x);
     out += ']';
   } else if constexpr (is_map<T>::value) {
     out += '{';
     bool first = true;
     for (auto& [k, v] : x) {
-      if (!first) out += ',';
+      if (!first)
+        out += ',';
       first = false;
       if constexpr (std::is_convertible_v<const decltype(k)&, std::string_view>) {
         append_json_string(out, k);
@@ -104,7 +109,8 @@ void append_json(std::string& out, const T& x) {
   } else if constexpr (is_vector<T>::value) {
     out += '[';
     for (size_t i = 0; i < x.size(); ++i) {
-      if (i) out += ',';
+      if (i)
+        out += ',';
       append_json(out, x[i]);
     }
     out += ']';
@@ -114,14 +120,17 @@ void append_json(std::string& out, const T& x) {
     size_t i = 0;
     std::apply(
         [&](const auto&... xs) {
-          ((out += i ? "," : "", append_json_string(out, names[i]), out += ':', append_json(out, xs), ++i), ...);
+          ((out += i ? "," : "", append_json_string(out, names[i]), out += ':',
+            append_json(out, xs), ++i),
+           ...);
         },
         sluice_fields(x));
     out += '}';
   } else if constexpr (requires { x.key, x.window, x.value; }) {
     out += "{\"key\":";
     append_json(out, x.key);
-    fmt::format_to(std::back_inserter(out), ",\"window_start\":{},\"window_end\":{},\"value\":", x.window.start,
+    fmt::format_to(std::back_inserter(out),
+                   ",\"window_start\":{},\"window_end\":{},\"value\":", x.window.start,
                    x.window.end);
     append_json(out, x.value);
     out += '}';
@@ -142,18 +151,26 @@ void append_csv(std::string& out, const T& x) {
   } else if constexpr (std::is_same_v<T, timestamp>) {
     fmt::format_to(std::back_inserter(out), "{}", x.ms);
   } else if constexpr (is_optional<T>::value) {
-    if (x) append_csv(out, *x);
+    if (x)
+      append_csv(out, *x);
   } else if constexpr (is_pair<T>::value) {
     append_csv(out, x.first);
     out += ',';
     append_csv(out, x.second);
   } else if constexpr (is_tuple<T>::value) {
     bool first = true;
-    std::apply([&](const auto&... xs) { ((out += first ? "" : ",", first = false, append_csv(out, xs)), ...); }, x);
+    std::apply(
+        [&](const auto&... xs) {
+          ((out += first ? "" : ",", first = false, append_csv(out, xs)), ...);
+        },
+        x);
   } else if constexpr (has_fields<T>) {
     bool first = true;
-    std::apply([&](const auto&... xs) { ((out += first ? "" : ",", first = false, append_csv(out, xs)), ...); },
-               sluice_fields(x));
+    std::apply(
+        [&](const auto&... xs) {
+          ((out += first ? "" : ",", first = false, append_csv(out, xs)), ...);
+        },
+        sluice_fields(x));
   } else if constexpr (requires { x.key, x.window, x.value; }) {
     append_csv(out, x.key);
     fmt::format_to(std::back_inserter(out), ",{},{},", x.window.start, x.window.end);
@@ -172,20 +189,24 @@ void append_csv(std::string& out, const T& x) {
 /// `prefix.field`, `prefix.first`, `prefix.0`, ...
 template <class T>
 void append_csv_names(std::vector<std::string>& out, const std::string& prefix) {
-  auto join = [&](std::string_view name) { return prefix.empty() ? std::string{name} : prefix + "." + std::string{name}; };
+  auto join = [&](std::string_view name) {
+    return prefix.empty() ? std::string{name} : prefix + "." + std::string{name};
+  };
   if constexpr (has_fields<T>) {
     const auto& names = sluice_field_names(static_cast<const T*>(nullptr));
     using tuple_t = decltype(sluice_fields(std::declval<const T&>()));
     [&]<size_t... I>(std::index_sequence<I...>) {
       (append_csv_names<std::decay_t<std::tuple_element_t<I, tuple_t>>>(out, join(names[I])), ...);
-    }(std::make_index_sequence<std::tuple_size_v<tuple_t>>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<tuple_t>>{});
   } else if constexpr (is_pair<T>::value) {
     append_csv_names<typename T::first_type>(out, join("first"));
     append_csv_names<typename T::second_type>(out, join("second"));
   } else if constexpr (is_tuple<T>::value) {
     [&]<size_t... I>(std::index_sequence<I...>) {
       (append_csv_names<std::tuple_element_t<I, T>>(out, join(std::to_string(I))), ...);
-    }(std::make_index_sequence<std::tuple_size_v<T>>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<T>>{});
   } else if constexpr (is_optional<T>::value) {
     append_csv_names<typename T::value_type>(out, prefix);
   } else if constexpr (requires(const T& x) { x.key, x.window, x.value; }) {
@@ -207,7 +228,8 @@ std::string csv_header() {
     std::vector<std::string> names;
     append_csv_names<T>(names, "");
     for (size_t i = 0; i < names.size(); ++i) {
-      if (i) out += ',';
+      if (i)
+        out += ',';
       out += names[i];
     }
   }

@@ -12,7 +12,9 @@ namespace sluice {
 /// standard library leaves out, so a composite key works without extra code.
 template <class K>
 struct key_hash {
-  size_t operator()(const K& k) const noexcept(noexcept(std::hash<K>{}(k))) { return std::hash<K>{}(k); }
+  size_t operator()(const K& k) const noexcept(noexcept(std::hash<K>{}(k))) {
+    return std::hash<K>{}(k);
+  }
 };
 
 inline size_t hash_combine(size_t seed, size_t h) noexcept {
@@ -30,7 +32,11 @@ template <class... Ts>
 struct key_hash<std::tuple<Ts...>> {
   size_t operator()(const std::tuple<Ts...>& t) const noexcept {
     size_t seed = 0;
-    std::apply([&](const auto&... xs) { ((seed = hash_combine(seed, key_hash<std::decay_t<decltype(xs)>>{}(xs))), ...); }, t);
+    std::apply(
+        [&](const auto&... xs) {
+          ((seed = hash_combine(seed, key_hash<std::decay_t<decltype(xs)>>{}(xs))), ...);
+        },
+        t);
     return seed;
   }
 };

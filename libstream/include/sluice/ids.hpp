@@ -29,5 +29,7 @@ using key_group = named_id<struct key_group_tag>;
 
 template <class Tag, class Rep>
 struct std::hash<sluice::named_id<Tag, Rep>> {
-  size_t operator()(sluice::named_id<Tag, Rep> x) const noexcept { return std::hash<Rep>{}(x.value); }
+  size_t operator()(sluice::named_id<Tag, Rep> x) const noexcept {
+    return std::hash<Rep>{}(x.value);
+  }
 };

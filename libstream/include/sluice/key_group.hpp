@@ -28,13 +28,16 @@ key_group key_group_of(const K& key, uint32_t max_parallelism) {
 
 /// The instance that owns a key group. Key groups map to instances in
 /// contiguous ranges (as in Flink), so rescaling moves whole ranges.
-constexpr instance_index instance_for(key_group kg, uint32_t parallelism, uint32_t max_parallelism) {
+constexpr instance_index instance_for(key_group kg, uint32_t parallelism,
+                                      uint32_t max_parallelism) {
   return instance_index{static_cast<uint32_t>(uint64_t{kg.value} * parallelism / max_parallelism)};
 }
 
 /// First key group owned by an instance.
-constexpr key_group first_key_group(instance_index i, uint32_t parallelism, uint32_t max_parallelism) {
-  return key_group{static_cast<uint32_t>((uint64_t{i.value} * max_parallelism + parallelism - 1) / parallelism)};
+constexpr key_group first_key_group(instance_index i, uint32_t parallelism,
+                                    uint32_t max_parallelism) {
+  return key_group{
+      static_cast<uint32_t>((uint64_t{i.value} * max_parallelism + parallelism - 1) / parallelism)};
 }
 
 }  // namespace sluice

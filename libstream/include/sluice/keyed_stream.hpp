@@ -24,7 +24,7 @@ class windowed_stream;
 /// their operator has no late-records port.
 template <class R, class T, bool HasLate = true>
 class window_output : public stream<R> {
- public:
+public:
   using stream<R>::stream;
   explicit window_output(stream<R> s) : stream<R>(std::move(s)) {}
   stream<T> late_records() const {
@@ -47,7 +47,7 @@ template <class T, class K>
 class keyed_stream {
   using KeyFn = key_selector<T, K>;
 
- public:
+public:
   /// `key(const T&)` returns the key (a `K`).
   template <class F>
   keyed_stream(stream<T> in, F key)
@@ -118,7 +118,7 @@ class keyed_stream {
   /// The hash partitioner of edges into this stream's keyed operators.
   const partitioner_factory& partitioner() const noexcept { return partition_; }
 
- private:
+private:
   stream<T> in_;
   partitioner_factory partition_;
   KeyFn key_;
@@ -129,8 +129,9 @@ template <class T, class K, class Assigner>
 class windowed_stream {
   using KeyFn = key_selector<T, K>;
 
- public:
-  windowed_stream(keyed_stream<T, K> in, Assigner a) : in_(std::move(in)), assigner_(std::move(a)) {}
+public:
+  windowed_stream(keyed_stream<T, K> in, Assigner a)
+      : in_(std::move(in)), assigner_(std::move(a)) {}
 
   /// Keeps window state for `d` after the watermark passed a window's end;
   /// each late record within that bound fires the window again.
@@ -156,7 +157,7 @@ class windowed_stream {
     return aggregate(window::reduce_aggregate<T, F>{std::move(f)});
   }
 
- private:
+private:
   /// The window operator node for assigner `a`. `AnyKind`: the assigner was
   /// chosen at run time, so the output has late records whatever the kind
   /// (a count window's stay empty).
@@ -180,7 +181,8 @@ class windowed_stream {
       return window_output<Out, T>{in_.template keyed<Out>(
           "session_window",
           [key, a, agg, lateness] {
-            return std::make_unique<window::session_window_operator<T, K, KeyFn, Agg>>(key, a, agg, lateness);
+            return std::make_unique<window::session_window_operator<T, K, KeyFn, Agg>>(key, a, agg,
+                                                                                       lateness);
           },
           2)};
     } else {
@@ -202,8 +204,9 @@ class connected_streams {
   using KeyA = key_selector<A, K>;
   using KeyB = key_selector<B, K>;
 
- public:
-  connected_streams(keyed_stream<A, K> a, keyed_stream<B, K> b) : a_(std::move(a)), b_(std::move(b)) {}
+public:
+  connected_streams(keyed_stream<A, K> a, keyed_stream<B, K> b)
+      : a_(std::move(a)), b_(std::move(b)) {}
 
   /// `f1(const K&, A, S&, collector<Out>&)` for input 0 and
   /// `f2(const K&, B, S&, collector<Out>&)` for input 1, sharing state `S`
@@ -219,7 +222,8 @@ class connected_streams {
                   "them: process<S, Out>(f1, f2)");
     if constexpr (!std::is_void_v<St> && !std::is_void_v<O>) {
       auto out = a_.template keyed<O>("co_process", [ka = a_.key(), kb = b_.key(), f1, f2] {
-        return std::make_unique<ops::co_process_operator<A, B, K, St, O, KeyA, KeyB, F1, F2>>(ka, kb, f1, f2);
+        return std::make_unique<ops::co_process_operator<A, B, K, St, O, KeyA, KeyB, F1, F2>>(
+            ka, kb, f1, f2);
       });
       b_.input().connect_to(out.node_id(), 1, partitioning::hash, b_.partitioner());
       out.node().chainable = false;
@@ -227,7 +231,7 @@ class connected_streams {
     }
   }
 
- private:
+private:
   keyed_stream<A, K> a_;
   keyed_stream<B, K> b_;
 };

@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sluice/dead_letter.hpp"
-#include "sluice/state/snapshot.hpp"
 #include "sluice/record.hpp"
+#include "sluice/state/snapshot.hpp"
 #include "sluice/time.hpp"
 
 namespace sluice {
@@ -18,7 +18,7 @@ namespace sluice {
 /// One output of an operator: a typed buffer that the operator appends to and
 /// the host (task or test harness) drains after every call into the operator.
 class output_port_base {
- public:
+public:
   virtual ~output_port_base() = default;
   virtual size_t size() const noexcept = 0;
   /// Moves the buffered records out as a batch and leaves the port empty.
@@ -28,7 +28,7 @@ class output_port_base {
 /// Typed output port. Single-threaded: only the hosting task touches it.
 template <class T>
 class port final : public output_port_base {
- public:
+public:
   port() : buf_(std::make_shared<typed_batch<T>>()) {}
 
   void emit(T value, timestamp ts) { buf_->records.push_back(record<T>{std::move(value), ts}); }
@@ -44,16 +44,16 @@ class port final : public output_port_base {
     return out;
   }
 
- private:
+private:
   std::shared_ptr<typed_batch<T>> buf_;
 };
 
 /// What an operator instance knows about where it runs. Created by the host
 /// before `open`, owned by the host, and only used from the host's thread.
 class operator_context {
- public:
-  operator_context(std::string name, uint32_t instance, uint32_t parallelism, uint32_t max_parallelism,
-                   const clock& clk)
+public:
+  operator_context(std::string name, uint32_t instance, uint32_t parallelism,
+                   uint32_t max_parallelism, const clock& clk)
       : name_(std::move(name)),
         instance_(instance),
         parallelism_(parallelism),
@@ -82,19 +82,21 @@ class operator_context {
   /// reaches `t`. Only the earliest request is kept; an operator re-requests
   /// its next timer from `on_timer`.
   void request_timer(timestamp t) noexcept {
-    if (!timer_ || t < *timer_) timer_ = t;
+    if (!timer_ || t < *timer_)
+      timer_ = t;
   }
   std::optional<timestamp> take_timer() noexcept { return std::exchange(timer_, std::nullopt); }
   std::optional<timestamp> pending_timer() const noexcept { return timer_; }
 
   /// Rejects a record: it becomes a dead letter naming this operator.
   void reject(std::string position, std::string reason, std::string raw) {
-    dead_letters_.emit(dead_letter{name_, instance_, std::move(position), std::move(reason), std::move(raw)},
-                       timestamp::min());
+    dead_letters_.emit(
+        dead_letter{name_, instance_, std::move(position), std::move(reason), std::move(raw)},
+        timestamp::min());
   }
   port<dead_letter>& dead_letters() noexcept { return dead_letters_; }
 
- private:
+private:
   std::string name_;
   uint32_t instance_;
   uint32_t parallelism_;
@@ -123,7 +125,7 @@ class operator_context {
 /// runtime reports the operator, instance and exception text and fails the
 /// job. Bad *records* are not errors: reject them with `context().reject`.
 class operator_base {
- public:
+public:
   virtual ~operator_base() = default;
 
   virtual void open(operator_context& ctx) { ctx_ = &ctx; }
@@ -148,7 +150,7 @@ class operator_base {
 
   operator_context& context() { return *ctx_; }
 
- protected:
+protected:
   operator_context* ctx_ = nullptr;
 };
 
@@ -162,7 +164,7 @@ enum class poll_status {
 /// An operator without inputs that produces records when polled. Its
 /// `watermark()` tells the host how far event time has progressed.
 class source_base : public operator_base {
- public:
+public:
   void process(size_t, batch_base&) override {}
   /// Emits up to `max_records` records to port 0.
   virtual poll_status poll(size_t max_records) = 0;

@@ -25,7 +25,7 @@ const char* to_string(partitioning p) noexcept;
 /// buffers. Typed code behind a type-erased interface: the runtime moves the
 /// resulting batches without knowing the record type.
 class partitioner_base {
- public:
+public:
   virtual ~partitioner_base() = default;
   /// Distributes `in`. With `consume`, records are moved out of `in`;
   /// otherwise copied (when one output feeds several edges).
@@ -37,22 +37,23 @@ class partitioner_base {
 };
 
 /// Builds the partitioner of one upstream instance of an edge.
-using partitioner_factory =
-    std::function<std::unique_ptr<partitioner_base>(partitioning kind, uint32_t from_instance, uint32_t targets,
-                                                    uint32_t max_parallelism)>;
+using partitioner_factory = std::function<std::unique_ptr<partitioner_base>(
+    partitioning kind, uint32_t from_instance, uint32_t targets, uint32_t max_parallelism)>;
 
 /// Typed partitioner; `Route` maps a record to a target (or all, for broadcast).
 template <class T>
 class typed_partitioner : public partitioner_base {
- public:
-  typed_partitioner(partitioning kind, uint32_t from_instance, uint32_t targets, uint32_t max_parallelism,
+public:
+  typed_partitioner(partitioning kind, uint32_t from_instance, uint32_t targets,
+                    uint32_t max_parallelism,
                     std::function<uint32_t(const T&, uint32_t, uint32_t)> key_target)
       : kind_(kind),
         next_(from_instance % targets),
         max_parallelism_(max_parallelism),
         key_target_(std::move(key_target)) {
     bufs_.reserve(targets);
-    for (uint32_t i = 0; i < targets; ++i) bufs_.push_back(std::make_shared<typed_batch<T>>());
+    for (uint32_t i = 0; i < targets; ++i)
+      bufs_.push_back(std::make_shared<typed_batch<T>>());
   }
 
   void add(batch_base& in, bool consume) override {
@@ -66,7 +67,8 @@ class typed_partitioner : public partitioner_base {
           append(bufs_[0]->records, rs, consume);
         break;
       case partitioning::broadcast:
-        for (uint32_t i = 0; i < n; ++i) append(bufs_[i]->records, rs, consume && i + 1 == n);
+        for (uint32_t i = 0; i < n; ++i)
+          append(bufs_[i]->records, rs, consume && i + 1 == n);
         break;
       case partitioning::rebalance:
         for (auto& r : rs) {
@@ -75,7 +77,8 @@ class typed_partitioner : public partitioner_base {
         }
         break;
       case partitioning::hash:
-        for (auto& r : rs) put(key_target_(r.value, n, max_parallelism_), r, consume);
+        for (auto& r : rs)
+          put(key_target_(r.value, n, max_parallelism_), r, consume);
         break;
     }
   }
@@ -90,10 +93,11 @@ class typed_partitioner : public partitioner_base {
     return out;
   }
 
- private:
+private:
   static void append(std::vector<record<T>>& dst, std::vector<record<T>>& src, bool consume) {
     if (consume)
-      for (auto& r : src) dst.push_back(std::move(r));
+      for (auto& r : src)
+        dst.push_back(std::move(r));
     else
       dst.insert(dst.end(), src.begin(), src.end());
   }
@@ -114,7 +118,8 @@ class typed_partitioner : public partitioner_base {
 /// Partitioner factory for an edge carrying `T`; `key` is used by hash edges.
 template <class T, class KeyFn = std::nullptr_t>
 partitioner_factory make_partitioner_factory(KeyFn key = nullptr) {
-  return [key](partitioning kind, uint32_t from, uint32_t targets, uint32_t max_par) -> std::unique_ptr<partitioner_base> {
+  return [key](partitioning kind, uint32_t from, uint32_t targets,
+               uint32_t max_par) -> std::unique_ptr<partitioner_base> {
     std::function<uint32_t(const T&, uint32_t, uint32_t)> route;
     if constexpr (!std::is_same_v<KeyFn, std::nullptr_t>) {
       route = [key](const T& x, uint32_t n, uint32_t m) {

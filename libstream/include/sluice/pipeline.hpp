@@ -25,21 +25,23 @@ class stream;
 ///     sluice::pipeline p{"wordcount"};
 ///     p.read_text("in.txt").flat_map<std::string>(split).key_by(...)...
 class pipeline {
- public:
+public:
   explicit pipeline(std::string job_name = "job") { plan_.job_name = std::move(job_name); }
 
   /// Record i is `f(i)` for i < count (deterministic, replayable).
   template <class F>
   auto generate(uint64_t count, F f) {
     using T = std::decay_t<std::invoke_result_t<F&, uint64_t>>;
-    return add_source<T>("generator", [count, f] { return std::make_unique<generator_source<T, F>>(count, f); });
+    return add_source<T>("generator",
+                         [count, f] { return std::make_unique<generator_source<T, F>>(count, f); });
   }
 
   /// Emits the given elements.
   template <class T>
   stream<T> from_collection(std::vector<T> items) {
     auto shared = std::make_shared<const std::vector<T>>(std::move(items));
-    return add_source<T>("collection", [shared] { return std::make_unique<collection_source<T>>(shared); });
+    return add_source<T>("collection",
+                         [shared] { return std::make_unique<collection_source<T>>(shared); });
   }
 
   /// Each line of a text file as a string.
@@ -65,7 +67,8 @@ class pipeline {
   template <class Parse>
   auto read_csv(std::string path, Parse parse, text_file_options opts = {true, ','}) {
     using R = detail::parse_result<Parse, const csv_row&>;
-    static_assert(R::invocable, "read_csv: parse must be callable as parse(const sluice::csv_row&)");
+    static_assert(R::invocable,
+                  "read_csv: parse must be callable as parse(const sluice::csv_row&)");
     static_assert(R::returns_value,
                   "read_csv: parse must return T, or sluice::parsed<T> to reject a row "
                   "(parsed<T>::fail(reason)); it returns void");
@@ -99,7 +102,8 @@ class pipeline {
   sluice::plan& plan() noexcept { return plan_; }
 
   /// Adds a node; used by the typed API and by runtime extensions.
-  plan_node& add_node(std::string kind, std::function<std::unique_ptr<operator_base>()> make, uint32_t num_ports) {
+  plan_node& add_node(std::string kind, std::function<std::unique_ptr<operator_base>()> make,
+                      uint32_t num_ports) {
     plan_node n;
     n.id = static_cast<uint32_t>(plan_.nodes.size());
     n.kind = kind;
@@ -113,10 +117,11 @@ class pipeline {
 
   void add_edge(uint32_t from, uint32_t port, uint32_t to, uint32_t input, partitioning kind,
                 partitioner_factory factory, batch_codec codec = {}) {
-    plan_.edges.push_back(plan_edge{from, port, to, input, kind, std::move(factory), std::move(codec)});
+    plan_.edges.push_back(
+        plan_edge{from, port, to, input, kind, std::move(factory), std::move(codec)});
   }
 
- private:
+private:
   template <class T, class Parse>
   stream<T> add_file_source(std::string path, Parse parse, text_file_options opts);
 

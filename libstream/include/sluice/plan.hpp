@@ -19,14 +19,14 @@ namespace sluice {
 /// made by `make`.
 struct plan_node {
   uint32_t id = 0;
-  std::string kind;   ///< What it is: "source", "map", "window", ...
-  std::string name;   ///< Shown in logs, errors and metrics.
-  std::string uid;    ///< Stable identity for state (defaults to name#id).
+  std::string kind;          ///< What it is: "source", "map", "window", ...
+  std::string name;          ///< Shown in logs, errors and metrics.
+  std::string uid;           ///< Stable identity for state (defaults to name#id).
   uint32_t parallelism = 0;  ///< 0 = the job's default parallelism.
   bool is_source = false;
-  bool chainable = true;     ///< May share a task with its forward upstream.
-  double rate_limit = 0;     ///< Sources: records per second over all instances (0 = unlimited).
-  uint32_t num_ports = 1;    ///< Operator output ports; port `num_ports` is the dead-letter stream.
+  bool chainable = true;   ///< May share a task with its forward upstream.
+  double rate_limit = 0;   ///< Sources: records per second over all instances (0 = unlimited).
+  uint32_t num_ports = 1;  ///< Operator output ports; port `num_ports` is the dead-letter stream.
   std::function<std::unique_ptr<operator_base>()> make;
   /// Runtime-specific payload (e.g. the custom actor stage's spawn function);
   /// libstream never looks inside.
@@ -36,7 +36,9 @@ struct plan_node {
 /// The identity of a node's state in checkpoints: the user's uid, else its
 /// position in the plan ("op-3"), which is stable as long as the pipeline is
 /// built the same way.
-inline std::string uid_of(const plan_node& n) { return n.uid.empty() ? "op-" + std::to_string(n.id) : n.uid; }
+inline std::string uid_of(const plan_node& n) {
+  return n.uid.empty() ? "op-" + std::to_string(n.id) : n.uid;
+}
 
 /// A data edge: records emitted on `from_port` of `from` go to input
 /// `to_input` (0 or 1) of `to`.

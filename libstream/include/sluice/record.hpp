@@ -22,7 +22,7 @@ struct record {
 /// runtime moves batches between tasks without looking inside; only typed
 /// operator and partitioner code (which knows `T`) reads them.
 class batch_base {
- public:
+public:
   virtual ~batch_base() = default;
   virtual size_t size() const noexcept = 0;
   virtual const std::type_info& type() const noexcept = 0;
@@ -33,7 +33,7 @@ using batch_ptr = std::shared_ptr<batch_base>;
 /// A batch of records of type `T`.
 template <class T>
 class typed_batch final : public batch_base {
- public:
+public:
   std::vector<record<T>> records;
 
   typed_batch() = default;
@@ -48,7 +48,8 @@ class typed_batch final : public batch_base {
 template <class T>
 typed_batch<T>& batch_cast(batch_base& b) {
 #ifndef NDEBUG
-  if (b.type() != typeid(T)) std::abort();
+  if (b.type() != typeid(T))
+    std::abort();
 #endif
   return static_cast<typed_batch<T>&>(b);
 }

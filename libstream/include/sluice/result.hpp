@@ -89,10 +89,10 @@ class [[nodiscard]] result {
 public:
   /// Success: anything T can be built from (so `return std::nullopt;` works).
   template <class U = T>
-    requires(std::is_constructible_v<T, U&&> &&
-             !std::is_same_v<std::remove_cvref_t<U>, ::sluice::error> &&
-             !std::is_same_v<std::remove_cvref_t<U>, result>)
-  result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
+  requires(std::is_constructible_v<T, U&&> &&
+           !std::is_same_v<std::remove_cvref_t<U>, ::sluice::error> &&
+           !std::is_same_v<std::remove_cvref_t<U>, result>) result(U&& value)
+      : v_(std::in_place_index<0>, std::forward<U>(value)) {}
 
   /// Failure.
   result(::sluice::error e) : v_(std::in_place_index<1>, std::move(e)) {}

@@ -13,8 +13,8 @@
 #include "sluice/ops/stateless.hpp"
 #include "sluice/pipeline.hpp"
 #include "sluice/sink/lmdb_table_sink.hpp"
-#include "sluice/state/keyed_state.hpp"
 #include "sluice/sink/transactional_file.hpp"
+#include "sluice/state/keyed_state.hpp"
 #include "sluice/window/count_operator.hpp"
 #include "sluice/window/session_operator.hpp"
 #include "sluice/window/sliding.hpp"
@@ -28,7 +28,7 @@ using ops::emit_policy;
 /// Settings shared by every handle on a plan node: name, uid, parallelism.
 template <class Self>
 class node_settings {
- public:
+public:
   node_settings(pipeline* p, uint32_t node) : p_(p), node_(node) {}
 
   /// Name shown in logs, errors and metrics (also the default uid).
@@ -43,7 +43,8 @@ class node_settings {
   }
   /// Number of parallel instances (tasks) of this operator.
   Self& parallelism(uint32_t n) {
-    if (n == 0) throw std::invalid_argument("parallelism of '" + node().name + "' must be at least 1");
+    if (n == 0)
+      throw std::invalid_argument("parallelism of '" + node().name + "' must be at least 1");
     node().parallelism = n;
     return self();
   }
@@ -58,7 +59,7 @@ class node_settings {
   uint32_t node_id() const noexcept { return node_; }
   pipeline& owner() const noexcept { return *p_; }
 
- protected:
+protected:
   Self& self() { return static_cast<Self&>(*this); }
   pipeline* p_;
   uint32_t node_;
@@ -66,7 +67,7 @@ class node_settings {
 
 /// Handle on a sink: only its settings can change.
 class sink_ref : public node_settings<sink_ref> {
- public:
+public:
   using node_settings::node_settings;
 };
 
@@ -79,7 +80,7 @@ template <class T>
 class stream : public node_settings<stream<T>> {
   using base = node_settings<stream<T>>;
 
- public:
+public:
   using value_type = T;
 
   stream(pipeline* p, uint32_t node, uint32_t port = 0, partitioning next = partitioning::forward)
@@ -89,7 +90,8 @@ class stream : public node_settings<stream<T>> {
   stream& with_watermarks(watermark_strategy<T> s) {
     plan_node& n = this->node();
     if (!n.is_source)
-      throw std::logic_error("with_watermarks applies to sources, but '" + n.name + "' is a " + n.kind);
+      throw std::logic_error("with_watermarks applies to sources, but '" + n.name + "' is a " +
+                             n.kind);
     n.make = [make = n.make, s] {
       auto op = make();
       static_cast<typed_source<T>&>(*op).set_watermarks(s);
@@ -101,7 +103,8 @@ class stream : public node_settings<stream<T>> {
   /// Sources only: at most `records_per_second` over all instances.
   stream& rate_limit(double records_per_second) {
     plan_node& n = this->node();
-    if (!n.is_source) throw std::logic_error("rate_limit applies to sources, but '" + n.name + "' is a " + n.kind);
+    if (!n.is_source)
+      throw std::logic_error("rate_limit applies to sources, but '" + n.name + "' is a " + n.kind);
     n.rate_limit = records_per_second;
     return *this;
   }
@@ -129,7 +132,8 @@ class stream : public node_settings<stream<T>> {
                   "flat_map: the output type cannot be deduced from f (a generic lambda?): take a "
                   "sluice::collector<Out>& parameter, or name it: flat_map<Out>(f)");
     if constexpr (!std::is_void_v<O>)
-      return then<O>("flat_map", [f] { return std::make_unique<ops::flat_map_operator<T, O, F>>(f); });
+      return then<O>("flat_map",
+                     [f] { return std::make_unique<ops::flat_map_operator<T, O, F>>(f); });
   }
 
   /// Adds an operator of the user's own: `make()` returns an `operator_base`
@@ -170,14 +174,16 @@ class stream : public node_settings<stream<T>> {
   template <class... Streams>
   stream<T> union_with(const Streams&... others) {
     auto out = then<T>("union", [] { return std::make_unique<ops::union_operator<T>>(); });
-    (others.connect_to(out.node_id(), 0, partitioning::rebalance, make_partitioner_factory<T>()), ...);
+    (others.connect_to(out.node_id(), 0, partitioning::rebalance, make_partitioner_factory<T>()),
+     ...);
     this->p_->plan().nodes[out.node_id()].chainable = false;
     return out;
   }
 
   /// Records this node rejected (malformed input, parse failures).
   stream<dead_letter> dead_letters() const {
-    return stream<dead_letter>{this->p_, this->node_, plan::dead_letter_port(this->node()), partitioning::rebalance};
+    return stream<dead_letter>{this->p_, this->node_, plan::dead_letter_port(this->node()),
+                               partitioning::rebalance};
   }
 
   // -- sinks -----------------------------------------------------------------
@@ -192,18 +198,25 @@ class stream : public node_settings<stream<T>> {
     return sink("for_each", [f] { return std::make_unique<callback_sink<T, F>>(f); });
   }
   /// Writes CSV rows to `path` (parallelism 1 unless set otherwise).
-  sink_ref write_csv(std::string path) { return text(std::move(path), text_format::csv, "write_csv"); }
+  sink_ref write_csv(std::string path) {
+    return text(std::move(path), text_format::csv, "write_csv");
+  }
   /// Writes one JSON value per line to `path`.
-  sink_ref write_json_lines(std::string path) { return text(std::move(path), text_format::json_lines, "write_json"); }
+  sink_ref write_json_lines(std::string path) {
+    return text(std::move(path), text_format::json_lines, "write_json");
+  }
   /// Exactly-once CSV output into directory `dir` (files `part-<instance>-<checkpoint>`),
   /// published on checkpoint completion; see transactional_file_sink.
   sink_ref write_csv_exactly_once(std::string dir) {
-    return sink("write_csv_eo", [dir] { return std::make_unique<transactional_file_sink<T>>(dir, text_format::csv); });
+    return sink("write_csv_eo", [dir] {
+      return std::make_unique<transactional_file_sink<T>>(dir, text_format::csv);
+    });
   }
   /// Exactly-once JSON-lines output into directory `dir`.
   sink_ref write_json_lines_exactly_once(std::string dir) {
-    return sink("write_json_eo",
-                [dir] { return std::make_unique<transactional_file_sink<T>>(dir, text_format::json_lines); });
+    return sink("write_json_eo", [dir] {
+      return std::make_unique<transactional_file_sink<T>>(dir, text_format::json_lines);
+    });
   }
   /// Exactly-once upserts `key(x) -> value(x)` into the LMDB table in
   /// directory `dir`, one transaction per completed checkpoint (see
@@ -220,7 +233,8 @@ class stream : public node_settings<stream<T>> {
   // -- plumbing used by the API's other handles ---------------------------------
 
   template <class Out, class Make>
-  stream<Out> then(std::string kind, Make make, uint32_t num_ports = 1, partitioning part = partitioning::forward,
+  stream<Out> then(std::string kind, Make make, uint32_t num_ports = 1,
+                   partitioning part = partitioning::forward,
                    partitioner_factory factory = nullptr) {
     plan_node& n = this->p_->add_node(std::move(kind), std::move(make), num_ports);
     const uint32_t id = n.id;
@@ -228,14 +242,17 @@ class stream : public node_settings<stream<T>> {
     return stream<Out>{this->p_, id};
   }
 
-  void connect_to(uint32_t to, uint32_t input, partitioning part, partitioner_factory factory) const {
-    if (next_ != partitioning::forward && part != partitioning::hash) part = next_;
-    this->p_->add_edge(this->node_, port_, to, input, part, std::move(factory), make_batch_codec<T>());
+  void connect_to(uint32_t to, uint32_t input, partitioning part,
+                  partitioner_factory factory) const {
+    if (next_ != partitioning::forward && part != partitioning::hash)
+      part = next_;
+    this->p_->add_edge(this->node_, port_, to, input, part, std::move(factory),
+                       make_batch_codec<T>());
   }
 
   uint32_t port() const noexcept { return port_; }
 
- private:
+private:
   template <class Make>
   sink_ref sink(std::string kind, Make make) {
     auto s = then<int>(std::move(kind), std::move(make), 0);
@@ -259,7 +276,8 @@ stream<T> pipeline::add_source(std::string kind, Make make) {
 }
 
 inline stream<std::string> pipeline::read_text(std::string path) {
-  return read_text(std::move(path), [](std::string_view l) -> parsed<std::string> { return std::string{l}; });
+  return read_text(std::move(path),
+                   [](std::string_view l) -> parsed<std::string> { return std::string{l}; });
 }
 
 template <class T, class Parse>

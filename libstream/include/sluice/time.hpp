@@ -27,39 +27,44 @@ using duration = std::chrono::milliseconds;
 /// `max() + lateness` stays `max()`.
 constexpr timestamp operator+(timestamp t, duration d) {
   const int64_t x = d.count();
-  if (x > 0 && t.ms > std::numeric_limits<int64_t>::max() - x) return timestamp::max();
-  if (x < 0 && t.ms < std::numeric_limits<int64_t>::min() - x) return timestamp::min();
+  if (x > 0 && t.ms > std::numeric_limits<int64_t>::max() - x)
+    return timestamp::max();
+  if (x < 0 && t.ms < std::numeric_limits<int64_t>::min() - x)
+    return timestamp::min();
   return {t.ms + x};
 }
 
-constexpr timestamp operator-(timestamp t, duration d) { return t + duration{-d.count()}; }
+constexpr timestamp operator-(timestamp t, duration d) {
+  return t + duration{-d.count()};
+}
 
 /// Processing-time source. The runtime uses `system_clock`; tests use
 /// `manual_clock` and advance it by hand, so no test needs to sleep.
 class clock {
- public:
+public:
   virtual ~clock() = default;
   virtual timestamp now() const = 0;
 };
 
 /// Wall-clock time.
 class system_clock final : public clock {
- public:
+public:
   timestamp now() const override {
     using namespace std::chrono;
-    return {duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+    return {
+        duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
   }
 };
 
 /// A clock that only moves when told to (operator harness, unit tests).
 class manual_clock final : public clock {
- public:
+public:
   explicit manual_clock(timestamp start = timestamp::of(0)) : now_(start) {}
   timestamp now() const override { return now_; }
   void advance(duration d) { now_ = now_ + d; }
   void set(timestamp t) { now_ = t; }
 
- private:
+private:
   timestamp now_;
 };
 

@@ -49,9 +49,10 @@
 namespace sluice::net {
 
 class cluster_node final : public handler, public actors::cluster_port {
- public:
-  cluster_node(cluster_config cfg, size_t me, caf::actor_system& sys, std::shared_ptr<const actors::job_graph> graph,
-               actors::runtime_config rc, std::shared_ptr<state::snapshot_store> store);
+public:
+  cluster_node(cluster_config cfg, size_t me, caf::actor_system& sys,
+               std::shared_ptr<const actors::job_graph> graph, actors::runtime_config rc,
+               std::shared_ptr<state::snapshot_store> store);
   ~cluster_node() override;
 
   /// Starts the event loop and the node service (binds the node's port).
@@ -83,7 +84,9 @@ class cluster_node final : public handler, public actors::cluster_port {
   uint32_t attempt() const noexcept { return attempt_.load(); }
   const actors::job_graph& graph() const noexcept { return *graph_; }
   /// Edge feeding input channel `ch` of task (v, i).
-  uint32_t channel_edge(uint32_t v, uint32_t i, uint32_t ch) const { return channel_edge_.at(v).at(i).at(ch); }
+  uint32_t channel_edge(uint32_t v, uint32_t i, uint32_t ch) const {
+    return channel_edge_.at(v).at(i).at(ch);
+  }
 
   // -- actors::cluster_port (the supervisor, coordinator only) ---------------
   uint16_t local_node() const override { return static_cast<uint16_t>(me_); }
@@ -93,7 +96,8 @@ class cluster_node final : public handler, public actors::cluster_port {
               caf::actor reply_to) override;
   caf::actor proxy(uint32_t attempt, uint16_t node, uint32_t vertex, uint32_t instance) override;
   std::optional<std::string> lost(uint16_t node) const override;
-  void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance, const caf::actor& task) override;
+  void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance,
+                      const caf::actor& task) override;
   void cancel(uint32_t attempt, const std::string& reason) override;
 
   // -- handler (KJ loop thread) ---------------------------------------------
@@ -101,11 +105,13 @@ class cluster_node final : public handler, public actors::cluster_port {
   control on_control(const std::string& peer, control&& msg) override;
   void on_control_async(const std::string& peer, control&& msg, control_reply reply) override;
   void on_heartbeat(const std::string& peer, uint64_t seq, uint64_t epoch) override;
-  void on_put_snapshot(const std::string& peer, uint64_t checkpoint, std::vector<snapshot_entry_msg>&& entries) override;
-  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(uint64_t checkpoint) override;
+  void on_put_snapshot(const std::string& peer, uint64_t checkpoint,
+                       std::vector<snapshot_entry_msg>&& entries) override;
+  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(
+      uint64_t checkpoint) override;
   void on_peer_lost(const std::string& peer, const std::string& reason) override;
 
- private:
+private:
   using clock = std::chrono::steady_clock;
   struct peer_state {
     bool joined = false;
@@ -122,7 +128,8 @@ class cluster_node final : public handler, public actors::cluster_port {
   void kill_local_tasks(const std::string& why);
   control worker_deploy(const deploy_msg& d);
   /// The blocking part of `deploy` (on the control worker).
-  std::optional<actors::error> deploy_remote(uint32_t attempt, const deploy_msg& d, std::optional<uint64_t> restore);
+  std::optional<actors::error> deploy_remote(uint32_t attempt, const deploy_msg& d,
+                                             std::optional<uint64_t> restore);
   void replicate(uint64_t id, const std::vector<state::snapshot_store::entry>& entries);
 
   cluster_config cfg_;
@@ -150,13 +157,15 @@ class cluster_node final : public handler, public actors::cluster_port {
   std::vector<peer_state> peers_;
   std::atomic<uint32_t> attempt_{0};
   std::atomic<uint32_t> cancelled_{0};  ///< Attempts up to this one were cancelled.
-  std::map<std::pair<uint32_t, uint32_t>, caf::actor> local_;  ///< Tasks of the current attempt here.
-  std::map<caf::actor_addr, task_ref> refs_;                   ///< Their addresses.
+  std::map<std::pair<uint32_t, uint32_t>, caf::actor>
+      local_;                                 ///< Tasks of the current attempt here.
+  std::map<caf::actor_addr, task_ref> refs_;  ///< Their addresses.
   std::map<std::tuple<uint32_t, uint16_t, uint32_t, uint32_t>, caf::actor> proxies_;
   caf::actor supervisor_;  ///< Coordinator: the supervisor; others: the supervisor's proxy here.
   caf::actor writer_;      ///< Others: this node's snapshot writer.
   actors::placement where_;
-  std::deque<uint64_t> local_ids_;  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
+  std::deque<uint64_t>
+      local_ids_;  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
   std::vector<std::pair<uint16_t, std::string>> broken_;  ///< Links that broke, not handled yet.
 
   // Worker state, guarded by mu_, signalled through cv_.
@@ -171,8 +180,8 @@ class cluster_node final : public handler, public actors::cluster_port {
 
 /// Spawns the actor standing for task (vertex, instance) of `attempt` on
 /// remote `node`: whatever it receives goes there as frames.
-caf::actor spawn_task_proxy(caf::actor_system& sys, cluster_node& node, uint32_t attempt, uint16_t target_node,
-                            uint32_t vertex, uint32_t instance);
+caf::actor spawn_task_proxy(caf::actor_system& sys, cluster_node& node, uint32_t attempt,
+                            uint16_t target_node, uint32_t vertex, uint32_t instance);
 
 /// Spawns the actor standing for the supervisor on a node that does not
 /// coordinate: task reports and snapshot acknowledgements go to the

@@ -14,15 +14,19 @@ link_table::link_table(const cluster_config& cfg, size_t me, event_loop& loop,
       on_broken_(std::move(on_broken)),
       connect_worker_("node " + cfg.nodes[me].name + " connect") {}
 
-link_table::~link_table() { close(); }
+link_table::~link_table() {
+  close();
+}
 
 std::shared_ptr<peer_link> link_table::get(uint16_t node) {
   std::shared_lock life{life_};
-  if (closed_) throw link_error("node " + cfg_.nodes[me_].name + " is stopping");
+  if (closed_)
+    throw link_error("node " + cfg_.nodes[me_].name + " is stopping");
   {
     std::lock_guard lock{mu_};
     auto it = links_.find(node);
-    if (it != links_.end() && !it->second->broken()) return it->second;
+    if (it != links_.end() && !it->second->broken())
+      return it->second;
   }
   const auto& n = cfg_.nodes.at(node);
   link_options o;
@@ -37,7 +41,7 @@ std::shared_ptr<peer_link> link_table::get(uint16_t node) {
     spdlog::info("link to node {} broken: {}", name, why);
     on_broken_(node, std::move(why));
   });
-  l->connect();  // throws link_error naming the address and the cause
+  l->connect();                        // throws link_error naming the address and the cause
   std::shared_ptr<peer_link> dropped;  // destroyed after the lock is released
   std::lock_guard lock{mu_};
   auto& slot = links_[node];
@@ -55,7 +59,8 @@ std::shared_ptr<peer_link> link_table::get(uint16_t node) {
 std::shared_ptr<peer_link> link_table::take(uint16_t node) {
   std::lock_guard lock{mu_};
   auto it = links_.find(node);
-  if (it == links_.end()) return nullptr;
+  if (it == links_.end())
+    return nullptr;
   auto l = std::move(it->second);
   links_.erase(it);
   return l;
@@ -63,7 +68,8 @@ std::shared_ptr<peer_link> link_table::take(uint16_t node) {
 
 void link_table::send(uint16_t node, frame&& f) {
   std::shared_lock life{life_};
-  if (closed_) return;
+  if (closed_)
+    return;
   // Never connect here (the caller may be a CAF worker). Sending under mu_
   // keeps the frames of one node in order whichever path they take.
   bool connect = false;
@@ -80,7 +86,8 @@ void link_table::send(uint16_t node, frame&& f) {
     queued.push_back(std::move(f));
     connect = queued.size() == 1;
   }
-  if (connect) connect_worker_.post([this, node] { flush_pending(node); });
+  if (connect)
+    connect_worker_.post([this, node] { flush_pending(node); });
 }
 
 void link_table::flush_pending(uint16_t node) {
@@ -96,11 +103,13 @@ void link_table::flush_pending(uint16_t node) {
       std::lock_guard lock{mu_};
       dropped = std::exchange(pending_[node], {}).size();
     }
-    if (on_send_failure_) on_send_failure_(node, dropped, e.what());
+    if (on_send_failure_)
+      on_send_failure_(node, dropped, e.what());
     return;
   }
   std::shared_lock life{life_};
-  if (closed_) return;
+  if (closed_)
+    return;
   std::lock_guard lock{mu_};
   l->send(std::exchange(pending_[node], {}));
 }
@@ -108,12 +117,14 @@ void link_table::flush_pending(uint16_t node) {
 void link_table::close() {
   connect_worker_.stop();
   std::unique_lock life{life_};
-  if (closed_) return;
+  if (closed_)
+    return;
   closed_ = true;
   std::vector<std::shared_ptr<peer_link>> links;  // dropped outside mu_
   {
     std::lock_guard lock{mu_};
-    for (auto& [n, l] : links_) links.push_back(std::move(l));
+    for (auto& [n, l] : links_)
+      links.push_back(std::move(l));
     links_.clear();
     pending_.clear();
   }

@@ -27,7 +27,7 @@ namespace sluice::net {
 /// CAF workers included (it never blocks on the network: without a link the
 /// frames wait in a queue until the connect worker has connected).
 class link_table {
- public:
+public:
   /// `on_broken(node, why)` runs on the event loop thread when a link breaks:
   /// it must only record the fact (a link cannot be dropped from its own
   /// callback).
@@ -50,13 +50,14 @@ class link_table {
   /// (on the connect worker) learns how many frames were dropped because
   /// the node could not be reached.
   void send(uint16_t node, frame&& f);
-  void on_send_failure(std::function<void(uint16_t node, size_t dropped, const std::string& why)> f) {
+  void on_send_failure(
+      std::function<void(uint16_t node, size_t dropped, const std::string& why)> f) {
     on_send_failure_ = std::move(f);
   }
 
   void close();
 
- private:
+private:
   void flush_pending(uint16_t node);
 
   const cluster_config& cfg_;

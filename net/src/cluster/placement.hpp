@@ -15,8 +15,8 @@ namespace sluice::net {
 
 /// What the coordinator knows of a node when it places a job.
 struct node_availability {
-  bool joined = false;               ///< Joined once (the coordinator itself always has).
-  std::optional<std::string> lost;   ///< Why it is lost, while it is.
+  bool joined = false;              ///< Joined once (the coordinator itself always has).
+  std::optional<std::string> lost;  ///< Why it is lost, while it is.
 };
 
 /// Places every instance of `g` on the usable nodes: every node must have
@@ -25,7 +25,8 @@ struct node_availability {
 /// name or uid), instance by instance in vertex order, so the same plan and
 /// nodes always give the same placement. `errc::nodes_unavailable` names the
 /// missing nodes or the operator no node may run.
-std::variant<actors::placement, actors::error> place_instances(const actors::job_graph& g, const cluster_config& cfg,
-                                                               const std::vector<node_availability>& nodes);
+std::variant<actors::placement, actors::error> place_instances(
+    const actors::job_graph& g, const cluster_config& cfg,
+    const std::vector<node_availability>& nodes);
 
 }  // namespace sluice::net

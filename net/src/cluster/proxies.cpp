@@ -3,8 +3,8 @@
 // its node; the supervisor proxy does the same for what tasks report to a
 // supervisor on another node. Frames to one node keep the order of the sends.
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "cluster/cluster_node.hpp"
 #include "sluice/actors/messages.hpp"
@@ -15,24 +15,32 @@ namespace {
 using namespace sluice::actors;
 
 class task_proxy : public caf::event_based_actor {
- public:
-  task_proxy(caf::actor_config& cfg, cluster_node* node, uint32_t attempt, uint16_t target, uint32_t v, uint32_t i)
+public:
+  task_proxy(caf::actor_config& cfg, cluster_node* node, uint32_t attempt, uint16_t target,
+             uint32_t v, uint32_t i)
       : caf::event_based_actor(cfg), node_(node), attempt_(attempt), target_(target), to_{v, i} {}
 
   caf::behavior make_behavior() override {
     return {
         [this](data_atom, uint32_t ch, batch_ptr& b) {
-          const auto& edge = node_->graph().logical().edges[node_->channel_edge(to_.vertex, to_.instance, ch)];
+          const auto& edge =
+              node_->graph().logical().edges[node_->channel_edge(to_.vertex, to_.instance, ch)];
           batch_body body;
           body.channel = ch;
           body.count = static_cast<uint32_t>(b->size());
           edge.codec.encode(*b, body.data);
           forward(std::move(body));
         },
-        [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) { forward(watermark_body{ch, ms, idle}); },
+        [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) {
+          forward(watermark_body{ch, ms, idle});
+        },
         [this](eos_atom, uint32_t ch) { forward(eos_body{ch}); },
-        [this](barrier_atom, uint32_t ch, uint64_t id) { forward(barrier_body{ch, id}); },
-        [this](credit_atom, uint32_t gate, uint32_t target, uint32_t n) { forward(credit_body{gate, target, n}); },
+        [this](barrier_atom, uint32_t ch, uint64_t id) {
+          forward(barrier_body{ch, id});
+        },
+        [this](credit_atom, uint32_t gate, uint32_t target, uint32_t n) {
+          forward(credit_body{gate, target, n});
+        },
         [this](start_atom) { forward(start_body{}); },
         [this](checkpoint_atom, uint64_t id) { forward(trigger_body{id}); },
         [this](complete_atom, uint64_t id) { forward(complete_body{id}); },
@@ -40,7 +48,7 @@ class task_proxy : public caf::event_based_actor {
     };
   }
 
- private:
+private:
   void forward(frame_body body) {
     frame f;
     f.to = to_;
@@ -58,7 +66,7 @@ class task_proxy : public caf::event_based_actor {
 };
 
 class supervisor_proxy : public caf::event_based_actor {
- public:
+public:
   supervisor_proxy(caf::actor_config& cfg, cluster_node* node, uint16_t coordinator)
       : caf::event_based_actor(cfg), node_(node), coordinator_(coordinator) {}
 
@@ -67,29 +75,36 @@ class supervisor_proxy : public caf::event_based_actor {
         [this](done_atom, uint32_t v, uint32_t i, std::vector<operator_metrics>& ms) {
           done_body body;
           for (auto& m : ms)
-            body.metrics.push_back(operator_metrics_msg{m.name, m.node, m.instance, m.records_in, m.records_out,
-                                                        m.dead_letters, m.unconsumed, m.backpressure_events});
+            body.metrics.push_back(operator_metrics_msg{m.name, m.node, m.instance, m.records_in,
+                                                        m.records_out, m.dead_letters, m.unconsumed,
+                                                        m.backpressure_events});
           forward(v, i, std::move(body));
         },
         [this](failed_atom, uint32_t v, uint32_t i, task_failure& f) {
-          forward(v, i, failed_body{task_failure_msg{f.operator_name, f.instance, f.position, f.cause}});
+          forward(v, i,
+                  failed_body{task_failure_msg{f.operator_name, f.instance, f.position, f.cause}});
         },
         [this](dead_atom, std::vector<dead_letter>& ds) {
           dead_letters_body body;
-          for (auto& d : ds) body.letters.push_back(dead_letter_msg{d.operator_name, d.instance, d.position, d.reason, d.raw});
+          for (auto& d : ds)
+            body.letters.push_back(
+                dead_letter_msg{d.operator_name, d.instance, d.position, d.reason, d.raw});
           forward(task_ref::node_vertex, 0, std::move(body));
         },
-        [this](ack_atom, uint64_t id, uint32_t v, uint32_t i, uint64_t bytes, int64_t sync_ms, int64_t async_ms) {
+        [this](ack_atom, uint64_t id, uint32_t v, uint32_t i, uint64_t bytes, int64_t sync_ms,
+               int64_t async_ms) {
           forward(v, i, ack_body{id, bytes, sync_ms, async_ms});
         },
         [this](decline_atom, uint64_t id, uint32_t v, uint32_t i, std::string& why) {
           forward(v, i, decline_body{id, std::move(why)});
         },
-        [this](committed_atom, uint64_t id, uint32_t v, uint32_t i) { forward(v, i, committed_body{id}); },
+        [this](committed_atom, uint64_t id, uint32_t v, uint32_t i) {
+          forward(v, i, committed_body{id});
+        },
     };
   }
 
- private:
+private:
   void forward(uint32_t v, uint32_t i, frame_body body) {
     frame f;
     f.to = task_ref{task_ref::node_vertex, 0};
@@ -105,12 +120,13 @@ class supervisor_proxy : public caf::event_based_actor {
 
 }  // namespace
 
-caf::actor spawn_task_proxy(caf::actor_system& sys, cluster_node& node, uint32_t attempt, uint16_t target_node,
-                            uint32_t vertex, uint32_t instance) {
+caf::actor spawn_task_proxy(caf::actor_system& sys, cluster_node& node, uint32_t attempt,
+                            uint16_t target_node, uint32_t vertex, uint32_t instance) {
   return sys.spawn<task_proxy>(&node, attempt, target_node, vertex, instance);
 }
 
-caf::actor spawn_supervisor_proxy(caf::actor_system& sys, cluster_node& node, uint16_t coordinator) {
+caf::actor spawn_supervisor_proxy(caf::actor_system& sys, cluster_node& node,
+                                  uint16_t coordinator) {
   return sys.spawn<supervisor_proxy>(&node, coordinator);
 }
 

@@ -1,8 +1,8 @@
 #include "cluster/cluster_node.hpp"
 
-#include <caf/all.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "sluice/actors/messages.hpp"
 #include "sluice/net/protocol_error.hpp"
@@ -16,9 +16,11 @@ using namespace sluice::actors;
 
 void cluster_node::on_frames(const std::string& peer, std::vector<frame>&& frames) {
   auto from = cfg_.index_of(peer);
-  if (!from) throw protocol_error("frames from unknown node '" + peer + "'");
+  if (!from)
+    throw protocol_error("frames from unknown node '" + peer + "'");
   for (auto& f : frames) {
-    if (f.attempt != attempt_.load()) continue;  // an attempt that was replaced
+    if (f.attempt != attempt_.load())
+      continue;  // an attempt that was replaced
     if (f.to.vertex == task_ref::node_vertex)
       deliver_to_supervisor(f);
     else
@@ -32,7 +34,8 @@ void cluster_node::deliver_to_supervisor(const frame& f) {
     std::lock_guard lock{mu_};
     sup = supervisor_;
   }
-  if (!is_coordinator() || !sup) throw protocol_error("a supervisor frame reached a node that does not coordinate");
+  if (!is_coordinator() || !sup)
+    throw protocol_error("a supervisor frame reached a node that does not coordinate");
   const uint32_t v = f.from.vertex, i = f.from.instance;
   std::visit(
       [&](auto& b) {
@@ -40,15 +43,17 @@ void cluster_node::deliver_to_supervisor(const frame& f) {
         if constexpr (std::is_same_v<B, done_body>) {
           std::vector<operator_metrics> ms;
           for (auto& m : b.metrics)
-            ms.push_back(operator_metrics{m.name, m.node, m.instance, m.records_in, m.records_out, m.dead_letters,
-                                          m.unconsumed, m.backpressure_events});
+            ms.push_back(operator_metrics{m.name, m.node, m.instance, m.records_in, m.records_out,
+                                          m.dead_letters, m.unconsumed, m.backpressure_events});
           caf::anon_send(sup, done_atom::value, v, i, std::move(ms));
         } else if constexpr (std::is_same_v<B, failed_body>) {
           auto& x = b.failure;
-          caf::anon_send(sup, failed_atom::value, v, i, task_failure{x.operator_name, x.instance, x.position, x.cause});
+          caf::anon_send(sup, failed_atom::value, v, i,
+                         task_failure{x.operator_name, x.instance, x.position, x.cause});
         } else if constexpr (std::is_same_v<B, dead_letters_body>) {
           std::vector<dead_letter> ds;
-          for (auto& d : b.letters) ds.push_back(dead_letter{d.operator_name, d.instance, d.position, d.reason, d.raw});
+          for (auto& d : b.letters)
+            ds.push_back(dead_letter{d.operator_name, d.instance, d.position, d.reason, d.raw});
           caf::anon_send(sup, dead_atom::value, std::move(ds));
         } else if constexpr (std::is_same_v<B, ack_body>) {
           caf::anon_send(sup, ack_atom::value, b.checkpoint, v, i, b.bytes, b.sync_ms, b.async_ms);
@@ -57,7 +62,8 @@ void cluster_node::deliver_to_supervisor(const frame& f) {
         } else if constexpr (std::is_same_v<B, committed_body>) {
           caf::anon_send(sup, committed_atom::value, b.checkpoint, v, i);
         } else {
-          throw protocol_error(fmt::format("a '{}' frame cannot go to a supervisor", kind_name(f.body)));
+          throw protocol_error(
+              fmt::format("a '{}' frame cannot go to a supervisor", kind_name(f.body)));
         }
       },
       f.body);
@@ -66,8 +72,8 @@ void cluster_node::deliver_to_supervisor(const frame& f) {
 void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
   const uint32_t v = f.to.vertex, i = f.to.instance;
   if (v >= channel_edge_.size() || i >= channel_edge_[v].size())
-    throw protocol_error(fmt::format("frame for unknown task {}#{} (this job has {} vertices)", v, i,
-                                     channel_edge_.size()));
+    throw protocol_error(fmt::format("frame for unknown task {}#{} (this job has {} vertices)", v,
+                                     i, channel_edge_.size()));
   caf::actor task;
   {
     std::lock_guard lock{mu_};
@@ -76,8 +82,8 @@ void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
       // Not malformed: the attempt was cancelled here a moment ago, or the
       // sender's placement is stale. Dropping is safe: the attempt recovers
       // from a checkpoint.
-      spdlog::debug("dropping a '{}' frame for task {}#{} of attempt {}: not running here", kind_name(f.body), v, i,
-                    f.attempt);
+      spdlog::debug("dropping a '{}' frame for task {}#{} of attempt {}: not running here",
+                    kind_name(f.body), v, i, f.attempt);
       return;
     }
     task = it->second;
@@ -86,8 +92,10 @@ void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
   // sends back (credits) goes to it.
   caf::actor sender;
   if (f.from.vertex != task_ref::node_vertex) {
-    if (f.from.vertex >= channel_edge_.size() || f.from.instance >= channel_edge_[f.from.vertex].size())
-      throw protocol_error(fmt::format("frame from unknown task {}#{}", f.from.vertex, f.from.instance));
+    if (f.from.vertex >= channel_edge_.size() ||
+        f.from.instance >= channel_edge_[f.from.vertex].size())
+      throw protocol_error(
+          fmt::format("frame from unknown task {}#{}", f.from.vertex, f.from.instance));
     sender = proxy(f.attempt, from_node, f.from.vertex, f.from.instance);
   }
   auto send = [&](auto&&... xs) {
@@ -102,15 +110,15 @@ void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
         if constexpr (std::is_same_v<B, batch_body>) {
           const auto& chans = channel_edge_[v][i];
           if (b.channel >= chans.size())
-            throw protocol_error(fmt::format("batch for channel {} of task {}#{}, which has {}", b.channel, v, i,
-                                             chans.size()));
+            throw protocol_error(fmt::format("batch for channel {} of task {}#{}, which has {}",
+                                             b.channel, v, i, chans.size()));
           const auto& edge = graph_->logical().edges[chans[b.channel]];
           batch_ptr batch;
           try {
             batch = edge.codec.decode(b.data, b.count);
           } catch (const std::exception& e) {
-            throw protocol_error(fmt::format("batch of {} records for task {}#{} channel {}: {}", b.count, v, i,
-                                             b.channel, e.what()));
+            throw protocol_error(fmt::format("batch of {} records for task {}#{} channel {}: {}",
+                                             b.count, v, i, b.channel, e.what()));
           }
           send(data_atom::value, b.channel, std::move(batch));
         } else if constexpr (std::is_same_v<B, watermark_body>) {

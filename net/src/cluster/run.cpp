@@ -1,9 +1,9 @@
 #include "sluice/run.hpp"
 
-#include <CLI/CLI.hpp>
-#include <caf/all.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -29,9 +29,11 @@ constexpr std::chrono::milliseconds give_up_after{120'000};
 std::string check_codecs(const actors::job_graph& g) {
   const auto& p = g.logical();
   for (uint32_t e = 0; e < p.edges.size(); ++e) {
-    if (g.chained(e) || p.edges[e].codec) continue;
+    if (g.chained(e) || p.edges[e].codec)
+      continue;
     return fmt::format(
-        "the records from '{}' to '{}' (type {}) have no codec, so they cannot travel between nodes: declare the type "
+        "the records from '{}' to '{}' (type {}) have no codec, so they cannot travel between "
+        "nodes: declare the type "
         "with SLUICE_FIELDS(type, members...)",
         p.nodes[p.edges[e].from].name, p.nodes[p.edges[e].to].name, p.edges[e].codec.type_name);
   }
@@ -49,7 +51,8 @@ void apply(const net::cluster_config& cc, const net::node_config& n, runtime_con
   cfg.restart = cc.restart;
 }
 
-int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::cluster_config& cc, size_t me) {
+int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::cluster_config& cc,
+                    size_t me) {
   std::shared_ptr<net::cluster_node> node;
   std::mutex mu;
   std::condition_variable cv;
@@ -61,7 +64,8 @@ int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::clu
       done = true;
     }
     cv.notify_all();
-    if (watchdog.joinable()) watchdog.join();
+    if (watchdog.joinable())
+      watchdog.join();
   };
   actors::attach_fn attach = [&](caf::actor_system& sys, std::shared_ptr<const actors::job_graph> g,
                                  std::shared_ptr<state::snapshot_store> store) {
@@ -79,7 +83,9 @@ int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::clu
     }};
     actors::cluster_attachment att;
     att.port = node;
-    att.on_supervisor = [&](const caf::actor& sup) { node->set_supervisor(sup); };
+    att.on_supervisor = [&](const caf::actor& sup) {
+      node->set_supervisor(sup);
+    };
     att.log = [](bool warning, const std::string& s) {
       if (warning)
         spdlog::warn("{}", s);
@@ -96,9 +102,11 @@ int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::clu
   auto t0 = std::chrono::steady_clock::now();
   auto r = actors::execute(p, cfg, attach);
   stop_watchdog();
-  if (node) node->stop();
+  if (node)
+    node->stop();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (cfg.print_summary || !r.ok) std::fputs(actors::format_summary(p, r, secs).c_str(), stderr);
+  if (cfg.print_summary || !r.ok)
+    std::fputs(actors::format_summary(p, r, secs).c_str(), stderr);
   if (!r.ok) {
     std::fprintf(stderr, "error: %s\n", r.error.c_str());
     return 1;
@@ -106,7 +114,8 @@ int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::clu
   return 0;
 }
 
-int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_config& cc, size_t me) {
+int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_config& cc,
+               size_t me) {
   if (auto err = actors::prepare_process(cfg); !err.empty()) {
     std::fprintf(stderr, "error: %s\n", err.c_str());
     return 2;
@@ -132,8 +141,8 @@ int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
   }
-  spdlog::info("node {} listening on {}:{}; joining coordinator {}", cc.nodes[me].name, cc.nodes[me].host,
-               cc.nodes[me].port, cc.coordinator);
+  spdlog::info("node {} listening on {}:{}; joining coordinator {}", cc.nodes[me].name,
+               cc.nodes[me].host, cc.nodes[me].port, cc.coordinator);
   const int code = node->run_worker(give_up_after);
   node->stop();
   return code;
@@ -142,7 +151,8 @@ int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_
 }  // namespace
 
 int run(const pipeline& p, const runtime_config& given) {
-  if (given.cluster_file.empty()) return actors::run_embedded(p, given);
+  if (given.cluster_file.empty())
+    return actors::run_embedded(p, given);
   runtime_config cfg = given;
   net::cluster_config cc;
   try {
@@ -154,9 +164,10 @@ int run(const pipeline& p, const runtime_config& given) {
   auto me = cc.index_of(cfg.node);
   if (!me) {
     std::string names;
-    for (auto& n : cc.nodes) names += (names.empty() ? "" : ", ") + n.name;
-    std::fprintf(stderr, "error: %s: no node named '%s' (--node); the nodes are: %s\n", cfg.cluster_file.c_str(),
-                 cfg.node.c_str(), names.c_str());
+    for (auto& n : cc.nodes)
+      names += (names.empty() ? "" : ", ") + n.name;
+    std::fprintf(stderr, "error: %s: no node named '%s' (--node); the nodes are: %s\n",
+                 cfg.cluster_file.c_str(), cfg.node.c_str(), names.c_str());
     return 2;
   }
   apply(cc, cc.nodes[*me], cfg);
@@ -176,7 +187,8 @@ int run(const pipeline& p, const runtime_config& given) {
   // errors reach the log at once, everything else within a second.
   spdlog::flush_on(spdlog::level::warn);
   spdlog::flush_every(std::chrono::seconds{1});
-  return *me == *cc.index_of(cc.coordinator) ? run_coordinator(p, cfg, cc, *me) : run_worker(p, cfg, cc, *me);
+  return *me == *cc.index_of(cc.coordinator) ? run_coordinator(p, cfg, cc, *me)
+                                             : run_worker(p, cfg, cc, *me);
 }
 
 int run(const pipeline& p, int argc, char** argv) {

@@ -6,14 +6,18 @@
 
 namespace sluice::net {
 
-serial_worker::serial_worker(std::string name) : name_(std::move(name)), thread_([this] { run(); }) {}
+serial_worker::serial_worker(std::string name)
+    : name_(std::move(name)), thread_([this] { run(); }) {}
 
-serial_worker::~serial_worker() { stop(); }
+serial_worker::~serial_worker() {
+  stop();
+}
 
 bool serial_worker::post(std::function<void()> job) {
   {
     std::lock_guard lock{mu_};
-    if (stopping_) return false;
+    if (stopping_)
+      return false;
     jobs_.push_back(std::move(job));
   }
   cv_.notify_one();
@@ -27,7 +31,8 @@ void serial_worker::stop() {
     jobs_.clear();
   }
   cv_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+    thread_.join();
 }
 
 void serial_worker::run() {
@@ -36,7 +41,8 @@ void serial_worker::run() {
     {
       std::unique_lock lock{mu_};
       cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
+      if (stopping_)
+        return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }

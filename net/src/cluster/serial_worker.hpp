@@ -17,7 +17,7 @@ namespace sluice::net {
 /// waits for the running one and joins. `post` after `stop` drops the job.
 /// Thread-safe.
 class serial_worker {
- public:
+public:
   explicit serial_worker(std::string name);
   ~serial_worker();
   serial_worker(const serial_worker&) = delete;
@@ -27,7 +27,7 @@ class serial_worker {
   bool post(std::function<void()> job);
   void stop();
 
- private:
+private:
   void run();
 
   std::string name_;

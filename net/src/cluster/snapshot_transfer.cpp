@@ -35,20 +35,25 @@ state::checkpoint_meta decode_meta(std::string_view bytes) {
   return m;
 }
 
-std::vector<snapshot_entry_msg> read_for_transfer(state::snapshot_store& store, uint64_t checkpoint) {
+std::vector<snapshot_entry_msg> read_for_transfer(state::snapshot_store& store,
+                                                  uint64_t checkpoint) {
   std::vector<snapshot_entry_msg> out;
   auto all = store.completed();
-  if (!all) throw std::runtime_error(all.error().message);
+  if (!all)
+    throw std::runtime_error(all.error().message);
   const state::checkpoint_meta* meta = nullptr;
   for (auto& m : all.value())
-    if (m.id.value == checkpoint) meta = &m;
-  if (!meta) throw std::runtime_error(fmt::format("checkpoint {} is not completed here", checkpoint));
+    if (m.id.value == checkpoint)
+      meta = &m;
+  if (!meta)
+    throw std::runtime_error(fmt::format("checkpoint {} is not completed here", checkpoint));
   for (auto& [uid, par] : meta->operator_parallelism) {
     auto es = store.read(checkpoint_id{checkpoint}, uid);
-    if (!es) throw std::runtime_error(es.error().message);
+    if (!es)
+      throw std::runtime_error(es.error().message);
     for (auto& [key, bytes] : es.value())
-      out.push_back(snapshot_entry_msg{key.operator_uid, key.instance.value, key.group.value, key.is_operator_state(),
-                                       std::move(bytes)});
+      out.push_back(snapshot_entry_msg{key.operator_uid, key.instance.value, key.group.value,
+                                       key.is_operator_state(), std::move(bytes)});
   }
   out.push_back(snapshot_entry_msg{meta_entry_uid, 0, 0, true, encode_meta(*meta)});
   return out;
@@ -75,18 +80,23 @@ void store_pushed(state::snapshot_store& store, const std::string& peer, uint64_
     // is left from another run of the job (another coordinator store): it is
     // replaced, never restored from.
     auto all = store.completed();
-    if (!all) throw std::runtime_error(all.error().message);
+    if (!all)
+      throw std::runtime_error(all.error().message);
     for (auto& m : all.value())
       if (m.id == meta->id) {
-        if (m == *meta) return;
+        if (m == *meta)
+          return;
         spdlog::warn("replacing checkpoint {} of another run in {}", m.id.value, store.dir());
-        if (auto r = store.drop(m.id); !r) throw std::runtime_error(r.error().message);
+        if (auto r = store.drop(m.id); !r)
+          throw std::runtime_error(r.error().message);
       }
   }
   if (auto r = store.write(checkpoint_id{checkpoint}, es); !r)
-    throw std::runtime_error(fmt::format("storing checkpoint {} from node {}: {}", checkpoint, peer, r.error().message));
+    throw std::runtime_error(
+        fmt::format("storing checkpoint {} from node {}: {}", checkpoint, peer, r.error().message));
   if (meta) {
-    if (auto r = store.commit(*meta); !r) throw std::runtime_error(r.error().message);
+    if (auto r = store.commit(*meta); !r)
+      throw std::runtime_error(r.error().message);
     // This node's store only serves restores: keep it as small as the
     // coordinator's (drops older checkpoints and unfinished ones).
     if (auto r = store.retain(std::max(1u, retained)); !r)
@@ -94,12 +104,13 @@ void store_pushed(state::snapshot_store& store, const std::string& peer, uint64_
   }
 }
 
-std::vector<snapshot_entry_msg> to_messages(const std::vector<state::snapshot_store::entry>& entries) {
+std::vector<snapshot_entry_msg> to_messages(
+    const std::vector<state::snapshot_store::entry>& entries) {
   std::vector<snapshot_entry_msg> msgs;
   msgs.reserve(entries.size());
   for (auto& [key, bytes] : entries)
-    msgs.push_back(snapshot_entry_msg{key.operator_uid, key.instance.value, key.group.value, key.is_operator_state(),
-                                      bytes});
+    msgs.push_back(snapshot_entry_msg{key.operator_uid, key.instance.value, key.group.value,
+                                      key.is_operator_state(), bytes});
   return msgs;
 }
 

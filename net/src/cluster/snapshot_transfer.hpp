@@ -20,7 +20,8 @@ state::checkpoint_meta decode_meta(std::string_view bytes);
 
 /// Every entry of completed checkpoint `checkpoint` of `store`, its metadata
 /// last (under `meta_entry_uid`). Throws std::runtime_error naming the cause.
-std::vector<snapshot_entry_msg> read_for_transfer(state::snapshot_store& store, uint64_t checkpoint);
+std::vector<snapshot_entry_msg> read_for_transfer(state::snapshot_store& store,
+                                                  uint64_t checkpoint);
 
 /// Writes entries pushed by `peer` into `store`: a replicated snapshot, or
 /// (with metadata) a completed checkpoint pushed before a restoring
@@ -31,6 +32,7 @@ void store_pushed(state::snapshot_store& store, const std::string& peer, uint64_
                   std::vector<snapshot_entry_msg>&& entries, uint32_t retained);
 
 /// Entries of a snapshot this node wrote, as they travel to the coordinator.
-std::vector<snapshot_entry_msg> to_messages(const std::vector<state::snapshot_store::entry>& entries);
+std::vector<snapshot_entry_msg> to_messages(
+    const std::vector<state::snapshot_store::entry>& entries);
 
 }  // namespace sluice::net

@@ -1,8 +1,8 @@
 #include "cluster/cluster_node.hpp"
 
-#include <caf/all.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "cluster/snapshot_transfer.hpp"
 #include "sluice/actors/deploy.hpp"
@@ -24,11 +24,13 @@ constexpr milliseconds control_timeout{30'000};
 control cluster_node::worker_deploy(const deploy_msg& d) {
   const auto& g = *graph_;
   size_t total = 0;
-  for (auto& v : g.vertices()) total += v.parallelism;
+  for (auto& v : g.vertices())
+    total += v.parallelism;
   if (d.placement.size() != total)
-    return error_msg{fmt::format("placement names {} instances; this job has {} (same binary on every node?)",
-                                 d.placement.size(), total),
-                     errc::bad_placement};
+    return error_msg{
+        fmt::format("placement names {} instances; this job has {} (same binary on every node?)",
+                    d.placement.size(), total),
+        errc::bad_placement};
   kill_local_tasks(fmt::format("attempt {} starts", d.attempt));
   attempt_ = d.attempt;
   placement where(g.vertices().size());
@@ -36,7 +38,8 @@ control cluster_node::worker_deploy(const deploy_msg& d) {
   for (auto& v : g.vertices())
     for (uint32_t i = 0; i < v.parallelism; ++i) {
       if (d.placement[k] >= cfg_.nodes.size())
-        return error_msg{fmt::format("placement names node {}", d.placement[k]), errc::bad_placement};
+        return error_msg{fmt::format("placement names node {}", d.placement[k]),
+                         errc::bad_placement};
       where[v.id].push_back(d.placement[k++]);
     }
   deployment dep;
@@ -47,17 +50,23 @@ control cluster_node::worker_deploy(const deploy_msg& d) {
   dep.store = store_;
   if (d.restore_from != 0) {
     if (!store_)
-      return error_msg{"cannot restore: node " + cfg_.nodes[me_].name + " has no state directory", errc::missing_state};
+      return error_msg{"cannot restore: node " + cfg_.nodes[me_].name + " has no state directory",
+                       errc::missing_state};
     auto all = store_->completed();
-    if (!all) return error_msg{all.error().message, errc::missing_state};
+    if (!all)
+      return error_msg{all.error().message, errc::missing_state};
     for (auto& m : all.value())
-      if (m.id.value == d.restore_from) dep.restore = m;
+      if (m.id.value == d.restore_from)
+        dep.restore = m;
     if (!dep.restore)
-      return error_msg{fmt::format("checkpoint {} was not transferred here", d.restore_from), errc::missing_state};
+      return error_msg{fmt::format("checkpoint {} was not transferred here", d.restore_from),
+                       errc::missing_state};
   }
   dep.where = &where;
   dep.local_node = static_cast<uint16_t>(me_);
-  dep.remote = [&](uint32_t v, uint32_t i) { return proxy(d.attempt, where[v][i], v, i); };
+  dep.remote = [&](uint32_t v, uint32_t i) {
+    return proxy(d.attempt, where[v][i], v, i);
+  };
   uint32_t mine = 0;
   try {
     auto actors = spawn_tasks(sys_, dep);
@@ -69,23 +78,28 @@ control cluster_node::worker_deploy(const deploy_msg& d) {
           ++mine;
         }
   } catch (const std::exception& e) {
-    return error_msg{fmt::format("cannot deploy attempt {}: {}", d.attempt, e.what()), errc::deploy_failed};
+    return error_msg{fmt::format("cannot deploy attempt {}: {}", d.attempt, e.what()),
+                     errc::deploy_failed};
   }
   spdlog::info("attempt {}: {} tasks deployed here{}", d.attempt, mine,
                d.restore_from ? fmt::format(", restored from checkpoint {}", d.restore_from) : "");
   return deployed_msg{d.attempt, mine};
 }
 
-void cluster_node::replicate(uint64_t id, const std::vector<state::snapshot_store::entry>& entries) {
+void cluster_node::replicate(uint64_t id,
+                             const std::vector<state::snapshot_store::entry>& entries) {
   std::shared_lock life{life_};
-  if (stopping_) throw std::runtime_error("the node is stopping");
-  links_->get(static_cast<uint16_t>(coord_))->put_snapshot(id, to_messages(entries), control_timeout);
+  if (stopping_)
+    throw std::runtime_error("the node is stopping");
+  links_->get(static_cast<uint16_t>(coord_))
+      ->put_snapshot(id, to_messages(entries), control_timeout);
   // The local copies are only completed when pushed back for a restore;
   // keep the newest few so that the store does not grow without bound.
   std::optional<uint64_t> expired;
   {
     std::lock_guard lock{mu_};
-    if (local_ids_.empty() || local_ids_.back() != id) local_ids_.push_back(id);
+    if (local_ids_.empty() || local_ids_.back() != id)
+      local_ids_.push_back(id);
     if (local_ids_.size() > std::max(1u, rc_.checkpoints.retained) + 1) {
       expired = local_ids_.front();
       local_ids_.pop_front();
@@ -95,8 +109,10 @@ void cluster_node::replicate(uint64_t id, const std::vector<state::snapshot_stor
     auto all = store_->completed();
     bool completed = false;
     if (all)
-      for (auto& m : all.value()) completed = completed || m.id.value == *expired;
-    if (!completed) (void)store_->drop(checkpoint_id{*expired});  // not_found is fine: nothing was kept
+      for (auto& m : all.value())
+        completed = completed || m.id.value == *expired;
+    if (!completed)
+      (void)store_->drop(checkpoint_id{*expired});  // not_found is fine: nothing was kept
   }
 }
 
@@ -116,8 +132,8 @@ int cluster_node::run_worker(milliseconds give_up_after) {
     }
     joined = false;
     if (clock::now() - last_contact > give_up_after) {
-      spdlog::error("no coordinator ({}:{}) for {} ms: giving up: {}", coord.host, coord.port, give_up_after.count(),
-                    why);
+      spdlog::error("no coordinator ({}:{}) for {} ms: giving up: {}", coord.host, coord.port,
+                    give_up_after.count(), why);
       return false;
     }
     return true;
@@ -125,7 +141,8 @@ int cluster_node::run_worker(milliseconds give_up_after) {
   for (;;) {
     {
       std::unique_lock lock{mu_};
-      if (cv_.wait_for(lock, cfg_.heartbeat_interval, [&] { return shutdown_.has_value(); })) break;
+      if (cv_.wait_for(lock, cfg_.heartbeat_interval, [&] { return shutdown_.has_value(); }))
+        break;
     }
     try {
       auto l = links_->get(static_cast<uint16_t>(coord_));
@@ -137,12 +154,13 @@ int cluster_node::run_worker(milliseconds give_up_after) {
       }
       coord_link = l;
       if (!joined) {
-        auto reply = l->request(control{join_msg{cfg_.nodes[me_].name, cfg_.nodes[me_].state_dir}}, milliseconds{5000});
+        auto reply = l->request(control{join_msg{cfg_.nodes[me_].name, cfg_.nodes[me_].state_dir}},
+                                milliseconds{5000});
         if (auto* e = std::get_if<error_msg>(&reply)) {
           // Not a node of the coordinator's cluster, or not the coordinator:
           // retrying will not change that.
-          spdlog::error("the coordinator {} ({}:{}) refused this node's join ({}): {}", coord.name, coord.host,
-                        coord.port, net::to_string(e->code), e->reason);
+          spdlog::error("the coordinator {} ({}:{}) refused this node's join ({}): {}", coord.name,
+                        coord.host, coord.port, net::to_string(e->code), e->reason);
           return 2;
         }
         joined = true;
@@ -150,19 +168,24 @@ int cluster_node::run_worker(milliseconds give_up_after) {
       }
       l->heartbeat(++seq, epoch_);
       handle_broken_links();
-      if (auto echo = l->last_heartbeat(); echo && clock::now() - echo->received > cfg_.heartbeat_timeout)
-        throw std::runtime_error(fmt::format("no answer to heartbeats for {} ms", cfg_.heartbeat_timeout.count()));
+      if (auto echo = l->last_heartbeat();
+          echo && clock::now() - echo->received > cfg_.heartbeat_timeout)
+        throw std::runtime_error(
+            fmt::format("no answer to heartbeats for {} ms", cfg_.heartbeat_timeout.count()));
       last_contact = clock::now();
     } catch (const link_error& e) {
       // The coordinator refusing us (wrong secret or cluster name) will not
       // change by retrying: say so and stop.
       if (e.refused()) {
-        spdlog::error("the coordinator {} ({}:{}) refused this node: {}", coord.name, coord.host, coord.port, e.what());
+        spdlog::error("the coordinator {} ({}:{}) refused this node: {}", coord.name, coord.host,
+                      coord.port, e.what());
         return 2;
       }
-      if (!lost_contact(e.what())) return 1;
+      if (!lost_contact(e.what()))
+        return 1;
     } catch (const std::exception& e) {
-      if (!lost_contact(e.what())) return 1;
+      if (!lost_contact(e.what()))
+        return 1;
     }
   }
   std::lock_guard lock{mu_};

@@ -44,7 +44,8 @@ BOOST_AUTO_TEST_CASE(instances_share_the_vector_and_split_it_by_split_range) {
       auto out = h.values<int>();
       auto range = split_range::of(k, p, 128);
       for (size_t j = 0; j < out.size(); ++j)
-        BOOST_TEST(range.owns(static_cast<uint32_t>((out[j] - 100) % 128)), "instance " << k << " of " << p);
+        BOOST_TEST(range.owns(static_cast<uint32_t>((out[j] - 100) % 128)),
+                   "instance " << k << " of " << p);
       BOOST_TEST(std::is_sorted(out.begin(), out.end()));
       all.insert(all.end(), out.begin(), out.end());
     }

@@ -33,7 +33,7 @@ bool message_contains(const parse_error& e, const std::string& part) {
 
 /// A file in the system temp dir holding `content`, removed at the end.
 class temp_file {
- public:
+public:
   explicit temp_file(const std::string& content)
       : path_(std::filesystem::temp_directory_path() /
               ("sluice-parse-test-" + std::to_string(::getpid()) + "-" + std::to_string(next_++))) {
@@ -47,7 +47,7 @@ class temp_file {
   temp_file& operator=(const temp_file&) = delete;
   std::string path() const { return path_.string(); }
 
- private:
+private:
   static inline int next_ = 0;
   std::filesystem::path path_;
 };
@@ -147,7 +147,9 @@ BOOST_AUTO_TEST_CASE(parsed_holds_value_or_reason) {
 BOOST_AUTO_TEST_CASE(read_csv_parse_may_return_the_record_itself) {
   temp_file f{"x,y\n1,2\n3,oops\n5,6\n"};
   pipeline p;
-  auto points = p.read_csv(f.path(), [](const csv_row& r) { return point{r.get<int>(0), r.get<int>(1)}; });
+  auto points = p.read_csv(f.path(), [](const csv_row& r) {
+    return point{r.get<int>(0), r.get<int>(1)};
+  });
   static_assert(std::is_same_v<decltype(points), stream<point>>);
   auto h = run_source(p);
   BOOST_TEST((h.values<point>() == std::vector<point>{{1, 2}, {5, 6}}));
@@ -165,7 +167,8 @@ BOOST_AUTO_TEST_CASE(read_text_parse_may_return_the_record_or_parsed_to_reject) 
 
   pipeline q;
   auto checked = q.read_text(f.path(), [](std::string_view l) -> parsed<int> {
-    if (l.starts_with('-')) return parsed<int>::fail("negative");
+    if (l.starts_with('-'))
+      return parsed<int>::fail("negative");
     return std::stoi(std::string{l});
   });
   static_assert(std::is_same_v<decltype(checked), stream<int>>);

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,7 +29,9 @@ namespace {
 
 constexpr uint32_t max_par = 128;
 
-auto identity = [](uint64_t i) { return i; };
+auto identity = [](uint64_t i) {
+  return i;
+};
 using gen_t = generator_source<uint64_t, decltype(identity)>;
 
 /// Runs `make()` at parallelism `p_before`, polling each instance `polls`
@@ -37,8 +39,9 @@ using gen_t = generator_source<uint64_t, decltype(identity)>;
 /// (each instance gets the keyed sections of the key groups it owns now, as
 /// the runtime hands them out) and runs to the end. Returns (before, after).
 template <class Op, class V, class Make>
-std::pair<std::vector<V>, std::vector<V>> snapshot_and_rescale(Make make, uint32_t p_before, uint32_t p_after,
-                                                               size_t batch, size_t polls) {
+std::pair<std::vector<V>, std::vector<V>> snapshot_and_rescale(Make make, uint32_t p_before,
+                                                               uint32_t p_after, size_t batch,
+                                                               size_t polls) {
   std::vector<V> before, after;
   std::map<uint32_t, std::string> sections;  // key group -> bytes
   for (uint32_t k = 0; k < p_before; ++k) {
@@ -59,7 +62,8 @@ std::pair<std::vector<V>, std::vector<V>> snapshot_and_rescale(Make make, uint32
     auto range = split_range::of(k, p_after, max_par);
     std::vector<std::string> mine;
     for (auto& [g, bytes] : sections)
-      if (range.owns(g)) mine.push_back(bytes);
+      if (range.owns(g))
+        mine.push_back(bytes);
     h.template as<Op>().restore(state::snapshot_reader{std::nullopt, std::move(mine)});
     BOOST_TEST((h.poll(batch) == poll_status::end));
     auto out = h.template values<V>();
@@ -69,7 +73,8 @@ std::pair<std::vector<V>, std::vector<V>> snapshot_and_rescale(Make make, uint32
 }
 
 template <class V>
-void require_exactly_once(std::vector<V> before, const std::vector<V>& after, std::vector<V> expected) {
+void require_exactly_once(std::vector<V> before, const std::vector<V>& after,
+                          std::vector<V> expected) {
   before.insert(before.end(), after.begin(), after.end());
   std::sort(before.begin(), before.end());
   std::sort(expected.begin(), expected.end());
@@ -84,8 +89,10 @@ BOOST_AUTO_TEST_SUITE(source_rescale)
 BOOST_AUTO_TEST_CASE(generator_restores_exactly_with_any_parallelism) {
   const uint64_t n = 5000;
   std::vector<uint64_t> all(n);
-  for (uint64_t i = 0; i < n; ++i) all[i] = i;
-  for (auto [pb, pa] : std::vector<std::pair<uint32_t, uint32_t>>{{1, 1}, {2, 2}, {2, 4}, {4, 1}, {3, 5}, {5, 2}}) {
+  for (uint64_t i = 0; i < n; ++i)
+    all[i] = i;
+  for (auto [pb, pa] :
+       std::vector<std::pair<uint32_t, uint32_t>>{{1, 1}, {2, 2}, {2, 4}, {4, 1}, {3, 5}, {5, 2}}) {
     BOOST_TEST_CONTEXT(pb << " -> " << pa) {
       auto [before, after] = snapshot_and_rescale<gen_t, uint64_t>(
           [&] { return std::make_unique<gen_t>(n, identity); }, pb, pa, 97, 7);
@@ -109,7 +116,8 @@ BOOST_AUTO_TEST_CASE(generator_with_unchanged_parallelism_resumes_in_the_origina
     ref.poll(97);
     auto expected = ref.values<uint64_t>();
     std::vector<std::string> sections;
-    for (auto& [g, bytes] : w.keyed_bytes()) sections.push_back(bytes);
+    for (auto& [g, bytes] : w.keyed_bytes())
+      sections.push_back(bytes);
     testing::harness h{std::make_unique<gen_t>(n, identity), 1 % p, p, max_par};
     h.as<gen_t>().restore(state::snapshot_reader{std::nullopt, std::move(sections)});
     h.poll(97);
@@ -119,7 +127,8 @@ BOOST_AUTO_TEST_CASE(generator_with_unchanged_parallelism_resumes_in_the_origina
 
 BOOST_AUTO_TEST_CASE(collection_restores_exactly_with_other_parallelism) {
   std::vector<std::string> v;
-  for (int i = 0; i < 700; ++i) v.push_back("item-" + std::to_string(i));
+  for (int i = 0; i < 700; ++i)
+    v.push_back("item-" + std::to_string(i));
   auto items = std::make_shared<const std::vector<std::string>>(v);
   using coll_t = collection_source<std::string>;
   for (auto [pb, pa] : std::vector<std::pair<uint32_t, uint32_t>>{{2, 4}, {4, 1}, {1, 3}}) {
@@ -132,7 +141,8 @@ BOOST_AUTO_TEST_CASE(collection_restores_exactly_with_other_parallelism) {
 }
 
 BOOST_AUTO_TEST_CASE(text_file_restores_exactly_with_other_parallelism) {
-  auto path = std::filesystem::temp_directory_path() / ("sluice-rescale-" + std::to_string(::getpid()) + ".txt");
+  auto path = std::filesystem::temp_directory_path() /
+              ("sluice-rescale-" + std::to_string(::getpid()) + ".txt");
   std::vector<std::string> lines;
   {
     std::ofstream f{path};
@@ -142,13 +152,17 @@ BOOST_AUTO_TEST_CASE(text_file_restores_exactly_with_other_parallelism) {
       f << lines.back() << (i % 3 == 0 ? "\r\n" : "\n");
     }
   }
-  auto parse = [](std::string_view s) { return parsed<std::string>{std::string{s}}; };
+  auto parse = [](std::string_view s) {
+    return parsed<std::string>{std::string{s}};
+  };
   using file_t = text_file_source<std::string, decltype(parse)>;
   for (auto [pb, pa] : std::vector<std::pair<uint32_t, uint32_t>>{{1, 1}, {2, 4}, {4, 1}, {3, 2}}) {
     BOOST_TEST_CONTEXT(pb << " -> " << pa) {
       auto [before, after] = snapshot_and_rescale<file_t, std::string>(
-          [&] { return std::make_unique<file_t>(path.string(), parse, text_file_options{true, ','}); }, pb, pa, 13,
-          5);
+          [&] {
+            return std::make_unique<file_t>(path.string(), parse, text_file_options{true, ','});
+          },
+          pb, pa, 13, 5);
       BOOST_TEST(!before.empty());
       require_exactly_once(before, after, lines);
     }
@@ -160,7 +174,8 @@ BOOST_AUTO_TEST_CASE(oracle_sequence_keeps_every_key_on_one_instance_in_order_ac
   for (uint32_t keys : {5u, 128u, 300u}) {
     const uint64_t n = 4000;
     std::vector<testing::seq_record> all;
-    for (uint64_t i = 0; i < n; ++i) all.push_back(testing::sequence_record(i, keys));
+    for (uint64_t i = 0; i < n; ++i)
+      all.push_back(testing::sequence_record(i, keys));
     auto less = [](const testing::seq_record& a, const testing::seq_record& b) {
       return std::pair{a.key, a.seq} < std::pair{b.key, b.seq};
     };
@@ -171,16 +186,18 @@ BOOST_AUTO_TEST_CASE(oracle_sequence_keeps_every_key_on_one_instance_in_order_ac
         // it: the keyed state downstream expects exactly that.
         std::map<uint32_t, uint64_t> next;
         std::vector<testing::seq_record> got;
-        auto run_phase = [&](uint32_t p, std::vector<std::string>* in, std::map<uint32_t, std::string>* out,
-                             size_t polls) {
+        auto run_phase = [&](uint32_t p, std::vector<std::string>* in,
+                             std::map<uint32_t, std::string>* out, size_t polls) {
           for (uint32_t k = 0; k < p; ++k) {
             testing::harness h{std::make_unique<testing::sequence_source>(n, keys), k, p, max_par};
             if (in) {
               std::vector<std::string> mine;
               auto range = split_range::of(k, p, max_par);
               for (auto& [g, bytes] : *out)
-                if (range.owns(g)) mine.push_back(bytes);
-              h.as<testing::sequence_source>().restore(state::snapshot_reader{std::nullopt, std::move(mine)});
+                if (range.owns(g))
+                  mine.push_back(bytes);
+              h.as<testing::sequence_source>().restore(
+                  state::snapshot_reader{std::nullopt, std::move(mine)});
             }
             h.poll(37, polls);
             for (auto& r : h.values<testing::seq_record>()) {
@@ -191,7 +208,8 @@ BOOST_AUTO_TEST_CASE(oracle_sequence_keeps_every_key_on_one_instance_in_order_ac
             if (!in) {
               state::snapshot_writer w{max_par, 1};
               h.as<testing::sequence_source>().snapshot(w);
-              for (auto& [g, bytes] : w.keyed_bytes()) (*out)[g] = bytes;
+              for (auto& [g, bytes] : w.keyed_bytes())
+                (*out)[g] = bytes;
             }
           }
         };
@@ -212,10 +230,12 @@ BOOST_AUTO_TEST_CASE(oracle_sequence_spreads_keys_evenly_over_instances) {
     for (uint32_t p : {2u, 3u, 4u}) {
       std::vector<size_t> per_instance;
       for (uint32_t k = 0; k < p; ++k) {
-        testing::harness h{std::make_unique<testing::sequence_source>(keys * 10, keys), k, p, max_par};
+        testing::harness h{std::make_unique<testing::sequence_source>(keys * 10, keys), k, p,
+                           max_par};
         h.poll(1000);
         std::set<uint32_t> mine;
-        for (auto& r : h.values<testing::seq_record>()) mine.insert(r.key);
+        for (auto& r : h.values<testing::seq_record>())
+          mine.insert(r.key);
         per_instance.push_back(mine.size());
       }
       const auto [lo, hi] = std::minmax_element(per_instance.begin(), per_instance.end());

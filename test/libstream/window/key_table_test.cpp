@@ -33,7 +33,8 @@ BOOST_AUTO_TEST_CASE(behaves_like_a_map_over_many_keys_and_keeps_insertion_order
     auto [e, inserted] = t.find_or_insert(k, [] { return uint64_t{0}; });
     BOOST_REQUIRE(e->key == k);
     BOOST_REQUIRE(inserted == (ref.count(k) == 0));
-    if (inserted) order.push_back(k);
+    if (inserted)
+      order.push_back(k);
     e->value += static_cast<uint64_t>(i);
     ref[k] += static_cast<uint64_t>(i);
   }
@@ -45,13 +46,16 @@ BOOST_AUTO_TEST_CASE(behaves_like_a_map_over_many_keys_and_keeps_insertion_order
     BOOST_TEST(e.value == ref.at(e.key));
     BOOST_TEST(e.hash == sluice::key_hash<uint64_t>{}(e.key));
   }
-  for (uint64_t k = 50'000; k < 50'100; ++k) BOOST_TEST(t.find(k) == nullptr);
+  for (uint64_t k = 50'000; k < 50'100; ++k)
+    BOOST_TEST(t.find(k) == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(colliding_hashes_still_find_each_key) {
   key_table<std::string, int, colliding_hash> t;
-  for (int i = 0; i < 2000; ++i) t.insert_or_assign("k" + std::to_string(i), i);
-  for (int i = 0; i < 2000; i += 3) t.insert_or_assign("k" + std::to_string(i), -i);  // overwrite, no insert
+  for (int i = 0; i < 2000; ++i)
+    t.insert_or_assign("k" + std::to_string(i), i);
+  for (int i = 0; i < 2000; i += 3)
+    t.insert_or_assign("k" + std::to_string(i), -i);  // overwrite, no insert
   BOOST_TEST(t.size() == 2000u);
   for (int i = 0; i < 2000; ++i) {
     const auto* e = t.find("k" + std::to_string(i));

@@ -94,11 +94,13 @@ struct feeder {
       std::vector<std::vector<record<event>>> split(par);
       for (auto& r : batches[b]) {
         max_seen = std::max(max_seen, r.ts.ms);
-        split[instance_for(key_group_of(r.value.key, max_parallelism), par, max_parallelism).value].push_back(r);
+        split[instance_for(key_group_of(r.value.key, max_parallelism), par, max_parallelism).value]
+            .push_back(r);
       }
       wm = bounded_watermark(max_seen, bound);
       for (uint32_t i = 0; i < par; ++i) {
-        if (!split[i].empty()) hs[i]->push_batch(std::move(split[i]));
+        if (!split[i].empty())
+          hs[i]->push_batch(std::move(split[i]));
         hs[i]->watermark(wm);
         collect(*hs[i], results, late);
       }
@@ -106,8 +108,10 @@ struct feeder {
   }
 
   static void collect(testing::harness& h, std::vector<Out>& results, std::vector<uint32_t>& late) {
-    for (auto& v : h.values<Out>(0)) results.push_back(std::move(v));
-    for (auto& e : h.values<event>(1)) late.push_back(e.id);
+    for (auto& v : h.values<Out>(0))
+      results.push_back(std::move(v));
+    for (auto& e : h.values<event>(1))
+      late.push_back(e.id);
   }
 };
 
@@ -141,12 +145,14 @@ void check_round_trip(MakeOp make, const workload& wl, uint64_t seed, int64_t bo
     f.max_seen = g.max_seen;
     f.wm = g.wm;
   }
-  BOOST_TEST_REQUIRE(first.as<Op>().open_windows() > size_t{1000}, "the scenario must hold many keys at the cut");
+  BOOST_TEST_REQUIRE(first.as<Op>().open_windows() > size_t{1000},
+                     "the scenario must hold many keys at the cut");
 
   auto w = snapshot_of<Op>(first, max_parallelism);
   const auto snapshot = decode_all<acc>(w, max_parallelism);
   BOOST_TEST(snapshot.size() == first.as<Op>().open_windows());
-  BOOST_TEST(w.keyed_bytes().size() > size_t{max_parallelism / 2}, "keys must spread over the key groups");
+  BOOST_TEST(w.keyed_bytes().size() > size_t{max_parallelism / 2},
+             "keys must spread over the key groups");
 
   // Restore: instance i gets the sections of its key groups, as the runtime does.
   std::vector<std::unique_ptr<testing::harness>> restored;
@@ -157,7 +163,8 @@ void check_round_trip(MakeOp make, const workload& wl, uint64_t seed, int64_t bo
     const uint32_t hi = first_key_group(instance_index{i + 1}, par, max_parallelism).value;
     std::vector<std::string> sections;
     for (auto& [g, bytes] : w.keyed_bytes())
-      if (g >= lo && g < hi) sections.push_back(bytes);
+      if (g >= lo && g < hi)
+        sections.push_back(bytes);
     restored.push_back(std::make_unique<testing::harness>(make(), i, par, max_parallelism));
     restored.back()->op().restore(state::snapshot_reader{std::nullopt, std::move(sections)});
     restored.back()->watermark(f.wm);  // the watermark in force at the cut: nothing may fire again
@@ -181,7 +188,8 @@ void check_round_trip(MakeOp make, const workload& wl, uint64_t seed, int64_t bo
   std::sort(restored_after.begin(), restored_after.end());
   BOOST_TEST(ref_after.size() > size_t{0});
   BOOST_TEST(restored_after.size() == ref_after.size());
-  BOOST_TEST((restored_after == ref_after), "results after restore differ from a run without snapshot");
+  BOOST_TEST((restored_after == ref_after),
+             "results after restore differ from a run without snapshot");
   std::sort(ref_late_after.begin(), ref_late_after.end());
   std::sort(restored_late.begin(), restored_late.end());
   BOOST_TEST(restored_late == ref_late_after);
@@ -204,7 +212,10 @@ BOOST_AUTO_TEST_CASE(sliding_windows_with_lateness_restore_exactly_on_one_instan
   for (uint64_t seed : {1, 42}) {
     BOOST_TEST_CONTEXT("seed " << seed) {
       check_round_trip<sliding_ids_op, ids_result>(
-          [] { return std::make_unique<sliding_ids_op>(by_key{}, sliding::of(duration{400}, duration{100}), collect_ids{}, duration{50}); },
+          [] {
+            return std::make_unique<sliding_ids_op>(
+                by_key{}, sliding::of(duration{400}, duration{100}), collect_ids{}, duration{50});
+          },
           many_keys(), seed, 20, 1, default_max_parallelism);
     }
   }
@@ -213,7 +224,10 @@ BOOST_AUTO_TEST_CASE(sliding_windows_with_lateness_restore_exactly_on_one_instan
 BOOST_AUTO_TEST_CASE(tumbling_windows_restore_split_by_key_group_over_three_instances) {
   using out = window::window_result<uint32_t, std::pair<uint64_t, uint64_t>>;
   check_round_trip<tumbling_sum_op, out>(
-      [] { return std::make_unique<tumbling_sum_op>(by_key{}, tumbling::of(duration{8000}), count_sum{}, duration{30}); },
+      [] {
+        return std::make_unique<tumbling_sum_op>(by_key{}, tumbling::of(duration{8000}),
+                                                 count_sum{}, duration{30});
+      },
       many_keys(), 3, 20, 3, default_max_parallelism);
 }
 
@@ -222,10 +236,16 @@ BOOST_AUTO_TEST_CASE(key_groups_are_right_when_their_number_is_not_a_power_of_tw
   for (uint32_t par : {1u, 4u}) {
     BOOST_TEST_CONTEXT("parallelism " << par) {
       check_round_trip<tumbling_sum_op, out>(
-          [] { return std::make_unique<tumbling_sum_op>(by_key{}, tumbling::of(duration{8000}), count_sum{}, duration{0}); },
+          [] {
+            return std::make_unique<tumbling_sum_op>(by_key{}, tumbling::of(duration{8000}),
+                                                     count_sum{}, duration{0});
+          },
           many_keys(), 5, 20, par, 100);
       check_round_trip<sliding_ids_op, ids_result>(
-          [] { return std::make_unique<sliding_ids_op>(by_key{}, sliding::of(duration{2000}, duration{500}), collect_ids{}, duration{0}); },
+          [] {
+            return std::make_unique<sliding_ids_op>(
+                by_key{}, sliding::of(duration{2000}, duration{500}), collect_ids{}, duration{0});
+          },
           many_keys(), 6, 20, par, 100);
     }
   }

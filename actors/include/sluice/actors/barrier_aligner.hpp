@@ -14,7 +14,8 @@ struct barrier_outcome {
   enum class status {
     none,     ///< Nothing to do (a channel ended without completing an alignment).
     blocked,  ///< The barrier's channel is held back: buffer what arrives on it until alignment.
-    aligned,  ///< Every channel delivered barrier `id`: snapshot, forward it, acknowledge, release all.
+    aligned,  ///< Every channel delivered barrier `id`: snapshot, forward it, acknowledge, release
+              ///< all.
     ignored,  ///< The barrier is older than the current one (or repeated): drop it.
   };
   status state = status::none;
@@ -43,7 +44,7 @@ struct barrier_outcome {
 /// channel is released. Pure logic: it says which channels to hold, the task
 /// buffers. Used by that task's actor thread only.
 class barrier_aligner {
- public:
+public:
   explicit barrier_aligner(size_t channels) : ch_(channels) {}
 
   size_t size() const noexcept { return ch_.size(); }
@@ -52,11 +53,14 @@ class barrier_aligner {
   barrier_outcome on_barrier(size_t c, checkpoint_id id) {
     using st = barrier_outcome::status;
     barrier_outcome out{st::ignored, id, std::nullopt};
-    if (ch_[c].ended) return out;
+    if (ch_[c].ended)
+      return out;
     if (current_) {
-      if (id < *current_) return out;
+      if (id < *current_)
+        return out;
       if (id == *current_) {
-        if (ch_[c].delivered) return out;
+        if (ch_[c].delivered)
+          return out;
       } else {
         out.aborted = *current_;
         reset();
@@ -74,10 +78,13 @@ class barrier_aligner {
   barrier_outcome on_end(size_t c) {
     ch_[c].ended = true;
     ch_[c].delivered = false;
-    barrier_outcome out{barrier_outcome::status::none, current_.value_or(checkpoint_id{}), std::nullopt};
-    if (!current_) return out;
+    barrier_outcome out{barrier_outcome::status::none, current_.value_or(checkpoint_id{}),
+                        std::nullopt};
+    if (!current_)
+      return out;
     out = finish_if_aligned(out);
-    if (!out.is_aligned()) out.state = barrier_outcome::status::none;
+    if (!out.is_aligned())
+      out.state = barrier_outcome::status::none;
     return out;
   }
 
@@ -86,10 +93,12 @@ class barrier_aligner {
 
   /// Open channels that have yet to deliver the barrier being aligned (0 when none is).
   size_t pending_channels() const noexcept {
-    if (!current_) return 0;
+    if (!current_)
+      return 0;
     size_t n = 0;
     for (auto& ch : ch_)
-      if (!ch.ended && !ch.delivered) ++n;
+      if (!ch.ended && !ch.delivered)
+        ++n;
     return n;
   }
 
@@ -98,7 +107,7 @@ class barrier_aligner {
 
   bool ended(size_t c) const noexcept { return ch_[c].ended; }
 
- private:
+private:
   struct channel {
     bool delivered = false;
     bool ended = false;
@@ -117,7 +126,8 @@ class barrier_aligner {
 
   void reset() {
     current_.reset();
-    for (auto& ch : ch_) ch.delivered = false;
+    for (auto& ch : ch_)
+      ch.delivered = false;
   }
 
   std::vector<channel> ch_;

@@ -68,10 +68,14 @@ enum class abort_reason {
 
 inline const char* to_string(abort_reason r) {
   switch (r) {
-    case abort_reason::declined: return "declined";
-    case abort_reason::expired: return "expired";
-    case abort_reason::subsumed: return "subsumed";
-    case abort_reason::failure: return "failure";
+    case abort_reason::declined:
+      return "declined";
+    case abort_reason::expired:
+      return "expired";
+    case abort_reason::subsumed:
+      return "subsumed";
+    case abort_reason::failure:
+      return "failure";
   }
   return "?";
 }
@@ -87,11 +91,16 @@ enum class ignore_reason {
 
 inline const char* to_string(ignore_reason r) {
   switch (r) {
-    case ignore_reason::unknown_checkpoint: return "unknown checkpoint";
-    case ignore_reason::unknown_task: return "unknown task";
-    case ignore_reason::duplicate: return "task already acknowledged it";
-    case ignore_reason::completed: return "checkpoint already completed";
-    case ignore_reason::aborted: return "checkpoint already aborted";
+    case ignore_reason::unknown_checkpoint:
+      return "unknown checkpoint";
+    case ignore_reason::unknown_task:
+      return "unknown task";
+    case ignore_reason::duplicate:
+      return "task already acknowledged it";
+    case ignore_reason::completed:
+      return "checkpoint already completed";
+    case ignore_reason::aborted:
+      return "checkpoint already aborted";
   }
   return "?";
 }
@@ -173,20 +182,22 @@ struct checkpoint_counters {
 /// Called by the job coordinator (supervisor) actor only; every call that can
 /// change the state takes the current time from that actor's injected clock.
 class checkpoint_coordinator {
- public:
+public:
   /// Throws `std::invalid_argument` for an empty task set, `max_concurrent`
   /// of zero, a non-positive timeout or a negative interval or pause. The
   /// first periodic checkpoint is due one interval after `start`.
   checkpoint_coordinator(checkpoint_settings s, std::vector<task_id> tasks, checkpoint_id first,
                          timestamp start)
       : settings_(s), tasks_(tasks.begin(), tasks.end()), first_(first), next_(first) {
-    if (tasks_.empty()) throw std::invalid_argument("checkpoint coordinator: no tasks");
+    if (tasks_.empty())
+      throw std::invalid_argument("checkpoint coordinator: no tasks");
     if (s.max_concurrent == 0)
       throw std::invalid_argument("checkpoint coordinator: max_concurrent must be at least 1");
     if (s.timeout.count() <= 0)
       throw std::invalid_argument("checkpoint coordinator: timeout must be positive");
     if (s.interval.count() < 0 || s.min_pause.count() < 0)
-      throw std::invalid_argument("checkpoint coordinator: interval and min_pause must not be negative");
+      throw std::invalid_argument(
+          "checkpoint coordinator: interval and min_pause must not be negative");
     next_due_ = periodic() ? start + s.interval : timestamp::max();
   }
 
@@ -210,24 +221,30 @@ class checkpoint_coordinator {
   /// Task `task` snapshotted checkpoint `id`. Completes the checkpoint when
   /// it was the last task; a duplicate never completes one twice.
   ack_outcome acknowledge(checkpoint_id id, task_id task, ack_stats stats, timestamp now) {
-    if (!tasks_.contains(task)) return checkpoint_ignored{id, task, ignore_reason::unknown_task};
+    if (!tasks_.contains(task))
+      return checkpoint_ignored{id, task, ignore_reason::unknown_task};
     auto it = pending_.find(id);
-    if (it == pending_.end()) return checkpoint_ignored{id, task, not_pending(id)};
+    if (it == pending_.end())
+      return checkpoint_ignored{id, task, not_pending(id)};
     auto& p = it->second;
-    if (p.waiting.erase(task) == 0) return checkpoint_ignored{id, task, ignore_reason::duplicate};
+    if (p.waiting.erase(task) == 0)
+      return checkpoint_ignored{id, task, ignore_reason::duplicate};
     p.bytes += stats.bytes;
     p.max_sync = std::max(p.max_sync, stats.sync_ms);
     counters_.max_sync = std::max(counters_.max_sync, stats.sync_ms);
-    if (!p.waiting.empty()) return checkpoint_pending{id, p.waiting.size()};
+    if (!p.waiting.empty())
+      return checkpoint_pending{id, p.waiting.size()};
     return complete(it, now);
   }
 
   /// Task `task` could not take checkpoint `id`: aborts it, with `reason`
   /// (the task's explanation) in the message.
   decline_outcome decline(checkpoint_id id, task_id task, std::string_view reason, timestamp now) {
-    if (!tasks_.contains(task)) return checkpoint_ignored{id, task, ignore_reason::unknown_task};
+    if (!tasks_.contains(task))
+      return checkpoint_ignored{id, task, ignore_reason::unknown_task};
     auto it = pending_.find(id);
-    if (it == pending_.end()) return checkpoint_ignored{id, task, not_pending(id)};
+    if (it == pending_.end())
+      return checkpoint_ignored{id, task, not_pending(id)};
     std::string msg = kind(it->second) + " " + std::to_string(id.value) + " declined by task " +
                       to_string(task) + ": " + std::string(reason);
     return abort(it, abort_reason::declined, std::move(msg), now);
@@ -274,7 +291,8 @@ class checkpoint_coordinator {
     std::optional<timestamp> t;
     for (auto& [id, p] : pending_) {
       const timestamp d = p.triggered + settings_.timeout;
-      if (!t || d < *t) t = d;
+      if (!t || d < *t)
+        t = d;
     }
     return t;
   }
@@ -285,7 +303,8 @@ class checkpoint_coordinator {
   /// Tasks that have not acknowledged pending checkpoint `id` (empty if not pending).
   std::vector<task_id> waiting_for(checkpoint_id id) const {
     auto it = pending_.find(id);
-    if (it == pending_.end()) return {};
+    if (it == pending_.end())
+      return {};
     return {it->second.waiting.begin(), it->second.waiting.end()};
   }
 
@@ -295,7 +314,7 @@ class checkpoint_coordinator {
   const checkpoint_counters& counters() const noexcept { return counters_; }
   const std::set<task_id>& tasks() const noexcept { return tasks_; }
 
- private:
+private:
   struct pending_checkpoint {
     bool savepoint = false;
     bool final = false;
@@ -324,17 +343,21 @@ class checkpoint_coordinator {
     next_ = checkpoint_id{next_.value + 1};
     pending_.emplace(id, pending_checkpoint{savepoint, final, now, tasks_, 0, duration{0}});
     ++counters_.triggered;
-    if (periodic()) next_due_ = now + settings_.interval;
+    if (periodic())
+      next_due_ = now + settings_.interval;
     return id;
   }
 
   void ended(checkpoint_id id, finish f, timestamp now) {
     finished_[id] = f;
-    while (finished_.size() > history_limit) finished_.erase(finished_.begin());
-    if (periodic()) next_due_ = std::max(next_due_, now + settings_.min_pause);
+    while (finished_.size() > history_limit)
+      finished_.erase(finished_.begin());
+    if (periodic())
+      next_due_ = std::max(next_due_, now + settings_.min_pause);
   }
 
-  checkpoint_aborted abort(pending_map::iterator it, abort_reason r, std::string msg, timestamp now) {
+  checkpoint_aborted abort(pending_map::iterator it, abort_reason r, std::string msg,
+                           timestamp now) {
     checkpoint_aborted a{it->first, it->second.savepoint, r, std::move(msg)};
     pending_.erase(it);
     ++counters_.aborted;
@@ -344,7 +367,8 @@ class checkpoint_coordinator {
 
   checkpoint_completed complete(pending_map::iterator it, timestamp now) {
     const auto& p = it->second;
-    checkpoint_completed c{it->first, p.savepoint, p.final, elapsed(p.triggered, now), p.bytes, p.max_sync, {}};
+    checkpoint_completed c{it->first, p.savepoint, p.final, elapsed(p.triggered, now),
+                           p.bytes,   p.max_sync,  {}};
     pending_.erase(it);
     ++counters_.completed;
     counters_.last_completed = c.id;
@@ -366,9 +390,11 @@ class checkpoint_coordinator {
   }
 
   ignore_reason not_pending(checkpoint_id id) const {
-    if (id < first_ || id >= next_) return ignore_reason::unknown_checkpoint;
+    if (id < first_ || id >= next_)
+      return ignore_reason::unknown_checkpoint;
     auto it = finished_.find(id);
-    if (it == finished_.end()) return ignore_reason::unknown_checkpoint;
+    if (it == finished_.end())
+      return ignore_reason::unknown_checkpoint;
     return it->second == finish::completed ? ignore_reason::completed : ignore_reason::aborted;
   }
 
@@ -380,7 +406,8 @@ class checkpoint_coordinator {
         s += " and " + std::to_string(p.waiting.size() - n) + " more";
         break;
       }
-      if (n++ > 0) s += ", ";
+      if (n++ > 0)
+        s += ", ";
       s += to_string(t);
     }
     return s;

@@ -29,7 +29,7 @@ namespace sluice::actors {
 /// complete at every task). Lifecycle: one per job run; `begin_attempt` for
 /// every (re)deployment with the tasks that must acknowledge.
 class checkpoint_driver {
- public:
+public:
   /// Every task must acknowledge checkpoint `id`; sources and finished tasks
   /// get the trigger.
   struct trigger {
@@ -65,7 +65,8 @@ class checkpoint_driver {
 
   /// Called on every tick of a running attempt: what to trigger now.
   /// `savepoint_request`: 0 none, 1 savepoint, 2 savepoint and stop.
-  std::optional<trigger> poll(timestamp now, int savepoint_request, std::vector<std::string>& notes);
+  std::optional<trigger> poll(timestamp now, int savepoint_request,
+                              std::vector<std::string>& notes);
 
   /// Every task finished: the final checkpoint (a checkpoint, not a
   /// savepoint) that lets sinks publish the tail.
@@ -73,18 +74,21 @@ class checkpoint_driver {
 
   /// A task acknowledged; a completion once every task did and the metadata
   /// is committed. A commit failure is an error naming the checkpoint.
-  result<std::optional<completion>> acknowledge(uint64_t id, task_id task, ack_stats stats, timestamp now,
-                                                std::vector<std::string>& notes);
-  void decline(uint64_t id, task_id task, const std::string& why, timestamp now, std::vector<std::string>& notes);
+  result<std::optional<completion>> acknowledge(uint64_t id, task_id task, ack_stats stats,
+                                                timestamp now, std::vector<std::string>& notes);
+  void decline(uint64_t id, task_id task, const std::string& why, timestamp now,
+               std::vector<std::string>& notes);
   void abort_all(const std::string& why, timestamp now);
 
   uint64_t completed() const noexcept { return completed_; }
-  uint64_t aborted() const noexcept { return aborted_ + (coordinator_ ? coordinator_->counters().aborted : 0); }
+  uint64_t aborted() const noexcept {
+    return aborted_ + (coordinator_ ? coordinator_->counters().aborted : 0);
+  }
   std::optional<uint64_t> last_completed() const noexcept { return last_; }
   std::optional<uint64_t> savepoint() const noexcept { return savepoint_; }
   int64_t max_sync_ms() const noexcept { return max_sync_ms_; }
 
- private:
+private:
   uint64_t start(uint64_t id, std::vector<std::string>& notes);
 
   std::shared_ptr<state::snapshot_store> store_;

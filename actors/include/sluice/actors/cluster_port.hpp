@@ -26,7 +26,7 @@ using placement = std::vector<std::vector<uint16_t>>;
 /// messages a local task sends. So tasks and the supervisor never know where
 /// their peers run.
 class cluster_port {
- public:
+public:
   virtual ~cluster_port() = default;
 
   /// This node's index.
@@ -55,7 +55,8 @@ class cluster_port {
 
   /// A local task of `attempt`: remote peers can now address it, and what it
   /// sends to proxies is attributed to it.
-  virtual void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance, const caf::actor& task) = 0;
+  virtual void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance,
+                              const caf::actor& task) = 0;
 
   /// Stops the tasks of `attempt` on the other nodes (a failure, the end).
   /// Returns at once; it happens before any later `deploy`.

@@ -21,7 +21,7 @@ namespace sluice::actors {
 /// others are reached.
 struct deployment {
   std::shared_ptr<const job_graph> graph;
-  runtime_config cfg;  ///< With the job's clock (`cfg.clock`), which every task gets.
+  runtime_config cfg;     ///< With the job's clock (`cfg.clock`), which every task gets.
   caf::actor supervisor;  ///< Where tasks report (the supervisor or its proxy on this node).
   caf::actor writer;      ///< Snapshot writer of this node (null without state).
   std::shared_ptr<state::snapshot_store> store;

@@ -21,22 +21,33 @@ enum class errc : uint8_t {
   recovery_stalled,     ///< A recovery made no progress within the configured limit.
   checkpoint_failed,    ///< A completed checkpoint could not be committed.
   cancelled,            ///< The attempt was replaced or the job was stopped.
-  refused,              ///< A peer refused this node (wrong secret or cluster); retrying will not help.
+  refused,  ///< A peer refused this node (wrong secret or cluster); retrying will not help.
 };
 
 constexpr std::string_view to_string(errc c) noexcept {
   switch (c) {
-    case errc::operator_failed: return "operator_failed";
-    case errc::task_stopped: return "task_stopped";
-    case errc::stage_timeout: return "stage_timeout";
-    case errc::deploy_failed: return "deploy_failed";
-    case errc::nodes_unavailable: return "nodes_unavailable";
-    case errc::node_lost: return "node_lost";
-    case errc::link_broken: return "link_broken";
-    case errc::recovery_stalled: return "recovery_stalled";
-    case errc::checkpoint_failed: return "checkpoint_failed";
-    case errc::cancelled: return "cancelled";
-    case errc::refused: return "refused";
+    case errc::operator_failed:
+      return "operator_failed";
+    case errc::task_stopped:
+      return "task_stopped";
+    case errc::stage_timeout:
+      return "stage_timeout";
+    case errc::deploy_failed:
+      return "deploy_failed";
+    case errc::nodes_unavailable:
+      return "nodes_unavailable";
+    case errc::node_lost:
+      return "node_lost";
+    case errc::link_broken:
+      return "link_broken";
+    case errc::recovery_stalled:
+      return "recovery_stalled";
+    case errc::checkpoint_failed:
+      return "checkpoint_failed";
+    case errc::cancelled:
+      return "cancelled";
+    case errc::refused:
+      return "refused";
   }
   return "unknown";
 }

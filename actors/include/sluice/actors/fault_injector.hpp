@@ -30,26 +30,27 @@ enum class delay_point {
 
 /// Throws thrown by fault rules, so tests can tell them from real failures.
 class injected_fault : public std::runtime_error {
- public:
+public:
   using std::runtime_error::runtime_error;
 };
 
 /// In-process fault injection, configured by a rule list (runtime option
 /// `--faults` or the environment variable SLUICE_FAULTS):
 ///
-///   throw:operator=NAME,instance=I,record=K   throw when instance I of NAME reaches its K-th input record
-///   throw:probability=P,seed=S[,operator=NAME] throw per batch with probability P (seeded)
+///   throw:operator=NAME,instance=I,record=K   throw when instance I of NAME reaches its K-th input
+///   record throw:probability=P,seed=S[,operator=NAME] throw per batch with probability P (seeded)
 ///   crash:at=POINT[,checkpoint=N]             _exit(137) at POINT (after_snapshot_write,
-///                                             before_sink_commit, after_sink_commit, during_recovery)
+///                                             before_sink_commit, after_sink_commit,
+///                                             during_recovery)
 ///   delay:at=deploy_reply,ms=M                the first time POINT is reached, the work there is
-///                                             done M ms late (the caller decides how, never blocking
-///                                             an actor's thread)
+///                                             done M ms late (the caller decides how, never
+///                                             blocking an actor's thread)
 ///
 /// Rules are separated by ';'. A `throw` rule with a record fires once per
 /// process; a crash rule fires the first time its point (and checkpoint, if
 /// given) is reached. Thread-safe: tasks on different threads consult it.
 class fault_injector {
- public:
+public:
   /// Parses rules; throws std::invalid_argument naming the bad rule.
   explicit fault_injector(std::string_view rules);
   fault_injector() = default;
@@ -70,7 +71,7 @@ class fault_injector {
   /// matches (each delay rule fires once).
   std::chrono::milliseconds delay(delay_point p);
 
- private:
+private:
   struct rule {
     enum class kind { throw_, crash, delay } what = kind::throw_;
     std::optional<delay_point> delay_at;

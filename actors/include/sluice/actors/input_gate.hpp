@@ -14,7 +14,7 @@ namespace sluice::actors {
 /// channel counts as `timestamp::max()`. Pure logic, no actors: the task feeds
 /// it what arrives and asks what changed.
 class input_gate {
- public:
+public:
   explicit input_gate(size_t channels) : ch_(channels) {}
 
   size_t size() const noexcept { return ch_.size(); }
@@ -23,7 +23,8 @@ class input_gate {
   /// if it advanced.
   std::optional<timestamp> on_watermark(size_t c, timestamp wm) {
     ch_[c].idle = false;
-    if (wm > ch_[c].wm) ch_[c].wm = wm;
+    if (wm > ch_[c].wm)
+      ch_[c].wm = wm;
     return recompute();
   }
 
@@ -45,7 +46,8 @@ class input_gate {
 
   bool all_ended() const noexcept {
     for (auto& c : ch_)
-      if (!c.ended) return false;
+      if (!c.ended)
+        return false;
     return true;
   }
 
@@ -53,9 +55,11 @@ class input_gate {
   bool all_idle() const noexcept {
     bool any_open = false;
     for (auto& c : ch_) {
-      if (c.ended) continue;
+      if (c.ended)
+        continue;
       any_open = true;
-      if (!c.idle) return false;
+      if (!c.idle)
+        return false;
     }
     return any_open;
   }
@@ -63,7 +67,7 @@ class input_gate {
   bool ended(size_t c) const noexcept { return ch_[c].ended; }
   timestamp watermark() const noexcept { return current_; }
 
- private:
+private:
   struct channel {
     timestamp wm = timestamp::min();
     bool idle = false;
@@ -73,8 +77,10 @@ class input_gate {
   std::optional<timestamp> recompute() {
     std::optional<timestamp> lo;
     for (auto& c : ch_) {
-      if (c.idle && !c.ended) continue;
-      if (!lo || c.wm < *lo) lo = c.wm;
+      if (c.idle && !c.ended)
+        continue;
+      if (!lo || c.wm < *lo)
+        lo = c.wm;
     }
     if (lo && *lo > current_) {
       current_ = *lo;

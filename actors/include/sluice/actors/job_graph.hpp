@@ -16,14 +16,14 @@ struct vertex {
   uint32_t id = 0;
   std::vector<uint32_t> chain;  ///< Plan node ids, head first.
   uint32_t parallelism = 1;
-  std::string name;             ///< "head -> ... -> tail"
+  std::string name;  ///< "head -> ... -> tail"
 };
 
 /// One input channel of a task instance: which edge and upstream instance
 /// feed it, and how the upstream addresses the credits it gets back.
 struct input_channel {
   uint32_t edge = 0;
-  uint32_t input = 0;          ///< Input port of the head operator (0, or 1 for two-input operators).
+  uint32_t input = 0;  ///< Input port of the head operator (0, or 1 for two-input operators).
   uint32_t from_vertex = 0;
   uint32_t from_instance = 0;
   uint32_t upstream_gate = 0;  ///< Index of the gate in the upstream task.
@@ -34,7 +34,7 @@ struct input_channel {
 /// partitioning each edge really uses, and the channel layout. Built the same
 /// way from the same plan in every process.
 class job_graph {
- public:
+public:
   /// Expands and validates `p`. Throws std::invalid_argument naming the
   /// operator for plans that cannot run (bad parallelism, dangling inputs).
   job_graph(const plan& p, const runtime_config& cfg);
@@ -56,7 +56,7 @@ class job_graph {
   /// Input channels of vertex `v` instance `i`, in channel-index order.
   std::vector<input_channel> inputs(uint32_t v, uint32_t instance) const;
 
- private:
+private:
   const plan* plan_;
   std::vector<vertex> vertices_;
   std::vector<uint32_t> vertex_of_;

@@ -10,8 +10,8 @@
 #include "sluice/actors/errc.hpp"
 #include "sluice/actors/operator_metrics.hpp"
 #include "sluice/dead_letter.hpp"
-#include "sluice/state/snapshot_store.hpp"
 #include "sluice/record.hpp"
+#include "sluice/state/snapshot_store.hpp"
 
 namespace sluice::actors {
 
@@ -20,7 +20,7 @@ namespace sluice::actors {
 using data_atom = caf::atom_constant<caf::atom("data")>;            ///< (channel, batch)
 using watermark_atom = caf::atom_constant<caf::atom("watermark")>;  ///< (channel, ms, idle)
 using eos_atom = caf::atom_constant<caf::atom("eos")>;              ///< (channel): end of stream
-using credit_atom = caf::atom_constant<caf::atom("credit")>;        ///< (gate, target, n) back upstream
+using credit_atom = caf::atom_constant<caf::atom("credit")>;  ///< (gate, target, n) back upstream
 
 // Task lifecycle and self-scheduling.
 using start_atom = caf::atom_constant<caf::atom("start")>;
@@ -36,13 +36,16 @@ using dead_atom = caf::atom_constant<caf::atom("deadltr")>;
 // Checkpoints: supervisor -> tasks (trigger at sources and finished tasks,
 // completion, stop), tasks -> tasks (barrier on a channel), snapshot writer ->
 // supervisor (acknowledge), task -> supervisor (decline).
-using checkpoint_atom = caf::atom_constant<caf::atom("chkpt")>;    ///< (id)
-using barrier_atom = caf::atom_constant<caf::atom("barrier")>;     ///< (channel, id)
-using complete_atom = caf::atom_constant<caf::atom("complete")>;   ///< (id)
-using write_atom = caf::atom_constant<caf::atom("write")>;         ///< (id, vertex, instance, entries, sync ms)
-using ack_atom = caf::atom_constant<caf::atom("ack")>;             ///< (id, vertex, instance, bytes, sync ms, async ms)
-using decline_atom = caf::atom_constant<caf::atom("decline")>;     ///< (id, vertex, instance, reason)
-using committed_atom = caf::atom_constant<caf::atom("committed")>;  ///< (id, vertex, instance): sinks published
+using checkpoint_atom = caf::atom_constant<caf::atom("chkpt")>;   ///< (id)
+using barrier_atom = caf::atom_constant<caf::atom("barrier")>;    ///< (channel, id)
+using complete_atom = caf::atom_constant<caf::atom("complete")>;  ///< (id)
+using write_atom =
+    caf::atom_constant<caf::atom("write")>;  ///< (id, vertex, instance, entries, sync ms)
+using ack_atom =
+    caf::atom_constant<caf::atom("ack")>;  ///< (id, vertex, instance, bytes, sync ms, async ms)
+using decline_atom = caf::atom_constant<caf::atom("decline")>;  ///< (id, vertex, instance, reason)
+using committed_atom =
+    caf::atom_constant<caf::atom("committed")>;  ///< (id, vertex, instance): sinks published
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Cluster port -> supervisor: (attempt) deployed everywhere, or (attempt, error).
 using deployed_atom = caf::atom_constant<caf::atom("deployed")>;
@@ -70,15 +73,15 @@ struct job_report {
   std::string error;  ///< Empty when ok.
   std::vector<operator_metrics> metrics;
   uint64_t dead_letters = 0;
-  std::string dead_letter_path;  ///< Where unconsumed dead letters went, if any.
-  uint32_t restarts = 0;         ///< Times the job was restarted after a failure.
+  std::string dead_letter_path;       ///< Where unconsumed dead letters went, if any.
+  uint32_t restarts = 0;              ///< Times the job was restarted after a failure.
   std::vector<std::string> failures;  ///< Every failure, in order (also those recovered from).
   uint64_t checkpoints_completed = 0;
   uint64_t checkpoints_aborted = 0;
-  std::optional<uint64_t> last_checkpoint;   ///< Latest completed checkpoint or savepoint.
-  std::optional<uint64_t> restored_from;     ///< Checkpoint the last attempt started from.
-  std::optional<uint64_t> savepoint;         ///< Savepoint taken by stop-with-savepoint.
-  int64_t max_sync_ms = 0;       ///< Longest a task was blocked taking a snapshot.
+  std::optional<uint64_t> last_checkpoint;  ///< Latest completed checkpoint or savepoint.
+  std::optional<uint64_t> restored_from;    ///< Checkpoint the last attempt started from.
+  std::optional<uint64_t> savepoint;        ///< Savepoint taken by stop-with-savepoint.
+  int64_t max_sync_ms = 0;                  ///< Longest a task was blocked taking a snapshot.
   std::vector<std::string> notes;  ///< Noteworthy events (aborted checkpoints, skipped snapshots).
 };
 

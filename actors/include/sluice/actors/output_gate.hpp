@@ -26,7 +26,7 @@ struct channel_element {
   };
   kind k = kind::batch;
   batch_ptr batch;
-  timestamp wm;  ///< For watermarks, and the last watermark for `active`.
+  timestamp wm;             ///< For watermarks, and the last watermark for `active`.
   uint64_t checkpoint = 0;  ///< For barriers.
 };
 
@@ -38,12 +38,17 @@ struct channel_element {
 /// Pure logic: `send` is how an element leaves (the task wraps a CAF send), so
 /// credit accounting is testable without actors. Used by one task's thread.
 class output_gate {
- public:
+public:
   using send_fn = std::function<void(size_t target, channel_element&&)>;
 
-  output_gate(std::unique_ptr<partitioner_base> part, uint32_t credits, uint32_t batch_size, send_fn send)
-      : part_(std::move(part)), batch_size_(batch_size), send_(std::move(send)), out_(part_->targets()) {
-    for (auto& o : out_) o.credits = credits;
+  output_gate(std::unique_ptr<partitioner_base> part, uint32_t credits, uint32_t batch_size,
+              send_fn send)
+      : part_(std::move(part)),
+        batch_size_(batch_size),
+        send_(std::move(send)),
+        out_(part_->targets()) {
+    for (auto& o : out_)
+      o.credits = credits;
   }
 
   size_t targets() const noexcept { return out_.size(); }
@@ -52,18 +57,21 @@ class output_gate {
   void add(batch_base& b, bool consume) {
     part_->add(b, consume);
     for (size_t t = 0; t < out_.size(); ++t)
-      if (part_->buffered(t) >= batch_size_) cut(t);
+      if (part_->buffered(t) >= batch_size_)
+        cut(t);
   }
 
   /// Sends every non-empty buffer as a batch (flush interval elapsed).
   void flush() {
     for (size_t t = 0; t < out_.size(); ++t)
-      if (part_->buffered(t) > 0) cut(t);
+      if (part_->buffered(t) > 0)
+        cut(t);
   }
 
   bool has_buffered() const noexcept {
     for (size_t t = 0; t < out_.size(); ++t)
-      if (part_->buffered(t) > 0) return true;
+      if (part_->buffered(t) > 0)
+        return true;
     return false;
   }
 
@@ -100,7 +108,8 @@ class output_gate {
   /// End of stream: flushes and sends end-of-stream on every channel.
   void end() {
     flush();
-    for (size_t t = 0; t < out_.size(); ++t) enqueue(t, {channel_element::kind::eos, nullptr, {}, 0});
+    for (size_t t = 0; t < out_.size(); ++t)
+      enqueue(t, {channel_element::kind::eos, nullptr, {}, 0});
   }
 
   /// The receiver of target `t` processed `n` batches.
@@ -113,21 +122,23 @@ class output_gate {
   /// the task should stop taking new input.
   bool backpressured(uint32_t limit = 2) const noexcept {
     for (auto& o : out_)
-      if (o.queued_batches >= limit) return true;
+      if (o.queued_batches >= limit)
+        return true;
     return false;
   }
 
   /// True when everything was handed to `send`.
   bool drained() const noexcept {
     for (auto& o : out_)
-      if (!o.queue.empty()) return false;
+      if (!o.queue.empty())
+        return false;
     return !has_buffered();
   }
 
   uint32_t credits(size_t t) const noexcept { return out_[t].credits; }
   size_t queued_batches(size_t t) const noexcept { return out_[t].queued_batches; }
 
- private:
+private:
   struct target_state {
     uint32_t credits = 0;
     size_t queued_batches = 0;
@@ -144,13 +155,16 @@ class output_gate {
 
   void enqueue(size_t t, channel_element&& e) {
     auto& o = out_[t];
-    if (e.k == channel_element::kind::watermark) o.last_wm = e.wm;
+    if (e.k == channel_element::kind::watermark)
+      o.last_wm = e.wm;
     if (o.queue.empty() && (e.k != channel_element::kind::batch || o.credits > 0)) {
-      if (e.k == channel_element::kind::batch) --o.credits;
+      if (e.k == channel_element::kind::batch)
+        --o.credits;
       send_(t, std::move(e));
       return;
     }
-    if (e.k == channel_element::kind::batch) ++o.queued_batches;
+    if (e.k == channel_element::kind::batch)
+      ++o.queued_batches;
     o.queue.push_back(std::move(e));
   }
 
@@ -159,7 +173,8 @@ class output_gate {
     while (!o.queue.empty()) {
       auto& e = o.queue.front();
       if (e.k == channel_element::kind::batch) {
-        if (o.credits == 0) return;
+        if (o.credits == 0)
+          return;
         --o.credits;
         --o.queued_batches;
       }

@@ -18,8 +18,9 @@ namespace sluice::actors {
 /// or an explicit `progress` (one of several tasks went down). CAF-free and
 /// clock-free: the supervisor passes its injected clock's time.
 class recovery_watch {
- public:
-  recovery_watch(duration report_every, duration limit) : report_every_(report_every), limit_(limit) {}
+public:
+  recovery_watch(duration report_every, duration limit)
+      : report_every_(report_every), limit_(limit) {}
 
   /// What the recovery waits for now (replaces the previous wait).
   void waiting_for(std::string what, timestamp now);
@@ -31,12 +32,13 @@ class recovery_watch {
   const std::string& what() const noexcept { return *what_; }
 
   struct verdict {
-    std::optional<std::string> report;   ///< Log this: still waiting, for how long, for what.
-    std::optional<std::string> stalled;  ///< No progress within the limit: the attempt fails with this.
+    std::optional<std::string> report;  ///< Log this: still waiting, for how long, for what.
+    std::optional<std::string>
+        stalled;  ///< No progress within the limit: the attempt fails with this.
   };
   verdict check(timestamp now);
 
- private:
+private:
   duration report_every_;
   duration limit_;
   std::optional<std::string> what_;

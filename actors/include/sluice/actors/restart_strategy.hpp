@@ -34,9 +34,12 @@ struct restart_decision {
 /// Formats a duration in the largest unit that divides it: "2h", "1m", "30s", "250ms".
 inline std::string format_duration(duration d) {
   const int64_t ms = d.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  if (ms != 0 && ms % 3'600'000 == 0)
+    return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0)
+    return std::to_string(ms / 60'000) + "m";
+  if (ms != 0 && ms % 1000 == 0)
+    return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
 }
 
@@ -48,8 +51,10 @@ inline duration parse_duration(std::string_view s) {
   };
   int64_t n = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec == std::errc::result_out_of_range) throw bad("too large");
-  if (ec != std::errc{} || n < 0) throw bad("expected a whole number followed by ms, s, m or h");
+  if (ec == std::errc::result_out_of_range)
+    throw bad("too large");
+  if (ec != std::errc{} || n < 0)
+    throw bad("expected a whole number followed by ms, s, m or h");
   const std::string_view unit(p, static_cast<size_t>(s.data() + s.size() - p));
   int64_t scale = 0;
   if (unit == "ms")
@@ -64,7 +69,8 @@ inline duration parse_duration(std::string_view s) {
     throw bad("missing unit (ms, s, m or h)");
   else
     throw bad("unknown unit (expected ms, s, m or h)");
-  if (n > std::numeric_limits<int64_t>::max() / scale) throw bad("too large");
+  if (n > std::numeric_limits<int64_t>::max() / scale)
+    throw bad("too large");
   return duration{n * scale};
 }
 
@@ -78,7 +84,7 @@ inline duration parse_duration(std::string_view s) {
 /// with the current time from its injected clock each time the job fails,
 /// on the coordinator's actor thread only.
 class restart_strategy {
- public:
+public:
   virtual ~restart_strategy() = default;
 
   /// The job failed at `now`.
@@ -90,7 +96,7 @@ class restart_strategy {
 
 /// Never restarts: the first failure fails the job.
 class no_restart final : public restart_strategy {
- public:
+public:
   restart_decision on_failure(timestamp) override {
     return restart_decision::give_up("restarts are disabled (restart strategy none)");
   }
@@ -100,23 +106,26 @@ class no_restart final : public restart_strategy {
 /// Restarts after the same `delay`, at most `attempts` times over the life of
 /// the job.
 class fixed_delay final : public restart_strategy {
- public:
+public:
   fixed_delay(uint32_t attempts, duration delay) : attempts_(attempts), delay_(delay) {
-    if (delay.count() < 0) throw std::invalid_argument("fixed-delay: delay must not be negative");
+    if (delay.count() < 0)
+      throw std::invalid_argument("fixed-delay: delay must not be negative");
   }
 
   restart_decision on_failure(timestamp) override {
     if (used_ >= attempts_)
-      return restart_decision::give_up("fixed delay: " + std::to_string(attempts_) + " attempts used");
+      return restart_decision::give_up("fixed delay: " + std::to_string(attempts_) +
+                                       " attempts used");
     ++used_;
     return restart_decision::after(delay_);
   }
 
   std::string describe() const override {
-    return "fixed-delay:attempts=" + std::to_string(attempts_) + ",delay=" + format_duration(delay_);
+    return "fixed-delay:attempts=" + std::to_string(attempts_) +
+           ",delay=" + format_duration(delay_);
   }
 
- private:
+private:
   uint32_t attempts_;
   duration delay_;
   uint32_t used_ = 0;
@@ -128,7 +137,7 @@ class fixed_delay final : public restart_strategy {
 /// to `initial` and the attempt count to zero. With `max_attempts`, gives up
 /// after that many restarts since the last reset.
 class exponential_backoff final : public restart_strategy {
- public:
+public:
   exponential_backoff(duration initial, duration max, double multiplier, duration reset_after,
                       std::optional<uint32_t> max_attempts = std::nullopt)
       : initial_(initial),
@@ -137,13 +146,15 @@ class exponential_backoff final : public restart_strategy {
         reset_after_(reset_after),
         max_attempts_(max_attempts),
         next_(initial) {
-    if (initial.count() <= 0) throw std::invalid_argument("exponential: initial must be positive");
+    if (initial.count() <= 0)
+      throw std::invalid_argument("exponential: initial must be positive");
     if (max < initial)
-      throw std::invalid_argument("exponential: max (" + format_duration(max) + ") is less than initial (" +
-                                  format_duration(initial) + ")");
+      throw std::invalid_argument("exponential: max (" + format_duration(max) +
+                                  ") is less than initial (" + format_duration(initial) + ")");
     if (!std::isfinite(multiplier) || multiplier < 1.0)
       throw std::invalid_argument("exponential: multiplier must be a number of at least 1");
-    if (reset_after.count() <= 0) throw std::invalid_argument("exponential: reset must be positive");
+    if (reset_after.count() <= 0)
+      throw std::invalid_argument("exponential: reset must be positive");
   }
 
   restart_decision on_failure(timestamp now) override {
@@ -158,20 +169,23 @@ class exponential_backoff final : public restart_strategy {
     ++attempts_;
     restarted_ = now + d;
     const double grown = static_cast<double>(d.count()) * multiplier_;
-    next_ = grown >= static_cast<double>(max_.count()) ? max_ : duration{static_cast<int64_t>(grown)};
+    next_ =
+        grown >= static_cast<double>(max_.count()) ? max_ : duration{static_cast<int64_t>(grown)};
     return restart_decision::after(d);
   }
 
   std::string describe() const override {
     char m[32];
     auto r = std::to_chars(m, m + sizeof m, multiplier_);
-    std::string s = "exponential:initial=" + format_duration(initial_) + ",max=" + format_duration(max_) +
-                    ",multiplier=" + std::string(m, r.ptr) + ",reset=" + format_duration(reset_after_);
-    if (max_attempts_) s += ",attempts=" + std::to_string(*max_attempts_);
+    std::string s = "exponential:initial=" + format_duration(initial_) +
+                    ",max=" + format_duration(max_) + ",multiplier=" + std::string(m, r.ptr) +
+                    ",reset=" + format_duration(reset_after_);
+    if (max_attempts_)
+      s += ",attempts=" + std::to_string(*max_attempts_);
     return s;
   }
 
- private:
+private:
   duration initial_;
   duration max_;
   double multiplier_;
@@ -185,21 +199,24 @@ class exponential_backoff final : public restart_strategy {
 /// Restarts after `delay` unless more than `max_failures` failures happened
 /// within the last `interval` (a sliding window ending at the failure).
 class failure_rate final : public restart_strategy {
- public:
+public:
   failure_rate(uint32_t max_failures, duration interval, duration delay)
       : max_(max_failures), interval_(interval), delay_(delay) {
-    if (interval.count() <= 0) throw std::invalid_argument("failure-rate: interval must be positive");
-    if (delay.count() < 0) throw std::invalid_argument("failure-rate: delay must not be negative");
+    if (interval.count() <= 0)
+      throw std::invalid_argument("failure-rate: interval must be positive");
+    if (delay.count() < 0)
+      throw std::invalid_argument("failure-rate: delay must not be negative");
   }
 
   restart_decision on_failure(timestamp now) override {
     // The window is (now - interval, now]: a failure exactly one interval ago has left it.
-    while (!failures_.empty() && failures_.front().ms <= now.ms - interval_.count()) failures_.pop_front();
+    while (!failures_.empty() && failures_.front().ms <= now.ms - interval_.count())
+      failures_.pop_front();
     failures_.push_back(now);
     if (failures_.size() > max_)
       return restart_decision::give_up("failure rate: " + std::to_string(failures_.size()) +
-                                       " failures within " + format_duration(interval_) + " (at most " +
-                                       std::to_string(max_) + " allowed)");
+                                       " failures within " + format_duration(interval_) +
+                                       " (at most " + std::to_string(max_) + " allowed)");
     return restart_decision::after(delay_);
   }
 
@@ -208,7 +225,7 @@ class failure_rate final : public restart_strategy {
            ",delay=" + format_duration(delay_);
   }
 
- private:
+private:
   uint32_t max_;
   duration interval_;
   duration delay_;
@@ -218,22 +235,27 @@ class failure_rate final : public restart_strategy {
 namespace detail {
 
 inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
 /// key=value pairs of one strategy, checked against the keys it accepts.
 class restart_params {
- public:
-  restart_params(std::string_view strategy, std::string_view text, std::vector<std::string_view> keys)
+public:
+  restart_params(std::string_view strategy, std::string_view text,
+                 std::vector<std::string_view> keys)
       : strategy_(strategy), keys_(std::move(keys)) {
     std::string expected;
-    for (auto k : keys_) expected += (expected.empty() ? "" : ", ") + std::string(k);
+    for (auto k : keys_)
+      expected += (expected.empty() ? "" : ", ") + std::string(k);
     while (true) {
       const size_t comma = text.find(',');
       const std::string_view item = trim(text.substr(0, comma));
-      if (item.empty()) throw std::invalid_argument("empty parameter (expected key=value)");
+      if (item.empty())
+        throw std::invalid_argument("empty parameter (expected key=value)");
       const size_t eq = item.find('=');
       if (eq == std::string_view::npos)
         throw std::invalid_argument("parameter '" + std::string(item) + "' is not key=value");
@@ -243,30 +265,37 @@ class restart_params {
         throw std::invalid_argument("unknown parameter '" + std::string(key) + "' for " +
                                     std::string(strategy_) + " (expected " + expected + ")");
       for (auto& [k, v] : values_)
-        if (k == key) throw std::invalid_argument("parameter '" + std::string(key) + "' given twice");
-      if (value.empty()) throw std::invalid_argument("parameter '" + std::string(key) + "' has no value");
+        if (k == key)
+          throw std::invalid_argument("parameter '" + std::string(key) + "' given twice");
+      if (value.empty())
+        throw std::invalid_argument("parameter '" + std::string(key) + "' has no value");
       values_.emplace_back(key, value);
-      if (comma == std::string_view::npos) break;
+      if (comma == std::string_view::npos)
+        break;
       text.remove_prefix(comma + 1);
     }
   }
 
   std::optional<std::string_view> get(std::string_view key) const {
     for (auto& [k, v] : values_)
-      if (k == key) return v;
+      if (k == key)
+        return v;
     return std::nullopt;
   }
 
   std::string_view required(std::string_view key) const {
-    if (auto v = get(key)) return *v;
-    throw std::invalid_argument(std::string(strategy_) + " needs parameter '" + std::string(key) + "'");
+    if (auto v = get(key))
+      return *v;
+    throw std::invalid_argument(std::string(strategy_) + " needs parameter '" + std::string(key) +
+                                "'");
   }
 
   duration time(std::string_view key) const {
     return named(key, [](std::string_view v) { return parse_duration(v); });
   }
   std::optional<duration> time_or(std::string_view key) const {
-    if (!get(key)) return std::nullopt;
+    if (!get(key))
+      return std::nullopt;
     return time(key);
   }
 
@@ -280,12 +309,14 @@ class restart_params {
     });
   }
   std::optional<uint32_t> count_or(std::string_view key) const {
-    if (!get(key)) return std::nullopt;
+    if (!get(key))
+      return std::nullopt;
     return count(key);
   }
 
   std::optional<double> number_or(std::string_view key) const {
-    if (!get(key)) return std::nullopt;
+    if (!get(key))
+      return std::nullopt;
     return named(key, [&](std::string_view v) {
       double x = 0;
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
@@ -295,7 +326,7 @@ class restart_params {
     });
   }
 
- private:
+private:
   /// Runs `parse` on the value of `key`, naming the key in its error.
   template <class F>
   auto named(std::string_view key, F parse) const -> decltype(parse(std::string_view{})) {
@@ -319,11 +350,13 @@ inline std::unique_ptr<restart_strategy> make_restart_strategy(std::string_view 
   const bool has_params = colon != std::string_view::npos;
   const auto text = has_params ? spec.substr(colon + 1) : std::string_view{};
   if (name == "none") {
-    if (has_params) throw std::invalid_argument("none takes no parameters");
+    if (has_params)
+      throw std::invalid_argument("none takes no parameters");
     return std::make_unique<no_restart>();
   }
   const auto needs = [&](const char* params) {
-    if (!has_params) throw std::invalid_argument(std::string(name) + " needs parameters: " + params);
+    if (!has_params)
+      throw std::invalid_argument(std::string(name) + " needs parameters: " + params);
   };
   if (name == "fixed-delay") {
     needs("attempts, delay");

@@ -39,8 +39,8 @@ struct cluster_attachment {
   /// Where the supervisor logs notes and failures as they happen.
   std::function<void(bool warning, const std::string&)> log;
 };
-using attach_fn = std::function<cluster_attachment(caf::actor_system&, std::shared_ptr<const job_graph>,
-                                                   std::shared_ptr<state::snapshot_store>)>;
+using attach_fn = std::function<cluster_attachment(
+    caf::actor_system&, std::shared_ptr<const job_graph>, std::shared_ptr<state::snapshot_store>)>;
 
 /// `execute` as the coordinating node of a cluster.
 job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn& attach);
@@ -55,7 +55,6 @@ std::string prepare_process(const runtime_config& cfg);
 /// Jobs call `sluice::run` (sluice/run.hpp), which runs this unless the
 /// configuration names a cluster.
 int run_embedded(const pipeline& p, const runtime_config& cfg);
-
 
 /// Adds --workers, --parallelism, --batch-size, --flush-ms, --credits,
 /// --no-chaining, --dead-letters, --quiet and --timeout-s to a CLI11 app.

@@ -24,9 +24,11 @@ namespace sluice::actors {
 /// the entries to another node after the local write and before the
 /// acknowledgement, so a completed checkpoint never depends on one node; a
 /// replication error declines the checkpoint with its message.
-using replicate_fn = std::function<void(uint64_t id, const std::vector<state::snapshot_store::entry>& entries)>;
+using replicate_fn =
+    std::function<void(uint64_t id, const std::vector<state::snapshot_store::entry>& entries)>;
 
-caf::actor spawn_snapshot_writer(caf::actor_system& sys, std::shared_ptr<state::snapshot_store> store,
+caf::actor spawn_snapshot_writer(caf::actor_system& sys,
+                                 std::shared_ptr<state::snapshot_store> store,
                                  caf::actor coordinator, replicate_fn replicate = {});
 
 }  // namespace sluice::actors

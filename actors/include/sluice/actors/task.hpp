@@ -32,8 +32,8 @@ struct task_spec {
   uint32_t instance = 0;
   runtime_config cfg;
   caf::actor supervisor;
-  std::vector<gate_spec> gates;         ///< Parallel to graph->gates_of(vertex).
-  std::vector<input_channel> inputs;    ///< Channel index = position.
+  std::vector<gate_spec> gates;       ///< Parallel to graph->gates_of(vertex).
+  std::vector<input_channel> inputs;  ///< Channel index = position.
   /// Durable state; null when the job has no state directory.
   std::shared_ptr<state::snapshot_store> store;
   /// Where snapshots are sent to be written (off the task's thread).

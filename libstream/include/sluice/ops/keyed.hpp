@@ -1,11 +1,11 @@
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <stdexcept>
-#include <algorithm>
 #include <unordered_map>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "sluice/collector.hpp"
 #include "sluice/hash.hpp"
@@ -24,7 +24,8 @@ struct emit_policy {
 
   static emit_policy continuous() { return {}; }
   static emit_policy every(duration d) {
-    if (d.count() <= 0) throw std::invalid_argument("emit_policy::every needs a positive interval");
+    if (d.count() <= 0)
+      throw std::invalid_argument("emit_policy::every needs a positive interval");
     return {kind::periodic, d};
   }
   static emit_policy at_end() { return {kind::at_end, duration{0}}; }
@@ -36,18 +37,20 @@ struct emit_policy {
 /// `init(T&&)`, `fold(Acc&, T&&)` and `output(const K&, const Acc&)`.
 template <class T, class K, class KeyFn, class Acc, class Out, class Derived>
 class running_keyed_operator : public operator_base {
- public:
+public:
   running_keyed_operator(KeyFn key, emit_policy policy) : key_(std::move(key)), policy_(policy) {}
 
   void open(operator_context& ctx) override {
     operator_base::open(ctx);
-    if (policy_.k == emit_policy::kind::periodic) ctx.request_timer(ctx.processing_time() + policy_.interval);
+    if (policy_.k == emit_policy::kind::periodic)
+      ctx.request_timer(ctx.processing_time() + policy_.interval);
   }
 
   void process(size_t, batch_base& b) override {
     auto& self = static_cast<Derived&>(*this);
     auto& in = batch_cast<T>(b).records;
-    if (policy_.k == emit_policy::kind::every_record) out_.records().reserve(out_.size() + in.size());
+    if (policy_.k == emit_policy::kind::every_record)
+      out_.records().reserve(out_.size() + in.size());
     for (auto& r : in) {
       K k = std::invoke(key_, std::as_const(r.value));
       auto it = state_.find(k);
@@ -96,7 +99,8 @@ class running_keyed_operator : public operator_base {
       state::decode_checked(r, e.acc, "aggregate state");
       state::decode(r, e.ts);
       state::decode(r, e.dirty);
-      if (e.dirty) dirty_.push_back(k);
+      if (e.dirty)
+        dirty_.push_back(k);
       state_.insert_or_assign(std::move(k), std::move(e));
     });
   }
@@ -108,7 +112,7 @@ class running_keyed_operator : public operator_base {
   }
   size_t keys() const noexcept { return state_.size(); }
 
- private:
+private:
   struct entry {
     Acc acc;
     timestamp ts;
@@ -138,14 +142,15 @@ class reduce_operator final
     : public running_keyed_operator<T, K, KeyFn, T, T, reduce_operator<T, K, KeyFn, F>> {
   using base = running_keyed_operator<T, K, KeyFn, T, T, reduce_operator<T, K, KeyFn, F>>;
 
- public:
-  reduce_operator(KeyFn key, F f, emit_policy policy = {}) : base(std::move(key), policy), f_(std::move(f)) {}
+public:
+  reduce_operator(KeyFn key, F f, emit_policy policy = {})
+      : base(std::move(key), policy), f_(std::move(f)) {}
 
   T init(T&& x) { return std::move(x); }
   void fold(T& acc, T&& x) { acc = std::invoke(f_, std::move(acc), std::move(x)); }
   const T& output(const K&, const T& acc) { return acc; }
 
- private:
+private:
   F f_;
 };
 
@@ -154,13 +159,16 @@ class reduce_operator final
 template <class T, class K, class KeyFn, class Agg>
 class aggregate_operator final
     : public running_keyed_operator<T, K, KeyFn, typename Agg::acc_type,
-                                    std::pair<K, window::aggregate_result_t<Agg>>, aggregate_operator<T, K, KeyFn, Agg>> {
+                                    std::pair<K, window::aggregate_result_t<Agg>>,
+                                    aggregate_operator<T, K, KeyFn, Agg>> {
   using acc_type = typename Agg::acc_type;
-  using base = running_keyed_operator<T, K, KeyFn, acc_type, std::pair<K, window::aggregate_result_t<Agg>>,
-                                      aggregate_operator<T, K, KeyFn, Agg>>;
+  using base =
+      running_keyed_operator<T, K, KeyFn, acc_type, std::pair<K, window::aggregate_result_t<Agg>>,
+                             aggregate_operator<T, K, KeyFn, Agg>>;
 
- public:
-  aggregate_operator(KeyFn key, Agg agg, emit_policy policy = {}) : base(std::move(key), policy), agg_(std::move(agg)) {}
+public:
+  aggregate_operator(KeyFn key, Agg agg, emit_policy policy = {})
+      : base(std::move(key), policy), agg_(std::move(agg)) {}
 
   acc_type init(T&& x) {
     acc_type a = agg_.create();
@@ -168,9 +176,11 @@ class aggregate_operator final
     return a;
   }
   void fold(acc_type& acc, T&& x) { agg_.add(acc, std::as_const(x)); }
-  std::pair<K, window::aggregate_result_t<Agg>> output(const K& k, const acc_type& acc) { return {k, agg_.result(acc)}; }
+  std::pair<K, window::aggregate_result_t<Agg>> output(const K& k, const acc_type& acc) {
+    return {k, agg_.result(acc)};
+  }
 
- private:
+private:
   Agg agg_;
 };
 
@@ -202,7 +212,7 @@ void restore_map(const state::snapshot_reader& in, Map& m) {
 /// is the key's own value of type `S` (default-constructed on first use).
 template <class T, class K, class S, class Out, class KeyFn, class F>
 class keyed_process_operator final : public operator_base {
- public:
+public:
   keyed_process_operator(KeyFn key, F f) : key_(std::move(key)), f_(std::move(f)) {}
 
   void process(size_t, batch_base& b) override {
@@ -220,7 +230,7 @@ class keyed_process_operator final : public operator_base {
   void snapshot(state::snapshot_writer& w) override { snapshot_map<K, S>(w, state_); }
   void restore(const state::snapshot_reader& in) override { restore_map<K, S>(in, state_); }
 
- private:
+private:
   KeyFn key_;
   F f_;
   std::unordered_map<K, S, key_hash<K>> state_;
@@ -232,7 +242,7 @@ class keyed_process_operator final : public operator_base {
 /// `f2(key, B, S&, collector<Out>&)`.
 template <class A, class B, class K, class S, class Out, class KeyA, class KeyB, class F1, class F2>
 class co_process_operator final : public operator_base {
- public:
+public:
   co_process_operator(KeyA ka, KeyB kb, F1 f1, F2 f2)
       : ka_(std::move(ka)), kb_(std::move(kb)), f1_(std::move(f1)), f2_(std::move(f2)) {}
 
@@ -249,7 +259,7 @@ class co_process_operator final : public operator_base {
   void snapshot(state::snapshot_writer& w) override { snapshot_map<K, S>(w, state_); }
   void restore(const state::snapshot_reader& in) override { restore_map<K, S>(in, state_); }
 
- private:
+private:
   template <class T, class KeyFn, class F>
   void run(batch_base& b, KeyFn& key, F& f) {
     for (auto& r : batch_cast<T>(b).records) {

@@ -21,20 +21,21 @@ decltype(auto) call_with_value(F& f, T& value) {
 /// One output record per input record: `Out f(In)`.
 template <class In, class Out, class F>
 class map_operator final : public operator_base {
- public:
+public:
   explicit map_operator(F f) : f_(std::move(f)) {}
 
   void process(size_t, batch_base& b) override {
     auto& in = batch_cast<In>(b).records;
     auto& out = out_.records();
     out.reserve(out.size() + in.size());
-    for (auto& r : in) out.push_back(record<Out>{call_with_value(f_, r.value), r.ts});
+    for (auto& r : in)
+      out.push_back(record<Out>{call_with_value(f_, r.value), r.ts});
   }
 
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
- private:
+private:
   F f_;
   port<Out> out_;
 };
@@ -42,20 +43,21 @@ class map_operator final : public operator_base {
 /// Keeps the records for which `bool f(const T&)` holds.
 template <class T, class F>
 class filter_operator final : public operator_base {
- public:
+public:
   explicit filter_operator(F f) : f_(std::move(f)) {}
 
   void process(size_t, batch_base& b) override {
     auto& in = batch_cast<T>(b).records;
     auto& out = out_.records();
     for (auto& r : in)
-      if (std::invoke(f_, std::as_const(r.value))) out.push_back(std::move(r));
+      if (std::invoke(f_, std::as_const(r.value)))
+        out.push_back(std::move(r));
   }
 
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
- private:
+private:
   F f_;
   port<T> out_;
 };
@@ -63,7 +65,7 @@ class filter_operator final : public operator_base {
 /// Zero or more output records per input: `void f(In, collector<Out>&)`.
 template <class In, class Out, class F>
 class flat_map_operator final : public operator_base {
- public:
+public:
   explicit flat_map_operator(F f) : f_(std::move(f)) {}
 
   void process(size_t, batch_base& b) override {
@@ -80,7 +82,7 @@ class flat_map_operator final : public operator_base {
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
- private:
+private:
   F f_;
   port<Out> out_;
 };
@@ -89,21 +91,22 @@ class flat_map_operator final : public operator_base {
 /// are several edges into one operator.
 template <class T>
 class union_operator final : public operator_base {
- public:
+public:
   void process(size_t, batch_base& b) override {
     auto& in = batch_cast<T>(b).records;
     auto& out = out_.records();
     if (out.empty()) {
       out.swap(in);
     } else {
-      for (auto& r : in) out.push_back(std::move(r));
+      for (auto& r : in)
+        out.push_back(std::move(r));
     }
   }
 
   size_t num_ports() const noexcept override { return 1; }
   output_port_base& out(size_t) override { return out_; }
 
- private:
+private:
   port<T> out_;
 };
 

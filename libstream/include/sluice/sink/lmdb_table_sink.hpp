@@ -29,26 +29,29 @@ namespace sluice {
 /// at close. Keyed by instance: restore with the same parallelism.
 template <class T, class KeyFn, class ValueFn>
 class lmdb_table_sink final : public typed_sink<T> {
- public:
+public:
   lmdb_table_sink(std::string dir, KeyFn key, ValueFn value)
       : dir_(std::move(dir)), key_(std::move(key)), value_(std::move(value)) {}
 
   void open(operator_context& ctx) override {
     typed_sink<T>::open(ctx);
     auto t = state::lmdb_table::open(dir_);
-    if (!t) throw std::runtime_error(fmt::format("cannot open table '{}': {}", dir_, t.error().message));
+    if (!t)
+      throw std::runtime_error(fmt::format("cannot open table '{}': {}", dir_, t.error().message));
     table_ = t.value();
   }
 
   void snapshot(state::snapshot_writer& w) override {
-    if (!current_.empty()) staged_[w.checkpoint()] = std::move(current_);
+    if (!current_.empty())
+      staged_[w.checkpoint()] = std::move(current_);
     current_.clear();
     auto out = w.operator_state();
     state::encode(out, staged_);
   }
 
   void restore(const state::snapshot_reader& in) override {
-    if (!in.operator_state()) return;
+    if (!in.operator_state())
+      return;
     state::reader r{*in.operator_state()};
     state::decode(r, staged_);
     publish(this->context().restored_checkpoint());
@@ -63,27 +66,30 @@ class lmdb_table_sink final : public typed_sink<T> {
     }
   }
 
- protected:
+protected:
   void consume(record<T>&& r) override {
     current_.emplace_back(state::to_bytes(std::invoke(key_, std::as_const(r.value))),
                           state::to_bytes(std::invoke(value_, std::as_const(r.value))));
   }
 
- private:
+private:
   /// Applies, in one transaction, the staged writes of checkpoints up to
   /// `id` that the table has not applied for this instance yet.
   void publish(uint64_t id) {
     auto done = table_->committed(this->context().instance());
-    if (!done) throw std::runtime_error(fmt::format("table '{}': {}", dir_, done.error().message));
+    if (!done)
+      throw std::runtime_error(fmt::format("table '{}': {}", dir_, done.error().message));
     std::vector<state::lmdb_table::write> writes;
     uint64_t last = 0;
     for (auto it = staged_.begin(); it != staged_.end() && it->first <= id;) {
       if (it->first > done.value())
-        for (auto& w : it->second) writes.push_back(std::move(w));
+        for (auto& w : it->second)
+          writes.push_back(std::move(w));
       last = it->first;
       it = staged_.erase(it);
     }
-    if (last > done.value()) apply(writes, last);
+    if (last > done.value())
+      apply(writes, last);
   }
 
   void apply(const std::vector<state::lmdb_table::write>& writes, uint64_t checkpoint) {

@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -23,14 +23,15 @@ namespace sluice {
 /// Base of sinks: operators without output ports that consume `T`.
 template <class T>
 class typed_sink : public operator_base {
- public:
+public:
   void process(size_t, batch_base& b) override {
-    for (auto& r : batch_cast<T>(b).records) consume(std::move(r));
+    for (auto& r : batch_cast<T>(b).records)
+      consume(std::move(r));
   }
   size_t num_ports() const noexcept override { return 0; }
   output_port_base& out(size_t) override { throw std::logic_error("sinks have no output ports"); }
 
- protected:
+protected:
   virtual void consume(record<T>&& r) = 0;
 };
 
@@ -38,10 +39,11 @@ class typed_sink : public operator_base {
 /// test side reads it after the job ended.
 template <class T>
 class collected {
- public:
+public:
   void append(std::vector<T>&& xs) {
     std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& x : xs) items_.push_back(std::move(x));
+    for (auto& x : xs)
+      items_.push_back(std::move(x));
   }
   std::vector<T> items() const {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -52,7 +54,7 @@ class collected {
     return items_.size();
   }
 
- private:
+private:
   mutable std::mutex mtx_;
   std::vector<T> items_;
 };
@@ -60,21 +62,22 @@ class collected {
 /// Collects records into a `collected<T>` (for tests; at-least-once).
 template <class T>
 class collect_sink final : public typed_sink<T> {
- public:
+public:
   explicit collect_sink(std::shared_ptr<collected<T>> target) : target_(std::move(target)) {}
 
   void process(size_t, batch_base& b) override {
     std::vector<T> xs;
     auto& rs = batch_cast<T>(b).records;
     xs.reserve(rs.size());
-    for (auto& r : rs) xs.push_back(std::move(r.value));
+    for (auto& r : rs)
+      xs.push_back(std::move(r.value));
     target_->append(std::move(xs));
   }
 
- protected:
+protected:
   void consume(record<T>&&) override {}
 
- private:
+private:
   std::shared_ptr<collected<T>> target_;
 };
 
@@ -82,10 +85,10 @@ class collect_sink final : public typed_sink<T> {
 /// parallelism above 1 the function is called from several threads at once.
 template <class T, class F>
 class callback_sink final : public typed_sink<T> {
- public:
+public:
   explicit callback_sink(F f) : f_(std::move(f)) {}
 
- protected:
+protected:
   void consume(record<T>&& r) override {
     if constexpr (std::is_invocable_v<F&, T&&, timestamp>)
       std::invoke(f_, std::move(r.value), r.ts);
@@ -93,7 +96,7 @@ class callback_sink final : public typed_sink<T> {
       std::invoke(f_, std::move(r.value));
   }
 
- private:
+private:
   F f_;
 };
 
@@ -130,7 +133,7 @@ bool append_line(std::string& buf, const T& x, text_format fmt) {
 /// is never emptied or cut. Standard output is at-least-once.
 template <class T>
 class text_sink final : public typed_sink<T> {
- public:
+public:
   text_sink(std::string path, text_format fmt) : path_(std::move(path)), fmt_(fmt) {}
   ~text_sink() override { close_file(); }
 
@@ -152,15 +155,18 @@ class text_sink final : public typed_sink<T> {
       missing_staged_ = true;
       return;
     }
-    if (!file_) throw std::runtime_error("cannot open output file '" + file + "': " + std::strerror(errno));
+    if (!file_)
+      throw std::runtime_error("cannot open output file '" + file + "': " + std::strerror(errno));
     if (!resume && fmt_ == text_format::csv) {
       auto header = format::csv_header<T>();
-      if (!header.empty()) append_header(header);
+      if (!header.empty())
+        append_header(header);
     }
   }
 
   void snapshot(state::snapshot_writer& w) override {
-    if (!owned_) return;  // stdout: nothing to restore
+    if (!owned_)
+      return;  // stdout: nothing to restore
     auto out = w.operator_state();
     if (published_) {  // restored after its end: the output is in place
       state::encode(out, published_length_);
@@ -172,16 +178,19 @@ class text_sink final : public typed_sink<T> {
       throw std::runtime_error("cannot sync '" + target_ + "': " + std::strerror(errno));
     state::encode(out, static_cast<uint64_t>(std::ftell(file_)));
     state::encode(out, closed_);
-    if (closed_) final_checkpoint_ = w.checkpoint();
+    if (closed_)
+      final_checkpoint_ = w.checkpoint();
   }
 
   /// Cuts the file back to what the restored checkpoint had written.
   void restore(const state::snapshot_reader& in) override {
-    if (!owned_ || !in.operator_state()) return;
+    if (!owned_ || !in.operator_state())
+      return;
     state::reader r{*in.operator_state()};
     const auto length = r.number<uint64_t>();
     bool ended = false;  // snapshots before this field was added end here
-    if (!r.at_end()) state::decode(r, ended);
+    if (!r.at_end())
+      state::decode(r, ended);
     if (missing_staged_) {
       // No staged file but a published one: right only if the sink had
       // ended at this checkpoint (its file was then renamed) and the
@@ -200,58 +209,69 @@ class text_sink final : public typed_sink<T> {
       // wrote (the next checkpoint has nothing new to add).
       std::fflush(file_);
       if (::ftruncate(fileno(file_), static_cast<off_t>(length)) != 0)
-        throw std::runtime_error("cannot restore '" + target_ + ".inprogress' to " + std::to_string(length) +
-                                 " bytes: " + std::strerror(errno));
+        throw std::runtime_error("cannot restore '" + target_ + ".inprogress' to " +
+                                 std::to_string(length) + " bytes: " + std::strerror(errno));
       close_file();
       std::error_code ec;
       std::filesystem::rename(target_ + ".inprogress", target_, ec);
-      if (ec) throw std::runtime_error("cannot publish '" + target_ + "': " + ec.message());
+      if (ec)
+        throw std::runtime_error("cannot publish '" + target_ + "': " + ec.message());
       published_ = true;
       published_length_ = length;
       return;
     }
     std::fflush(file_);
-    if (::ftruncate(fileno(file_), static_cast<off_t>(length)) != 0 || std::fseek(file_, 0, SEEK_END) != 0)
-      throw std::runtime_error("cannot restore '" + target_ + ".inprogress' to " + std::to_string(length) +
-                               " bytes: " + std::strerror(errno));
+    if (::ftruncate(fileno(file_), static_cast<off_t>(length)) != 0 ||
+        std::fseek(file_, 0, SEEK_END) != 0)
+      throw std::runtime_error("cannot restore '" + target_ + ".inprogress' to " +
+                               std::to_string(length) + " bytes: " + std::strerror(errno));
   }
 
   void close() override {
     flush();
     closed_ = true;
-    if (!staged_) close_file();
+    if (!staged_)
+      close_file();
   }
 
   void notify_checkpoint_complete(uint64_t id) override {
-    if (!staged_ || published_ || !final_checkpoint_ || id < *final_checkpoint_ || !file_) return;
+    if (!staged_ || published_ || !final_checkpoint_ || id < *final_checkpoint_ || !file_)
+      return;
     close_file();
     std::error_code ec;
     std::filesystem::rename(target_ + ".inprogress", target_, ec);
-    if (ec) throw std::runtime_error("cannot publish '" + target_ + "': " + ec.message());
+    if (ec)
+      throw std::runtime_error("cannot publish '" + target_ + "': " + ec.message());
   }
 
- protected:
+protected:
   void consume(record<T>&& r) override {
     if (published_)
-      throw std::runtime_error("'" + target_ + "' was published when the job ended; a restored job cannot add to it");
-    if (append_line(buf_, r.value, fmt_)) flush();
+      throw std::runtime_error(
+          "'" + target_ + "' was published when the job ended; a restored job cannot add to it");
+    if (append_line(buf_, r.value, fmt_))
+      flush();
   }
 
- private:
+private:
   void append_header(const std::string& s) {
     buf_ += s;
     buf_ += '\n';
   }
   void flush() {
-    if (!file_ || buf_.empty()) return;
+    if (!file_ || buf_.empty())
+      return;
     if (std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size())
       throw std::runtime_error("cannot write to '" + path_ + "': " + std::strerror(errno));
     buf_.clear();
-    if (!owned_) std::fflush(file_);
+    if (!owned_)
+      std::fflush(file_);
   }
   void close_file() {
-    if (file_ && owned_) std::fclose(file_);
-    if (file_ && !owned_) std::fflush(file_);
+    if (file_ && owned_)
+      std::fclose(file_);
+    if (file_ && !owned_)
+      std::fflush(file_);
     file_ = nullptr;
   }
 

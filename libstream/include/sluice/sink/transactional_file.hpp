@@ -31,24 +31,28 @@ namespace sluice {
 /// sink's state, so the sink can be restored with another parallelism.
 template <class T>
 class transactional_file_sink final : public typed_sink<T> {
- public:
+public:
   transactional_file_sink(std::string dir, text_format fmt) : dir_(std::move(dir)), fmt_(fmt) {}
   ~transactional_file_sink() override {
-    if (file_) std::fclose(file_);
+    if (file_)
+      std::fclose(file_);
   }
 
   void open(operator_context& ctx) override {
     typed_sink<T>::open(ctx);
     std::error_code ec;
     std::filesystem::create_directories(pending_dir(), ec);
-    if (ec) throw std::runtime_error(fmt::format("cannot create output directory '{}': {}", pending_dir(), ec.message()));
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("cannot create output directory '{}': {}", pending_dir(), ec.message()));
     instance_ = ctx.instance();
   }
 
   void snapshot(state::snapshot_writer& w) override {
     recover();
     finish_file();
-    if (current_.empty()) return;  // nothing written since the last checkpoint
+    if (current_.empty())
+      return;  // nothing written since the last checkpoint
     rename_or_throw(current_, staged_name(instance_, w.checkpoint()));
     current_.clear();
   }
@@ -69,13 +73,14 @@ class transactional_file_sink final : public typed_sink<T> {
     }
   }
 
- protected:
+protected:
   void consume(record<T>&& r) override {
     recover();
-    if (append_line(buf_, r.value, fmt_)) flush();
+    if (append_line(buf_, r.value, fmt_))
+      flush();
   }
 
- private:
+private:
   std::string pending_dir() const { return dir_ + "/.pending"; }
   std::string staged_name(uint32_t inst, uint64_t cp) const {
     return fmt::format("{}/part-{}-{:012}", pending_dir(), inst, cp);
@@ -84,20 +89,26 @@ class transactional_file_sink final : public typed_sink<T> {
   void start_file() {
     current_ = fmt::format("{}/part-{}-inprogress-{}", pending_dir(), instance_, ++seq_);
     file_ = std::fopen(current_.c_str(), "wb");
-    if (!file_) throw std::runtime_error(fmt::format("cannot create '{}': {}", current_, std::strerror(errno)));
+    if (!file_)
+      throw std::runtime_error(
+          fmt::format("cannot create '{}': {}", current_, std::strerror(errno)));
   }
 
   void flush() {
-    if (buf_.empty()) return;
-    if (!file_) start_file();
+    if (buf_.empty())
+      return;
+    if (!file_)
+      start_file();
     if (std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size())
-      throw std::runtime_error(fmt::format("cannot write '{}': {}", current_, std::strerror(errno)));
+      throw std::runtime_error(
+          fmt::format("cannot write '{}': {}", current_, std::strerror(errno)));
     buf_.clear();
   }
 
   void finish_file() {
     flush();
-    if (!file_) return;
+    if (!file_)
+      return;
     if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0)
       throw std::runtime_error(fmt::format("cannot sync '{}': {}", current_, std::strerror(errno)));
     std::fclose(file_);
@@ -107,7 +118,9 @@ class transactional_file_sink final : public typed_sink<T> {
   static void rename_or_throw(const std::string& from, const std::string& to) {
     std::error_code ec;
     std::filesystem::rename(from, to, ec);
-    if (ec) throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", from, to, ec.message()));
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("cannot rename '{}' to '{}': {}", from, to, ec.message()));
   }
 
   /// Publishes this instance's staged files of checkpoints up to `id`.
@@ -115,10 +128,13 @@ class transactional_file_sink final : public typed_sink<T> {
     for (auto& e : std::filesystem::directory_iterator(pending_dir())) {
       uint32_t inst;
       uint64_t cp;
-      if (!parse_staged(e.path().filename().string(), inst, cp) || inst != instance_ || cp > id) continue;
+      if (!parse_staged(e.path().filename().string(), inst, cp) || inst != instance_ || cp > id)
+        continue;
       std::error_code ec;
       std::filesystem::rename(e.path(), fmt::format("{}/part-{}-{:012}", dir_, inst, cp), ec);
-      if (ec) throw std::runtime_error(fmt::format("cannot publish '{}': {}", e.path().string(), ec.message()));
+      if (ec)
+        throw std::runtime_error(
+            fmt::format("cannot publish '{}': {}", e.path().string(), ec.message()));
     }
   }
 
@@ -127,7 +143,8 @@ class transactional_file_sink final : public typed_sink<T> {
   /// instance), publish staged files of checkpoints up to the restored one
   /// (none on a fresh start) and delete everything else.
   void recover() {
-    if (recovered_) return;
+    if (recovered_)
+      return;
     recovered_ = true;
     const uint32_t p = this->context().parallelism();
     const uint64_t restored = this->context().restored_checkpoint();
@@ -137,16 +154,20 @@ class transactional_file_sink final : public typed_sink<T> {
       uint64_t cp;
       std::error_code ec;
       if (parse_staged(name, inst, cp)) {
-        if (inst % p != instance_) continue;
+        if (inst % p != instance_)
+          continue;
         if (cp <= restored)
           std::filesystem::rename(e.path(), fmt::format("{}/part-{}-{:012}", dir_, inst, cp), ec);
         else
           std::filesystem::remove(e.path(), ec);
       } else if (parse_inprogress(name, inst)) {
-        if (inst % p != instance_ || e.path().string() == current_) continue;
+        if (inst % p != instance_ || e.path().string() == current_)
+          continue;
         std::filesystem::remove(e.path(), ec);
       }
-      if (ec) throw std::runtime_error(fmt::format("cannot recover '{}': {}", e.path().string(), ec.message()));
+      if (ec)
+        throw std::runtime_error(
+            fmt::format("cannot recover '{}': {}", e.path().string(), ec.message()));
     }
   }
 
@@ -154,7 +175,8 @@ class transactional_file_sink final : public typed_sink<T> {
     unsigned long long c = 0;
     unsigned i = 0;
     int used = 0;
-    if (std::sscanf(name.c_str(), "part-%u-%12llu%n", &i, &c, &used) != 2 || static_cast<size_t>(used) != name.size())
+    if (std::sscanf(name.c_str(), "part-%u-%12llu%n", &i, &c, &used) != 2 ||
+        static_cast<size_t>(used) != name.size())
       return false;
     inst = i;
     cp = c;

@@ -15,10 +15,11 @@ namespace sluice {
 /// another parallelism.
 template <class T>
 class collection_source final : public index_source<collection_source<T>, T> {
- public:
-  explicit collection_source(std::shared_ptr<const std::vector<T>> items) : items_(std::move(items)) {}
+public:
+  explicit collection_source(std::shared_ptr<const std::vector<T>> items)
+      : items_(std::move(items)) {}
 
- private:
+private:
   friend class index_source<collection_source<T>, T>;
   uint64_t index_limit() const noexcept { return items_->size(); }
   const T& record_at(uint64_t i) const { return (*items_)[i]; }

@@ -17,12 +17,12 @@ namespace sluice {
 /// each split) makes it replayable, also with another parallelism.
 template <class T, class F>
 class generator_source final : public index_source<generator_source<T, F>, T> {
- public:
+public:
   static constexpr uint64_t unbounded_count = std::numeric_limits<uint64_t>::max();
 
   generator_source(uint64_t count, F f) : count_(count), f_(std::move(f)) {}
 
- private:
+private:
   friend class index_source<generator_source<T, F>, T>;
   uint64_t index_limit() const noexcept { return count_; }
   T record_at(uint64_t i) { return std::invoke(f_, i); }

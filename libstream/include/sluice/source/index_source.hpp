@@ -16,7 +16,7 @@ namespace sluice {
 /// strided one, `walk(split_range)`; it befriends this class.
 template <class Derived, class T, class Walk = strided_walk>
 class index_source : public typed_source<T> {
- public:
+public:
   void open(operator_context& ctx) override {
     typed_source<T>::open(ctx);
     auto& self = static_cast<Derived&>(*this);
@@ -28,22 +28,27 @@ class index_source : public typed_source<T> {
     auto& self = static_cast<Derived&>(*this);
     this->output().records().reserve(this->output().size() + max_records);
     uint64_t i = 0;
-    for (size_t n = 0; n < max_records && splits_.take(i); ++n) this->emit(self.record_at(i));
+    for (size_t n = 0; n < max_records && splits_.take(i); ++n)
+      this->emit(self.record_at(i));
     return splits_.exhausted() ? poll_status::end : poll_status::more;
   }
 
   /// Records this instance has emitted since it was opened.
   uint64_t emitted() const noexcept { return splits_.taken(); }
 
- protected:
+protected:
   Walk walk(const split_range& r) const { return Walk{r.count}; }
 
   bool splittable() const noexcept override { return true; }
-  void snapshot_split(uint32_t s, state::writer& w) override { state::encode(w, splits_.next_of(s)); }
-  void restore_split(uint32_t s, state::reader& r) override { splits_.set_next(s, r.number<uint64_t>()); }
+  void snapshot_split(uint32_t s, state::writer& w) override {
+    state::encode(w, splits_.next_of(s));
+  }
+  void restore_split(uint32_t s, state::reader& r) override {
+    splits_.set_next(s, r.number<uint64_t>());
+  }
   void splits_restored() override { splits_.restored(); }
 
- private:
+private:
   index_splits<Walk> splits_;
 };
 

@@ -17,7 +17,7 @@ namespace sluice {
 /// `T` (a thrown std::exception rejects the line too).
 template <class T>
 class parsed {
- public:
+public:
   using value_type_tag = T;
   parsed(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose, `return record;`
   static parsed fail(std::string reason) { return parsed{std::nullopt, std::move(reason)}; }
@@ -26,7 +26,7 @@ class parsed {
   T& value() { return *value_; }
   const std::string& error() const noexcept { return error_; }
 
- private:
+private:
   parsed(std::nullopt_t, std::string reason) : error_(std::move(reason)) {}
   std::optional<T> value_;
   std::string error_;
@@ -67,14 +67,14 @@ struct parse_result<Parse, Arg, std::enable_if_t<std::is_invocable_v<Parse&, Arg
 
 /// Thrown by the `csv_row` accessors; the source turns it into a dead letter.
 class parse_error : public std::runtime_error {
- public:
+public:
   using std::runtime_error::runtime_error;
 };
 
 /// One CSV line split into fields (RFC 4180 quoting), with typed accessors
 /// that throw `parse_error` naming the column and the bad text.
 class csv_row {
- public:
+public:
   /// Splits `line` (no line terminator) at `delimiter`.
   csv_row(std::string_view line, char delimiter);
 
@@ -91,13 +91,17 @@ class csv_row {
     if constexpr (std::is_same_v<T, std::string>) {
       return std::string{s};
     } else if constexpr (std::is_same_v<T, bool>) {
-      if (s == "1" || s == "true") return true;
-      if (s == "0" || s == "false") return false;
+      if (s == "1" || s == "true")
+        return true;
+      if (s == "0" || s == "false")
+        return false;
       throw parse_error(describe(i, s, "a boolean"));
     } else {
       T out{};
-      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-      while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+      while (!s.empty() && s.front() == ' ')
+        s.remove_prefix(1);
+      while (!s.empty() && s.back() == ' ')
+        s.remove_suffix(1);
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
       if (ec != std::errc{} || p != s.data() + s.size() || s.empty())
         throw parse_error(describe(i, s, std::is_integral_v<T> ? "an integer" : "a number"));
@@ -105,7 +109,7 @@ class csv_row {
     }
   }
 
- private:
+private:
   static std::string describe(size_t i, std::string_view s, std::string_view what);
 
   std::string_view line_;

@@ -22,7 +22,8 @@ struct split_range {
 
   static split_range of(uint32_t instance, uint32_t parallelism, uint32_t max_parallelism) {
     return {first_key_group(instance_index{instance}, parallelism, max_parallelism).value,
-            first_key_group(instance_index{instance + 1}, parallelism, max_parallelism).value, max_parallelism};
+            first_key_group(instance_index{instance + 1}, parallelism, max_parallelism).value,
+            max_parallelism};
   }
 
   bool owns(uint32_t split) const noexcept { return split >= begin && split < end; }
@@ -44,21 +45,24 @@ struct strided_walk {
 /// ... in order. Per split it keeps the next index; exhausted splits drop out.
 template <class Walk = strided_walk>
 class index_splits {
- public:
+public:
   void assign(split_range r, uint64_t limit, Walk walk) {
     range_ = r;
     limit_ = limit;
     walk_ = walk;
     next_.resize(r.size());
-    for (uint32_t k = 0; k < r.size(); ++k) next_[k] = walk_.first(r.begin + k);
+    for (uint32_t k = 0; k < r.size(); ++k)
+      next_[k] = walk_.first(r.begin + k);
     rebuild();
   }
   void assign(split_range r, uint64_t limit) { assign(r, limit, Walk{r.count}); }
 
   /// The next index to emit, advancing; false when every split is exhausted.
   bool take(uint64_t& index) {
-    if (active_.empty()) return false;
-    if (cursor_ >= active_.size()) cursor_ = 0;
+    if (active_.empty())
+      return false;
+    if (cursor_ >= active_.size())
+      cursor_ = 0;
     const uint32_t k = active_[cursor_];
     index = next_[k];
     next_[k] = walk_.next(index);
@@ -89,14 +93,16 @@ class index_splits {
   void restored() {
     rebuild();
     for (size_t j = 1; j < active_.size(); ++j)
-      if (next_[active_[j]] < next_[active_[cursor_]]) cursor_ = j;
+      if (next_[active_[j]] < next_[active_[cursor_]])
+        cursor_ = j;
   }
 
- private:
+private:
   void rebuild() {
     active_.clear();
     for (uint32_t k = 0; k < next_.size(); ++k)
-      if (next_[k] < limit_) active_.push_back(k);
+      if (next_[k] < limit_)
+        active_.push_back(k);
     cursor_ = 0;
   }
 

@@ -144,10 +144,11 @@ auto add_tcp_line_source(pipeline& p, std::string log_dir, uint16_t port, Parse 
                 "read_tcp_lines: parse must return T, or sluice::parsed<T> to reject a line "
                 "(parsed<T>::fail(reason)); it returns void");
   using T = typename R::type;
-  auto s = p.add_source<T>("tcp_source", [log_dir = std::move(log_dir), port, parse = std::move(parse),
-                                          bound_port = std::move(bound_port), opts = std::move(opts)] {
-    return std::make_unique<tcp_line_source<T, Parse>>(log_dir, port, parse, bound_port, opts);
-  });
+  auto s =
+      p.add_source<T>("tcp_source", [log_dir = std::move(log_dir), port, parse = std::move(parse),
+                                     bound_port = std::move(bound_port), opts = std::move(opts)] {
+        return std::make_unique<tcp_line_source<T, Parse>>(log_dir, port, parse, bound_port, opts);
+      });
   s.parallelism(1);
   return s;
 }

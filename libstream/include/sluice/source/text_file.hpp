@@ -3,13 +3,13 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <stdexcept>
 #include <functional>
 #include <optional>
-#include <tuple>
-#include <vector>
+#include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "sluice/source/parse.hpp"
 #include "sluice/source/typed_source.hpp"
@@ -33,14 +33,15 @@ struct text_file_options {
 /// A file that cannot be opened fails the task with the path and the OS error.
 template <class T, class Parse>
 class text_file_source final : public typed_source<T> {
- public:
+public:
   text_file_source(std::string path, Parse parse, text_file_options opts)
       : path_(std::move(path)), parse_(std::move(parse)), opts_(opts) {}
 
   void open(operator_context& ctx) override {
     typed_source<T>::open(ctx);
     in_.open(path_, std::ios::binary);
-    if (!in_) throw std::runtime_error("cannot open input file '" + path_ + "': " + std::strerror(errno));
+    if (!in_)
+      throw std::runtime_error("cannot open input file '" + path_ + "': " + std::strerror(errno));
     range_ = this->splits();
     done_.assign(range_.size(), 0);
   }
@@ -49,15 +50,20 @@ class text_file_source final : public typed_source<T> {
     size_t n = 0;
     while (n < max_records) {
       if (!std::getline(in_, line_)) {
-        if (in_.bad()) throw std::runtime_error("error reading '" + path_ + "' after line " + std::to_string(line_no_));
+        if (in_.bad())
+          throw std::runtime_error("error reading '" + path_ + "' after line " +
+                                   std::to_string(line_no_));
         return poll_status::end;
       }
       offset_ += line_.size() + (in_.eof() ? 0 : 1);
       const uint64_t no = ++line_no_;
-      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-      if (no == 1 && opts_.skip_header) continue;
+      if (!line_.empty() && line_.back() == '\r')
+        line_.pop_back();
+      if (no == 1 && opts_.skip_header)
+        continue;
       const auto split = static_cast<uint32_t>((no - 1) % range_.count);
-      if (!range_.owns(split) || no <= done_[split - range_.begin]) continue;
+      if (!range_.owns(split) || no <= done_[split - range_.begin])
+        continue;
       ++n;
       handle(no);
     }
@@ -67,7 +73,7 @@ class text_file_source final : public typed_source<T> {
   /// Lines read so far (the replay position).
   uint64_t line_number() const noexcept { return line_no_; }
 
- protected:
+protected:
   /// Position of a split = byte offset and line number of the next line to
   /// read (the same for all splits of an instance: it reads them together).
   bool splittable() const noexcept override { return true; }
@@ -81,18 +87,22 @@ class text_file_source final : public typed_source<T> {
     state::decode(r, line);
     // Lines of this split up to `line` were handled by whoever owned it.
     done_[s - range_.begin] = line;
-    if (!resume_ || offset < resume_->first) resume_ = std::pair{offset, line};
+    if (!resume_ || offset < resume_->first)
+      resume_ = std::pair{offset, line};
   }
   void splits_restored() override {
-    if (!resume_) return;
+    if (!resume_)
+      return;
     // Read on from the least advanced split; the others skip what they did.
     std::tie(offset_, line_no_) = *resume_;
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(offset_));
-    if (!in_) throw std::runtime_error("cannot seek to byte " + std::to_string(offset_) + " of '" + path_ + "'");
+    if (!in_)
+      throw std::runtime_error("cannot seek to byte " + std::to_string(offset_) + " of '" + path_ +
+                               "'");
   }
 
- private:
+private:
   void handle(uint64_t no) {
     this->emit_or_reject([this] { return invoke_parse(); },
                          [&] { return path_ + ":" + std::to_string(no); }, line_);
@@ -113,7 +123,8 @@ class text_file_source final : public typed_source<T> {
   uint64_t line_no_ = 0;
   uint64_t offset_ = 0;
   split_range range_;
-  std::vector<uint64_t> done_;  ///< Per owned split: lines up to this one were handled before a restore.
+  std::vector<uint64_t>
+      done_;  ///< Per owned split: lines up to this one were handled before a restore.
   std::optional<std::pair<uint64_t, uint64_t>> resume_;  ///< (offset, line) to read on from.
 };
 

@@ -19,13 +19,14 @@ namespace sluice {
 /// sources implement `poll` and call `emit`.
 template <class T>
 class typed_source : public source_base {
- public:
+public:
   using value_type = T;
 
   void set_watermarks(watermark_strategy<T> s) { strategy_ = std::move(s); }
 
   timestamp watermark() const noexcept override {
-    if (!strategy_.timestamp_of || max_ts_ == timestamp::min()) return timestamp::min();
+    if (!strategy_.timestamp_of || max_ts_ == timestamp::min())
+      return timestamp::min();
     return max_ts_ - strategy_.out_of_orderness - duration{1};
   }
 
@@ -68,25 +69,28 @@ class typed_source : public source_base {
         state::decode(rd, ts);
         if (!r.owns(s))
           throw std::runtime_error("source '" + this->context().name() + "' instance " +
-                                   std::to_string(this->context().instance()) + " got split " + std::to_string(s) +
-                                   " it does not own from the checkpoint");
+                                   std::to_string(this->context().instance()) + " got split " +
+                                   std::to_string(s) + " it does not own from the checkpoint");
         restore_split(s, rd);
-        if (!low || ts < *low) low = ts;
+        if (!low || ts < *low)
+          low = ts;
       });
-      if (low) max_ts_ = *low;
+      if (low)
+        max_ts_ = *low;
       splits_restored();
       return;
     }
     if (!in.operator_state())
-      throw std::runtime_error("source '" + this->context().name() + "' instance " +
-                               std::to_string(this->context().instance()) +
-                               " has no saved read position in the checkpoint (was its parallelism changed?)");
+      throw std::runtime_error(
+          "source '" + this->context().name() + "' instance " +
+          std::to_string(this->context().instance()) +
+          " has no saved read position in the checkpoint (was its parallelism changed?)");
     state::reader r{*in.operator_state()};
     state::decode(r, max_ts_);
     restore_position(r);
   }
 
- protected:
+protected:
   /// Rescalable sources return true and implement the three split hooks
   /// below instead of `snapshot_position` / `restore_position`.
   virtual bool splittable() const noexcept { return false; }
@@ -141,7 +145,7 @@ class typed_source : public source_base {
 
   port<T>& output() noexcept { return out_; }
 
- private:
+private:
   watermark_strategy<T> strategy_;
   timestamp max_ts_ = timestamp::min();
   port<T> out_;

@@ -20,10 +20,13 @@ struct watermark_strategy {
   duration out_of_orderness{0};
   std::optional<duration> idleness;
 
-  static watermark_strategy bounded(duration out_of_orderness, std::function<timestamp(const T&)> ts) {
+  static watermark_strategy bounded(duration out_of_orderness,
+                                    std::function<timestamp(const T&)> ts) {
     return {std::move(ts), out_of_orderness, std::nullopt};
   }
-  static watermark_strategy monotonous(std::function<timestamp(const T&)> ts) { return bounded(duration{0}, std::move(ts)); }
+  static watermark_strategy monotonous(std::function<timestamp(const T&)> ts) {
+    return bounded(duration{0}, std::move(ts));
+  }
 
   watermark_strategy with_idleness(duration d) && {
     idleness = d;

@@ -35,13 +35,13 @@ namespace sluice::state {
 
 /// Thrown when bytes do not decode (truncated or malformed input).
 class codec_error : public std::runtime_error {
- public:
+public:
   using std::runtime_error::runtime_error;
 };
 
 /// Appends encoded values to a byte string.
 class writer {
- public:
+public:
   explicit writer(std::string& out) : out_(&out) {}
   void bytes(const void* p, size_t n) { out_->append(static_cast<const char*>(p), n); }
   template <class T>
@@ -52,16 +52,18 @@ class writer {
   void size(size_t n) { number<uint64_t>(n); }
   std::string& buffer() noexcept { return *out_; }
 
- private:
+private:
   std::string* out_;
 };
 
 /// Reads encoded values; every read checks bounds and throws codec_error.
 class reader {
- public:
+public:
   explicit reader(std::string_view in) : in_(in) {}
   void bytes(void* p, size_t n) {
-    if (n > in_.size() - pos_) throw codec_error("truncated data: need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ", have " + std::to_string(in_.size() - pos_));
+    if (n > in_.size() - pos_)
+      throw codec_error("truncated data: need " + std::to_string(n) + " bytes at offset " +
+                        std::to_string(pos_) + ", have " + std::to_string(in_.size() - pos_));
     std::memcpy(p, in_.data() + pos_, n);
     pos_ += n;
   }
@@ -77,13 +79,14 @@ class reader {
   size_t size(size_t min_element_bytes = 1) {
     auto n = number<uint64_t>();
     if (min_element_bytes > 0 && n > (in_.size() - pos_) / min_element_bytes)
-      throw codec_error("corrupt length " + std::to_string(n) + " at offset " + std::to_string(pos_));
+      throw codec_error("corrupt length " + std::to_string(n) + " at offset " +
+                        std::to_string(pos_));
     return static_cast<size_t>(n);
   }
   bool at_end() const noexcept { return pos_ == in_.size(); }
   size_t position() const noexcept { return pos_; }
 
- private:
+private:
   std::string_view in_;
   size_t pos_ = 0;
 };
@@ -95,25 +98,44 @@ void decode(reader& r, T& x);
 
 namespace detail {
 
-template <class T> struct is_vec : std::false_type {};
-template <class T, class A> struct is_vec<std::vector<T, A>> : std::true_type {};
-template <class T, class A> struct is_vec<std::deque<T, A>> : std::true_type {};
-template <class T> struct is_map : std::false_type {};
-template <class K, class V, class... R> struct is_map<std::map<K, V, R...>> : std::true_type {};
-template <class K, class V, class... R> struct is_map<std::unordered_map<K, V, R...>> : std::true_type {};
-template <class T> struct is_set : std::false_type {};
-template <class K, class... R> struct is_set<std::set<K, R...>> : std::true_type {};
-template <class K, class... R> struct is_set<std::unordered_set<K, R...>> : std::true_type {};
-template <class T> struct is_opt : std::false_type {};
-template <class T> struct is_opt<std::optional<T>> : std::true_type {};
-template <class T> struct is_pair : std::false_type {};
-template <class A, class B> struct is_pair<std::pair<A, B>> : std::true_type {};
-template <class T> struct is_tuple : std::false_type {};
-template <class... Ts> struct is_tuple<std::tuple<Ts...>> : std::true_type {};
-template <class T> struct is_array : std::false_type {};
-template <class T, size_t N> struct is_array<std::array<T, N>> : std::true_type {};
-template <class T> struct is_named_id : std::false_type {};
-template <class Tag, class Rep> struct is_named_id<named_id<Tag, Rep>> : std::true_type {};
+template <class T>
+struct is_vec : std::false_type {};
+template <class T, class A>
+struct is_vec<std::vector<T, A>> : std::true_type {};
+template <class T, class A>
+struct is_vec<std::deque<T, A>> : std::true_type {};
+template <class T>
+struct is_map : std::false_type {};
+template <class K, class V, class... R>
+struct is_map<std::map<K, V, R...>> : std::true_type {};
+template <class K, class V, class... R>
+struct is_map<std::unordered_map<K, V, R...>> : std::true_type {};
+template <class T>
+struct is_set : std::false_type {};
+template <class K, class... R>
+struct is_set<std::set<K, R...>> : std::true_type {};
+template <class K, class... R>
+struct is_set<std::unordered_set<K, R...>> : std::true_type {};
+template <class T>
+struct is_opt : std::false_type {};
+template <class T>
+struct is_opt<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_pair : std::false_type {};
+template <class A, class B>
+struct is_pair<std::pair<A, B>> : std::true_type {};
+template <class T>
+struct is_tuple : std::false_type {};
+template <class... Ts>
+struct is_tuple<std::tuple<Ts...>> : std::true_type {};
+template <class T>
+struct is_array : std::false_type {};
+template <class T, size_t N>
+struct is_array<std::array<T, N>> : std::true_type {};
+template <class T>
+struct is_named_id : std::false_type {};
+template <class Tag, class Rep>
+struct is_named_id<named_id<Tag, Rep>> : std::true_type {};
 
 template <class T>
 concept has_custom_codec = requires(writer& w, reader& r, const T& c, T& m) {
@@ -128,8 +150,8 @@ template <class T>
 constexpr bool serializable() {
   using namespace detail;
   if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::string> ||
-                std::is_same_v<T, timestamp> || std::is_same_v<T, window::time_window> || is_named_id<T>::value ||
-                has_custom_codec<T>)
+                std::is_same_v<T, timestamp> || std::is_same_v<T, window::time_window> ||
+                is_named_id<T>::value || has_custom_codec<T>)
     return true;
   else if constexpr (is_vec<T>::value || is_set<T>::value || is_opt<T>::value || is_array<T>::value)
     return serializable<typename T::value_type>();
@@ -140,13 +162,14 @@ constexpr bool serializable() {
   else if constexpr (is_tuple<T>::value)
     return []<size_t... I>(std::index_sequence<I...>) {
       return (serializable<std::tuple_element_t<I, T>>() && ...);
-    }(std::make_index_sequence<std::tuple_size_v<T>>{});
-  else if constexpr (has_fields<T>)
-    return true;
-  else if constexpr (requires(const T& x) { x.key, x.window, x.value; })
-    return serializable<decltype(std::declval<T>().key)>() && serializable<decltype(std::declval<T>().value)>();
-  else
-    return false;
+    }
+  (std::make_index_sequence<std::tuple_size_v<T>>{});
+  else if constexpr (has_fields<T>) return true;
+  else if constexpr (requires(const T& x) {
+                       x.key, x.window, x.value;
+                     }) return serializable<decltype(std::declval<T>().key)>() &&
+      serializable<decltype(std::declval<T>().value)>();
+  else return false;
 }
 
 template <class T>
@@ -172,12 +195,15 @@ void encode(writer& w, const T& x) {
     w.number(x.value);
   } else if constexpr (is_vec<T>::value || is_set<T>::value || is_map<T>::value) {
     w.size(x.size());
-    for (const auto& e : x) encode(w, e);
+    for (const auto& e : x)
+      encode(w, e);
   } else if constexpr (is_array<T>::value) {
-    for (const auto& e : x) encode(w, e);
+    for (const auto& e : x)
+      encode(w, e);
   } else if constexpr (is_opt<T>::value) {
     w.number<uint8_t>(x ? 1 : 0);
-    if (x) encode(w, *x);
+    if (x)
+      encode(w, *x);
   } else if constexpr (is_pair<T>::value) {
     encode(w, x.first);
     encode(w, x.second);
@@ -190,7 +216,8 @@ void encode(writer& w, const T& x) {
     encode(w, x.window);
     encode(w, x.value);
   } else {
-    static_assert(sizeof(T) == 0, "type is not serialisable: declare it with SLUICE_FIELDS(type, members...)");
+    static_assert(sizeof(T) == 0,
+                  "type is not serialisable: declare it with SLUICE_FIELDS(type, members...)");
   }
 }
 
@@ -201,7 +228,8 @@ void decode(reader& r, T& x) {
     sluice_decode(r, x);
   } else if constexpr (std::is_same_v<T, bool>) {
     auto b = r.number<uint8_t>();
-    if (b > 1) throw codec_error("corrupt bool");
+    if (b > 1)
+      throw codec_error("corrupt bool");
     x = b == 1;
   } else if constexpr (std::is_arithmetic_v<T>) {
     x = r.number<T>();
@@ -244,10 +272,12 @@ void decode(reader& r, T& x) {
       x.emplace(std::move(k), std::move(v));
     }
   } else if constexpr (is_array<T>::value) {
-    for (auto& e : x) decode(r, e);
+    for (auto& e : x)
+      decode(r, e);
   } else if constexpr (is_opt<T>::value) {
     auto has = r.number<uint8_t>();
-    if (has > 1) throw codec_error("corrupt optional");
+    if (has > 1)
+      throw codec_error("corrupt optional");
     if (has) {
       typename T::value_type v{};
       decode(r, v);
@@ -267,7 +297,8 @@ void decode(reader& r, T& x) {
     decode(r, x.window);
     decode(r, x.value);
   } else {
-    static_assert(sizeof(T) == 0, "type is not serialisable: declare it with SLUICE_FIELDS(type, members...)");
+    static_assert(sizeof(T) == 0,
+                  "type is not serialisable: declare it with SLUICE_FIELDS(type, members...)");
   }
 }
 
@@ -286,7 +317,8 @@ T from_bytes(std::string_view bytes) {
   reader r{bytes};
   T x{};
   decode(r, x);
-  if (!r.at_end()) throw codec_error("trailing bytes after value");
+  if (!r.at_end())
+    throw codec_error("trailing bytes after value");
   return x;
 }
 

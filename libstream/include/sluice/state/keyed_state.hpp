@@ -12,14 +12,14 @@
 /// or a struct of several declared with SLUICE_FIELDS. They are snapshotted
 /// with the key's key group, so they survive failures and rescaling.
 ///
-///     struct session { sluice::value_state<int64_t> last_seen; sluice::list_state<double> amounts; };
-///     SLUICE_FIELDS(session, last_seen, amounts)
+///     struct session { sluice::value_state<int64_t> last_seen; sluice::list_state<double> amounts;
+///     }; SLUICE_FIELDS(session, last_seen, amounts)
 namespace sluice {
 
 /// One value per key (Flink's ValueState).
 template <class T>
 class value_state {
- public:
+public:
   bool has_value() const noexcept { return v_.has_value(); }
   /// The value, or `fallback` when none was set.
   T value_or(T fallback) const { return v_ ? *v_ : std::move(fallback); }
@@ -30,14 +30,14 @@ class value_state {
   friend void sluice_encode(state::writer& w, const value_state& s) { state::encode(w, s.v_); }
   friend void sluice_decode(state::reader& r, value_state& s) { state::decode(r, s.v_); }
 
- private:
+private:
   std::optional<T> v_;
 };
 
 /// A list per key (Flink's ListState).
 template <class T>
 class list_state {
- public:
+public:
   void add(T v) { items_.push_back(std::move(v)); }
   const std::vector<T>& get() const noexcept { return items_; }
   void update(std::vector<T> items) { items_ = std::move(items); }
@@ -47,14 +47,14 @@ class list_state {
   friend void sluice_encode(state::writer& w, const list_state& s) { state::encode(w, s.items_); }
   friend void sluice_decode(state::reader& r, list_state& s) { state::decode(r, s.items_); }
 
- private:
+private:
   std::vector<T> items_;
 };
 
 /// A map per key (Flink's MapState).
 template <class K, class V>
 class map_state {
- public:
+public:
   void put(K k, V v) { m_.insert_or_assign(std::move(k), std::move(v)); }
   const V* get(const K& k) const {
     auto it = m_.find(k);
@@ -69,7 +69,7 @@ class map_state {
   friend void sluice_encode(state::writer& w, const map_state& s) { state::encode(w, s.m_); }
   friend void sluice_decode(state::reader& r, map_state& s) { state::decode(r, s.m_); }
 
- private:
+private:
   std::map<K, V> m_;
 };
 

@@ -19,7 +19,7 @@ namespace sluice::state {
 /// skipped. Thread-safe; a directory is opened once per process (the same
 /// table is returned again).
 class lmdb_table {
- public:
+public:
   using write = std::pair<std::string, std::string>;
 
   static result<std::shared_ptr<lmdb_table>> open(std::string dir);
@@ -37,7 +37,7 @@ class lmdb_table {
   struct impl;
   explicit lmdb_table(std::unique_ptr<impl> p);
 
- private:
+private:
   std::unique_ptr<impl> impl_;
 };
 

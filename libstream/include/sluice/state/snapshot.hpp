@@ -16,7 +16,7 @@ namespace sluice::state {
 /// Thrown when a checkpoint needs the state of an operator whose key or
 /// state type has no codec.
 class not_serializable : public std::logic_error {
- public:
+public:
   using std::logic_error::logic_error;
 };
 
@@ -25,7 +25,7 @@ class not_serializable : public std::logic_error {
 /// key group, so that a restore with another parallelism can hand each
 /// instance exactly its key groups. Used by one task thread.
 class snapshot_writer {
- public:
+public:
   explicit snapshot_writer(uint32_t max_parallelism, uint64_t checkpoint = 0)
       : max_parallelism_(max_parallelism), checkpoint_(checkpoint) {}
 
@@ -46,12 +46,15 @@ class snapshot_writer {
   /// The bytes of key group `kg`, created empty on first use. Operators that
   /// write many keys cache the key group per key and append here directly.
   std::string& section(key_group kg) {
-    if (kg.value >= max_parallelism_) throw std::out_of_range("key group " + std::to_string(kg.value) + " >= max parallelism");
+    if (kg.value >= max_parallelism_)
+      throw std::out_of_range("key group " + std::to_string(kg.value) + " >= max parallelism");
     // An index of the map's nodes (which never move) spares a tree lookup per
     // key; taking the map through keyed_bytes() drops it.
-    if (index_.empty()) index_.assign(max_parallelism_, nullptr);
+    if (index_.empty())
+      index_.assign(max_parallelism_, nullptr);
     std::string*& s = index_[kg.value];
-    if (!s) s = &keyed_[kg.value];
+    if (!s)
+      s = &keyed_[kg.value];
     return *s;
   }
 
@@ -63,7 +66,7 @@ class snapshot_writer {
     return keyed_;
   }
 
- private:
+private:
   uint32_t max_parallelism_;
   uint64_t checkpoint_;
   bool has_operator_state_ = false;
@@ -76,7 +79,7 @@ class snapshot_writer {
 /// state (only when the parallelism did not change) and the keyed sections of
 /// every key group it owns now, whichever instance wrote them.
 class snapshot_reader {
- public:
+public:
   snapshot_reader(std::optional<std::string> operator_state, std::vector<std::string> keyed)
       : operator_state_(std::move(operator_state)), keyed_(std::move(keyed)) {}
 
@@ -88,11 +91,12 @@ class snapshot_reader {
   void for_each_keyed(F&& f) const {
     for (auto& s : keyed_) {
       reader r{s};
-      while (!r.at_end()) f(r);
+      while (!r.at_end())
+        f(r);
     }
   }
 
- private:
+private:
   std::optional<std::string> operator_state_;
   std::vector<std::string> keyed_;
 };

@@ -18,9 +18,9 @@ namespace sluice::testing {
 ///     h.watermark(timestamp::of(100));
 ///     auto out = h.values<int>();
 class harness {
- public:
-  explicit harness(std::unique_ptr<operator_base> op, uint32_t instance = 0, uint32_t parallelism = 1,
-                   uint32_t max_parallelism = 128)
+public:
+  explicit harness(std::unique_ptr<operator_base> op, uint32_t instance = 0,
+                   uint32_t parallelism = 1, uint32_t max_parallelism = 128)
       : op_(std::move(op)), ctx_("op-under-test", instance, parallelism, max_parallelism, clock_) {
     op_->open(ctx_);
     drain();
@@ -55,7 +55,8 @@ class harness {
   void advance_processing_time(duration d) {
     clock_.advance(d);
     while (auto t = ctx_.pending_timer()) {
-      if (*t > clock_.now()) break;
+      if (*t > clock_.now())
+        break;
       ctx_.take_timer();
       op_->on_timer(clock_.now());
       drain();
@@ -87,9 +88,11 @@ class harness {
   std::vector<record<T>> output(size_t port = 0) {
     std::vector<record<T>> out;
     auto it = outputs_.find(port);
-    if (it == outputs_.end()) return out;
+    if (it == outputs_.end())
+      return out;
     for (auto& b : it->second)
-      for (auto& r : batch_cast<T>(*b).records) out.push_back(std::move(r));
+      for (auto& r : batch_cast<T>(*b).records)
+        out.push_back(std::move(r));
     outputs_.erase(it);
     return out;
   }
@@ -98,7 +101,8 @@ class harness {
   template <class T>
   std::vector<T> values(size_t port = 0) {
     std::vector<T> out;
-    for (auto& r : output<T>(port)) out.push_back(std::move(r.value));
+    for (auto& r : output<T>(port))
+      out.push_back(std::move(r.value));
     return out;
   }
 
@@ -113,13 +117,15 @@ class harness {
     return dynamic_cast<Op&>(*op_);
   }
 
- private:
+private:
   size_t dead_letter_port() const noexcept { return op_->num_ports(); }
 
   void drain() {
     for (size_t i = 0; i < op_->num_ports(); ++i)
-      if (op_->out(i).size() > 0) outputs_[i].push_back(op_->out(i).take());
-    if (ctx_.dead_letters().size() > 0) outputs_[dead_letter_port()].push_back(ctx_.dead_letters().take());
+      if (op_->out(i).size() > 0)
+        outputs_[i].push_back(op_->out(i).take());
+    if (ctx_.dead_letters().size() > 0)
+      outputs_[dead_letter_port()].push_back(ctx_.dead_letters().take());
   }
 
   manual_clock clock_;

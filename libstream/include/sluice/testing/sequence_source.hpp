@@ -3,8 +3,8 @@
 #include <cstdint>
 
 #include "sluice/pipeline.hpp"
-#include "sluice/stream.hpp"
 #include "sluice/source/index_source.hpp"
+#include "sluice/stream.hpp"
 #include "sluice/testing/oracle.hpp"
 
 namespace sluice::testing {
@@ -26,7 +26,8 @@ struct sequence_walk {
   uint64_t next(uint64_t i) const noexcept {
     const uint64_t key = i % keys;
     const uint64_t s = key * splits / keys;
-    if (key + 1 < first_key(s + 1)) return i + 1;  // the split's next key, same seq
+    if (key + 1 < first_key(s + 1))
+      return i + 1;                               // the split's next key, same seq
     return (i / keys + 1) * keys + first_key(s);  // its first key, next seq
   }
 };
@@ -38,11 +39,12 @@ struct sequence_walk {
 /// come from one split, hence from one instance in increasing `seq`, at any
 /// parallelism, and the keys spread evenly over the instances. Replayable
 /// and rescalable like the generator.
-class sequence_source final : public index_source<sequence_source, seq_record, detail::sequence_walk> {
- public:
+class sequence_source final
+    : public index_source<sequence_source, seq_record, detail::sequence_walk> {
+public:
   sequence_source(uint64_t count, uint32_t keys) : count_(count), keys_(keys == 0 ? 1 : keys) {}
 
- private:
+private:
   friend class index_source<sequence_source, seq_record, detail::sequence_walk>;
   uint64_t index_limit() const noexcept { return count_; }
   detail::sequence_walk walk(const split_range& r) const { return {keys_, r.count}; }
@@ -54,7 +56,8 @@ class sequence_source final : public index_source<sequence_source, seq_record, d
 
 /// Adds the oracle's sequence source to a pipeline.
 inline stream<seq_record> sequence(pipeline& p, uint64_t count, uint32_t keys) {
-  return p.add_source<seq_record>("sequence", [count, keys] { return std::make_unique<sequence_source>(count, keys); });
+  return p.add_source<seq_record>(
+      "sequence", [count, keys] { return std::make_unique<sequence_source>(count, keys); });
 }
 
 }  // namespace sluice::testing

@@ -22,7 +22,7 @@ namespace sluice::window {
 /// pipeline may read `late_records()`.
 template <class T, class K, class KeyFn, class Agg>
 class count_window_operator final : public operator_base {
- public:
+public:
   using acc_type = typename Agg::acc_type;
   using result_type = aggregate_result_t<Agg>;
   using output_type = window_result<K, result_type>;
@@ -39,7 +39,9 @@ class count_window_operator final : public operator_base {
       e.lo = std::min(e.lo, r.ts);
       e.hi = std::max(e.hi, r.ts);
       if (++e.n == size_) {
-        out_.emit(output_type{it->first, time_window{e.lo.ms, (e.hi + duration{1}).ms}, agg_.result(e.acc)}, e.hi);
+        out_.emit(output_type{it->first, time_window{e.lo.ms, (e.hi + duration{1}).ms},
+                              agg_.result(e.acc)},
+                  e.hi);
         state_.erase(it);
       }
     }
@@ -81,7 +83,7 @@ class count_window_operator final : public operator_base {
   /// Keys with an incomplete window.
   size_t open_windows() const noexcept { return state_.size(); }
 
- private:
+private:
   struct entry {
     uint64_t n;
     acc_type acc;

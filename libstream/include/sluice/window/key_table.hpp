@@ -31,7 +31,7 @@ namespace sluice::window {
 /// thread, like the operator.
 template <class K, class V, class Hash = key_hash<K>>
 class key_table {
- public:
+public:
   struct entry {
     K key;
     V value;
@@ -43,7 +43,8 @@ class key_table {
   template <class Make>
   std::pair<entry*, bool> find_or_insert(const K& k, Make&& make) {
     const size_t h = Hash{}(k);
-    if (auto* e = find(k, h)) return {e, false};
+    if (auto* e = find(k, h))
+      return {e, false};
     return {&insert_new(K{k}, make(), h), true};
   }
 
@@ -67,7 +68,7 @@ class key_table {
   auto begin() const noexcept { return entries_.begin(); }
   auto end() const noexcept { return entries_.end(); }
 
- private:
+private:
   static constexpr uint32_t empty_slot = std::numeric_limits<uint32_t>::max();
 
   /// One index slot: position of the entry (`empty_slot` if none) and the
@@ -84,24 +85,29 @@ class key_table {
   size_t home(uint64_t m) const noexcept { return static_cast<size_t>(m >> shift_); }
 
   entry* find(const K& k, size_t h) {
-    if (entries_.empty()) return nullptr;
+    if (entries_.empty())
+      return nullptr;
     const uint64_t m = mixed(h);
     const auto tag = static_cast<uint32_t>(m);
     const size_t mask = slots_.size() - 1;
     for (size_t i = home(m);; i = (i + 1) & mask) {
       const slot s = slots_[i];
-      if (s.pos == empty_slot) return nullptr;
+      if (s.pos == empty_slot)
+        return nullptr;
       if (s.tag == tag) {
         entry& e = entries_[s.pos];
-        if (e.hash == h && e.key == k) return &e;
+        if (e.hash == h && e.key == k)
+          return &e;
       }
     }
   }
 
   entry& insert_new(K k, V v, size_t h) {
     // Load factor at most 1/2: short probe sequences, and never full.
-    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
-    if (entries_.size() >= empty_slot) throw std::length_error("window key table is full");
+    if ((entries_.size() + 1) * 2 > slots_.size())
+      grow();
+    if (entries_.size() >= empty_slot)
+      throw std::length_error("window key table is full");
     const auto pos = static_cast<uint32_t>(entries_.size());
     entries_.push_back(entry{std::move(k), std::move(v), h});
     place(pos, mixed(h));
@@ -111,7 +117,8 @@ class key_table {
   void place(uint32_t pos, uint64_t m) {
     const size_t mask = slots_.size() - 1;
     size_t i = home(m);
-    while (slots_[i].pos != empty_slot) i = (i + 1) & mask;
+    while (slots_[i].pos != empty_slot)
+      i = (i + 1) & mask;
     slots_[i] = slot{pos, static_cast<uint32_t>(m)};
   }
 
@@ -122,7 +129,8 @@ class key_table {
     slots_.assign(n, slot{});
     shift_ = 64 - static_cast<unsigned>(std::countr_zero(n));
     entries_.reserve(n / 2);
-    for (uint32_t p = 0; p < entries_.size(); ++p) place(p, mixed(entries_[p].hash));
+    for (uint32_t p = 0; p < entries_.size(); ++p)
+      place(p, mixed(entries_[p].hash));
   }
 
   std::vector<entry> entries_;

@@ -23,7 +23,7 @@ namespace sluice::window {
 /// Ports: 0 = `window_result<K, R>`, 1 = late records (`T`).
 template <class T, class K, class KeyFn, class Agg>
 class session_window_operator final : public operator_base {
- public:
+public:
   using acc_type = typename Agg::acc_type;
   using result_type = aggregate_result_t<Agg>;
   using output_type = window_result<K, result_type>;
@@ -35,17 +35,20 @@ class session_window_operator final : public operator_base {
     const timestamp wm = context().watermark();
     for (auto& r : batch_cast<T>(b).records) {
       if (r.ts == timestamp::min()) {
-        context().reject("", "record has no event timestamp; give the source a watermark strategy", "");
+        context().reject("", "record has no event timestamp; give the source a watermark strategy",
+                         "");
         continue;
       }
       K k = std::invoke(key_, std::as_const(r.value));
       time_window merged{r.ts.ms, r.ts.ms + gap_.count()};
       auto& list = sessions_[k];
       for (auto& s : list)
-        if (intersects(s.w, merged)) merged = {std::min(merged.start, s.w.start), std::max(merged.end, s.w.end)};
+        if (intersects(s.w, merged))
+          merged = {std::min(merged.start, s.w.start), std::max(merged.end, s.w.end)};
       if (merged.max_timestamp() + lateness_ <= wm) {
         late_.emit(std::move(r));
-        if (list.empty()) sessions_.erase(k);
+        if (list.empty())
+          sessions_.erase(k);
         continue;
       }
       entry e{merged, agg_.create(), false};
@@ -60,7 +63,8 @@ class session_window_operator final : public operator_base {
       }
       list.push_back(std::move(e));
       timers_[merged.max_timestamp().ms].push_back(k);
-      if (merged.max_timestamp() <= wm) visit(k, list, wm);  // late but allowed: fire now
+      if (merged.max_timestamp() <= wm)
+        visit(k, list, wm);  // late but allowed: fire now
     }
   }
 
@@ -70,16 +74,19 @@ class session_window_operator final : public operator_base {
       timers_.erase(timers_.begin());
       for (auto& k : keys) {
         auto it = sessions_.find(k);
-        if (it == sessions_.end()) continue;  // stale timer of a merged or cleaned session
+        if (it == sessions_.end())
+          continue;  // stale timer of a merged or cleaned session
         visit(k, it->second, wm);
-        if (it->second.empty()) sessions_.erase(it);
+        if (it->second.empty())
+          sessions_.erase(it);
       }
     }
   }
 
   size_t num_ports() const noexcept override { return 2; }
   output_port_base& out(size_t i) override {
-    if (i == 0) return out_;
+    if (i == 0)
+      return out_;
     return late_;
   }
 
@@ -110,7 +117,8 @@ class session_window_operator final : public operator_base {
         state::decode_checked(r, e.acc, "session accumulator");
         state::decode(r, e.fired);
         timers_[e.w.max_timestamp().ms].push_back(k);
-        if (lateness_.count() > 0) timers_[(e.w.max_timestamp() + lateness_).ms].push_back(k);
+        if (lateness_.count() > 0)
+          timers_[(e.w.max_timestamp() + lateness_).ms].push_back(k);
         list.push_back(std::move(e));
       }
     });
@@ -118,18 +126,21 @@ class session_window_operator final : public operator_base {
 
   size_t open_sessions() const noexcept {
     size_t n = 0;
-    for (auto& [k, l] : sessions_) n += l.size();
+    for (auto& [k, l] : sessions_)
+      n += l.size();
     return n;
   }
 
- private:
+private:
   struct entry {
     time_window w;
     acc_type acc;
     bool fired;
   };
 
-  static bool intersects(const time_window& a, const time_window& b) { return a.start <= b.end && b.start <= a.end; }
+  static bool intersects(const time_window& a, const time_window& b) {
+    return a.start <= b.end && b.start <= a.end;
+  }
 
   /// Fires due sessions of one key and drops those past their lateness.
   void visit(const K& k, std::vector<entry>& list, timestamp wm) {
@@ -137,7 +148,8 @@ class session_window_operator final : public operator_base {
       if (!it->fired && it->w.max_timestamp() <= wm) {
         out_.emit(output_type{k, it->w, agg_.result(it->acc)}, it->w.max_timestamp());
         it->fired = true;
-        if (lateness_.count() > 0) timers_[(it->w.max_timestamp() + lateness_).ms].push_back(k);
+        if (lateness_.count() > 0)
+          timers_[(it->w.max_timestamp() + lateness_).ms].push_back(k);
       }
       if (it->w.max_timestamp() + lateness_ <= wm)
         it = list.erase(it);

@@ -37,13 +37,16 @@ namespace sluice::window {
 /// records (`T`).
 template <class T, class K, class KeyFn, class Assigner, class Agg>
 class time_window_operator final : public operator_base {
- public:
+public:
   using acc_type = typename Agg::acc_type;
   using result_type = aggregate_result_t<Agg>;
   using output_type = window_result<K, result_type>;
 
   time_window_operator(KeyFn key, Assigner assigner, Agg agg, duration lateness)
-      : key_(std::move(key)), assigner_(std::move(assigner)), agg_(std::move(agg)), lateness_(lateness) {}
+      : key_(std::move(key)),
+        assigner_(std::move(assigner)),
+        agg_(std::move(agg)),
+        lateness_(lateness) {}
 
   void open(operator_context& ctx) override {
     operator_base::open(ctx);
@@ -57,7 +60,8 @@ class time_window_operator final : public operator_base {
       int64_t t;
       if (event) {
         if (r.ts == timestamp::min()) {
-          context().reject("", "record has no event timestamp; give the source a watermark strategy", "");
+          context().reject(
+              "", "record has no event timestamp; give the source a watermark strategy", "");
           continue;
         }
         t = r.ts.ms;
@@ -89,11 +93,13 @@ class time_window_operator final : public operator_base {
           skipped_.emit(std::move(r));
       }
     }
-    if (!event) request_processing_timer();
+    if (!event)
+      request_processing_timer();
   }
 
   void on_watermark(timestamp wm) override {
-    if (assigner_.domain != time_domain::event) return;
+    if (assigner_.domain != time_domain::event)
+      return;
     // Windows are ordered by end; every window of one end fires at once.
     for (auto it = windows_.begin(); it != windows_.end() && it->first.max_timestamp() <= wm;) {
       if (!it->second.fired) {
@@ -108,13 +114,15 @@ class time_window_operator final : public operator_base {
   }
 
   void on_timer(timestamp now) override {
-    if (assigner_.domain != time_domain::processing) return;
+    if (assigner_.domain != time_domain::processing)
+      return;
     fire_processing_until(now.ms);
     request_processing_timer();
   }
 
   void end_input() override {
-    if (assigner_.domain == time_domain::processing) fire_processing_until(std::numeric_limits<int64_t>::max());
+    if (assigner_.domain == time_domain::processing)
+      fire_processing_until(std::numeric_limits<int64_t>::max());
   }
 
   /// Ports a plan node hosting this operator declares.
@@ -150,8 +158,10 @@ class time_window_operator final : public operator_base {
     std::vector<size_t> per_group(groups, 0);
     size_t total = 0;
     for (auto& [win, ws] : windows_)
-      for (auto& e : ws.accs) ++per_group[group_of(e.hash)], ++total;
-    if (total == 0) return;
+      for (auto& e : ws.accs)
+        ++per_group[group_of(e.hash)], ++total;
+    if (total == 0)
+      return;
     std::vector<std::string*> sections(groups, nullptr);
     size_t entry_bytes = 0;  // of the first entry: exact for fixed-size keys and accumulators
     for (auto& [win, ws] : windows_) {
@@ -161,7 +171,8 @@ class time_window_operator final : public operator_base {
         std::string*& s = sections[g];
         if (!s) {
           s = &w.section(key_group{g});
-          if (entry_bytes > 0) s->reserve(s->size() + per_group[g] * entry_bytes);
+          if (entry_bytes > 0)
+            s->reserve(s->size() + per_group[g] * entry_bytes);
         }
         const size_t before = s->size();
         state::writer out{*s};
@@ -197,11 +208,12 @@ class time_window_operator final : public operator_base {
   /// Number of open (key, window) states.
   size_t open_windows() const noexcept {
     size_t n = 0;
-    for (auto& [w, ws] : windows_) n += ws.accs.size();
+    for (auto& [w, ws] : windows_)
+      n += ws.accs.size();
     return n;
   }
 
- private:
+private:
   /// Windows sorted by end, then start: the firing order.
   struct by_end {
     int64_t end;
@@ -221,13 +233,15 @@ class time_window_operator final : public operator_base {
   /// Consecutive records mostly fall into the window of the previous one.
   window_state& find_or_open(time_window w) {
     const by_end key{w.end, w.start};
-    if (last_ != windows_.end() && last_->first == key) return last_->second;
+    if (last_ != windows_.end() && last_->first == key)
+      return last_->second;
     last_ = windows_.try_emplace(key).first;
     return last_->second;
   }
 
   typename window_map::iterator erase(typename window_map::iterator it) {
-    if (it == last_) last_ = windows_.end();
+    if (it == last_)
+      last_ = windows_.end();
     return windows_.erase(it);
   }
 
@@ -238,7 +252,8 @@ class time_window_operator final : public operator_base {
   void fire(const by_end& w, const window_state& ws) {
     auto& out = out_.records();
     out.reserve(out.size() + ws.accs.size());
-    for (auto& e : ws.accs) emit(e.key, to_window(w), e.value);
+    for (auto& e : ws.accs)
+      emit(e.key, to_window(w), e.value);
   }
 
   void fire_processing_until(int64_t now) {

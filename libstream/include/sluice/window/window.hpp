@@ -67,7 +67,8 @@ inline void check_offset(const char* kind, const char* period_name, duration off
 /// Floor of `t` to a multiple of `size` shifted by `offset` (negative-safe).
 constexpr int64_t window_start(int64_t t, int64_t offset, int64_t size) {
   int64_t r = (t - offset) % size;
-  if (r < 0) r += size;
+  if (r < 0)
+    r += size;
   return t - r;
 }
 
@@ -84,7 +85,8 @@ struct reduce_aggregate {
       acc = x;
   }
   void merge(acc_type& acc, acc_type&& other) const {
-    if (!other) return;
+    if (!other)
+      return;
     if (acc)
       acc = std::invoke(f, std::move(*acc), std::move(*other));
     else
@@ -95,8 +97,8 @@ struct reduce_aggregate {
 
 /// The result type of an aggregate function `Agg`.
 template <class Agg>
-using aggregate_result_t =
-    std::decay_t<decltype(std::declval<const Agg&>().result(std::declval<const typename Agg::acc_type&>()))>;
+using aggregate_result_t = std::decay_t<decltype(std::declval<const Agg&>().result(
+    std::declval<const typename Agg::acc_type&>()))>;
 
 }  // namespace sluice::window
 

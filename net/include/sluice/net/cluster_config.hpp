@@ -22,8 +22,8 @@ public:
 
 /// One node of the cluster.
 struct node_config {
-  std::string name;       ///< Unique; what `--node NAME` selects.
-  std::string host;       ///< Address the node service binds and peers connect to.
+  std::string name;  ///< Unique; what `--node NAME` selects.
+  std::string host;  ///< Address the node service binds and peers connect to.
   uint16_t port = 0;
   uint32_t workers = 2;   ///< CAF worker threads of the node.
   std::string state_dir;  ///< The node's snapshot store (LMDB environment).
@@ -44,7 +44,8 @@ struct cluster_config {
   std::string coordinator;  ///< Name of the coordinating node.
   std::string secret;       ///< Shared secret (at least 16 bytes), inline or from secret_file.
   std::chrono::milliseconds heartbeat_interval{500};
-  std::chrono::milliseconds heartbeat_timeout{3000};  ///< > interval; a silent node is dead after it.
+  std::chrono::milliseconds heartbeat_timeout{
+      3000};              ///< > interval; a silent node is dead after it.
   bool failover = false;  ///< Place the instances of a dead node on the others.
   std::string placement = "round-robin";
   /// Operator name or uid -> the nodes its instances may run on.

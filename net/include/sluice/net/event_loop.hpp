@@ -62,7 +62,8 @@ public:
       try {
         return executor().executeSync(wrapped);
       } catch (...) {
-        if (error) std::rethrow_exception(error);
+        if (error)
+          std::rethrow_exception(error);
         throw;
       }
     }

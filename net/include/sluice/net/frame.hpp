@@ -140,10 +140,10 @@ struct committed_body {
   friend bool operator==(const committed_body&, const committed_body&) = default;
 };
 
-using frame_body = std::variant<batch_body, watermark_body, eos_body, barrier_body, credit_body,
-                                start_body, trigger_body, complete_body, stop_body, done_body,
-                                failed_body, dead_letters_body, ack_body, decline_body,
-                                committed_body>;
+using frame_body =
+    std::variant<batch_body, watermark_body, eos_body, barrier_body, credit_body, start_body,
+                 trigger_body, complete_body, stop_body, done_body, failed_body, dead_letters_body,
+                 ack_body, decline_body, committed_body>;
 
 /// One message from task `from` to task `to` of job attempt `attempt`.
 struct frame {

@@ -41,7 +41,8 @@ public:
 
   /// A heartbeat; the server answers it with its own node name and the same
   /// `seq` and `epoch` after this returns.
-  virtual void on_heartbeat(const std::string& /*peer_node*/, uint64_t /*seq*/, uint64_t /*epoch*/) {}
+  virtual void on_heartbeat(const std::string& /*peer_node*/, uint64_t /*seq*/,
+                            uint64_t /*epoch*/) {}
 
   /// A peer replicates its snapshot of `checkpoint` here.
   virtual void on_put_snapshot(const std::string& peer_node, uint64_t checkpoint,

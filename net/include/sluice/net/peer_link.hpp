@@ -21,7 +21,8 @@ namespace sluice::net {
 /// refused this node (wrong cluster or secret), which retrying cannot mend.
 class link_error : public std::runtime_error {
 public:
-  explicit link_error(const std::string& what, bool refused = false) : std::runtime_error(what), refused_(refused) {}
+  explicit link_error(const std::string& what, bool refused = false)
+      : std::runtime_error(what), refused_(refused) {}
   bool refused() const noexcept { return refused_; }
 
 private:
@@ -71,7 +72,8 @@ struct heartbeat_echo {
 /// on_broken.
 class peer_link {
 public:
-  peer_link(event_loop& loop, link_options options, std::function<void(std::string reason)> on_broken);
+  peer_link(event_loop& loop, link_options options,
+            std::function<void(std::string reason)> on_broken);
   ~peer_link();
   peer_link(const peer_link&) = delete;
   peer_link& operator=(const peer_link&) = delete;

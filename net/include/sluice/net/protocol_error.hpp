@@ -11,7 +11,8 @@ namespace sluice::net {
 /// Thrown by decoding; the node service turns it into the failing RPC's error.
 class protocol_error : public std::runtime_error {
 public:
-  explicit protocol_error(const std::string& what) : std::runtime_error("protocol error: " + what) {}
+  explicit protocol_error(const std::string& what)
+      : std::runtime_error("protocol error: " + what) {}
 };
 
 }  // namespace sluice::net
