@@ -9,11 +9,10 @@
 #              checked after every kill: no duplicates, ever.
 #   wordcount  examples/wordcount on the churn CSV repeated --copies times;
 #              the reference is a run without failures (sorted CSVs equal).
-#              Its sink (write_csv, at_end) is not transactional: a kill after
-#              its final checkpoint completed but before the run recorded its
-#              end loses the whole output (the next run restores the final
-#              state, emits nothing, truncates the file). Random kills rarely
-#              land in that window.
+#              Its sink (write_csv, at_end) publishes its staged file when the
+#              job ends; a kill after its final checkpoint completed but before
+#              the run recorded its end is recovered by the next run, which
+#              publishes the staged file or keeps the published one.
 #
 #   scripts/fault-inject.sh [--job oracle|wordcount] [--rounds N] [--seed S]
 #                           [--max-seconds T] [--build-dir DIR] [--keep]

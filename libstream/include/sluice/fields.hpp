@@ -5,8 +5,9 @@
 #include <type_traits>
 #include <vector>
 
-/// Makes a plain struct usable by Sluice's text formats (CSV, JSON) and, later,
-/// its binary codec, in one line at namespace scope next to the struct:
+/// Makes a plain struct usable by Sluice's text formats (CSV, JSON) and its
+/// binary codec (checkpoints, remote channels), in one line at namespace scope
+/// next to the struct:
 ///
 ///     struct trade { std::string symbol; double price; };
 ///     SLUICE_FIELDS(trade, symbol, price)

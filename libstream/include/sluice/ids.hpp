@@ -18,8 +18,6 @@ struct named_id {
   friend constexpr auto operator<=>(named_id, named_id) = default;
 };
 
-/// Position of a logical operator in its pipeline (definition order).
-using operator_id = named_id<struct operator_id_tag>;
 /// Index of one parallel instance of an operator, 0 .. parallelism-1.
 using instance_index = named_id<struct instance_index_tag>;
 /// Key group: the unit in which keyed state is partitioned and snapshotted.

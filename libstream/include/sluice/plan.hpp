@@ -21,7 +21,7 @@ struct plan_node {
   uint32_t id = 0;
   std::string kind;          ///< What it is: "source", "map", "window", ...
   std::string name;          ///< Shown in logs, errors and metrics.
-  std::string uid;           ///< Stable identity for state (defaults to name#id).
+  std::string uid;           ///< Stable identity for state (empty: `op-<id>`, see `uid_of`).
   uint32_t parallelism = 0;  ///< 0 = the job's default parallelism.
   bool is_source = false;
   bool chainable = true;   ///< May share a task with its forward upstream.

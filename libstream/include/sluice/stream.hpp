@@ -31,7 +31,7 @@ class node_settings {
 public:
   node_settings(pipeline* p, uint32_t node) : p_(p), node_(node) {}
 
-  /// Name shown in logs, errors and metrics (also the default uid).
+  /// Name shown in logs, errors and metrics (the default uid is `op-<id>`, see `uid`).
   Self& name(std::string n) {
     node().name = std::move(n);
     return self();

@@ -56,8 +56,11 @@ std::string prepare_process(const runtime_config& cfg);
 /// configuration names a cluster.
 int run_embedded(const pipeline& p, const runtime_config& cfg);
 
-/// Adds --workers, --parallelism, --batch-size, --flush-ms, --credits,
-/// --no-chaining, --dead-letters, --quiet and --timeout-s to a CLI11 app.
+/// Adds every runtime option to a CLI11 app (`--help` lists them; docs/api.md
+/// explains each): threads and parallelism, batching and credits, chaining,
+/// dead letters, summary and timeout, state directory and checkpoints,
+/// restart strategy and recovery timeout, fault injection, savepoints, and
+/// the cluster file and node name.
 void add_runtime_options(CLI::App& app, runtime_config& cfg);
 
 /// Asks the running job(s) of this process for a savepoint, from any thread
