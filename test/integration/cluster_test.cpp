@@ -285,3 +285,28 @@ BOOST_AUTO_TEST_CASE(a_node_that_answers_its_deploy_late_stalls_nothing_else) {
   BOOST_TEST(n1.find("for the other nodes to deploy attempt 0") != std::string::npos);
   BOOST_TEST(n1.find("[warning]") == std::string::npos);  // nobody was declared lost
 }
+
+BOOST_AUTO_TEST_CASE(a_deployment_without_progress_fails_the_attempt_and_the_job_goes_on) {
+  // n3 answers its first deploy request 10 s late; the coordinator's
+  // recovery limit is 3 s. The attempt fails with the reason, the restart
+  // strategy starts attempt 1, and the job ends exactly-once.
+  local_cluster c{"cl-stalled-deploy"};
+  const uint64_t n = 20000;
+  auto args = oracle_args(c.dir() / "out", n, 0);
+  auto slow = args;
+  slow.insert(slow.end(), {"--faults", "delay:at=deploy_reply,ms=10000"});
+  auto coordinator = args;
+  coordinator.insert(coordinator.end(), {"--recovery-timeout-ms", "3000"});
+  c.start("n2", args);
+  c.start("n3", slow);
+  c.start("n1", coordinator);
+  require_all_finish(c, 90s);
+  require_exactly_once(c, c.dir() / "out", n);
+  const auto n1 = it::read_file(c.log_path("n1"));
+  BOOST_TEST_INFO(c.logs());
+  BOOST_TEST(n1.find("recovery made no progress for") != std::string::npos);
+  BOOST_TEST_INFO(c.logs());
+  BOOST_TEST(n1.find("while waiting for the other nodes to deploy attempt 0") != std::string::npos);
+  BOOST_TEST_INFO(c.logs());
+  BOOST_TEST(n1.find("restart 1:") != std::string::npos);
+}

@@ -156,7 +156,7 @@ private:
   mutable std::mutex mu_;
   std::vector<peer_state> peers_;
   std::atomic<uint32_t> attempt_{0};
-  std::atomic<uint32_t> cancelled_{0};  ///< Attempts up to this one were cancelled.
+  std::atomic<uint32_t> cancelled_{0};  ///< Attempts below this one were cancelled.
   std::map<std::pair<uint32_t, uint32_t>, caf::actor>
       local_;                                 ///< Tasks of the current attempt here.
   std::map<caf::actor_addr, task_ref> refs_;  ///< Their addresses.

@@ -91,7 +91,7 @@ std::optional<actors::error> cluster_node::deploy_remote(uint32_t attempt, const
   for (size_t n = 0; n < cfg_.nodes.size(); ++n) {
     if (n == me_)
       continue;
-    if (cancelled_.load() >= attempt && attempt > 0)
+    if (attempt < cancelled_.load())
       return actors::error{actors::errc::cancelled,
                            fmt::format("attempt {} was cancelled", attempt)};
     {
@@ -130,7 +130,7 @@ void cluster_node::cancel(uint32_t attempt, const std::string& reason) {
     return;
   // A deployment of this attempt still queued or in flight stops at its next node.
   for (uint32_t c = cancelled_.load();
-       c < attempt && !cancelled_.compare_exchange_weak(c, attempt);) {
+       c < attempt + 1 && !cancelled_.compare_exchange_weak(c, attempt + 1);) {
   }
   control_worker_->post([this, attempt, reason] {
     std::shared_lock life{life_};
