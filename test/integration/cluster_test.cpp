@@ -83,6 +83,23 @@ void send_garbage(uint16_t port, const std::string& bytes) {
   ::close(fd);
 }
 
+/// The oracle job (20,000 records) on three nodes where n3 answers its first
+/// deploy request 10 s late; the coordinator gets `coordinator_extra`. Every
+/// node must finish and the output must be exactly-once.
+void run_with_a_slow_deploy(local_cluster& c, const std::vector<std::string>& coordinator_extra) {
+  const uint64_t n = 20000;
+  auto args = oracle_args(c.dir() / "out", n, 0);
+  auto slow = args;
+  slow.insert(slow.end(), {"--faults", "delay:at=deploy_reply,ms=10000"});
+  auto coordinator = args;
+  coordinator.insert(coordinator.end(), coordinator_extra.begin(), coordinator_extra.end());
+  c.start("n2", args);
+  c.start("n3", slow);
+  c.start("n1", coordinator);
+  require_all_finish(c, 90s);
+  require_exactly_once(c, c.dir() / "out", n);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(wordcount_on_three_nodes_equals_the_local_run) {
@@ -125,7 +142,9 @@ BOOST_AUTO_TEST_CASE(killed_node_restarted_with_the_same_command_recovers_exactl
   auto args = oracle_args(c.dir() / "out", n, 15000);
   start_all(c, args);
   BOOST_REQUIRE(c.wait_for_log("n2", "tasks deployed here", 20s));
-  std::this_thread::sleep_for(1500ms);  // a few checkpoints complete
+  // A checkpoint completed (under CPU contention that can take longer than
+  // a fixed sleep).
+  BOOST_REQUIRE(c.wait_for_log("n1", "completed checkpoint", 60s));
   c.kill9("n2");
   std::this_thread::sleep_for(500ms);
   c.start("n2", args);
@@ -157,7 +176,7 @@ BOOST_AUTO_TEST_CASE(coordinator_restarted_from_its_state_directory_resumes_exac
   auto args = oracle_args(c.dir() / "out", n, 15000);
   start_all(c, args);
   BOOST_REQUIRE(c.wait_for_log("n2", "tasks deployed here", 20s));
-  std::this_thread::sleep_for(1500ms);
+  BOOST_REQUIRE(c.wait_for_log("n1", "completed checkpoint", 60s));
   c.kill9("n1");
   std::this_thread::sleep_for(500ms);
   c.start("n1", args);
@@ -266,17 +285,7 @@ BOOST_AUTO_TEST_CASE(a_node_that_answers_its_deploy_late_stalls_nothing_else) {
   // exactly-once. The coordinator runs one CAF worker: a handler that waited
   // for the answer would stop everything else on it.
   local_cluster c{"cl-slow-deploy"};
-  const uint64_t n = 20000;
-  auto args = oracle_args(c.dir() / "out", n, 0);
-  auto slow = args;
-  slow.insert(slow.end(), {"--faults", "delay:at=deploy_reply,ms=10000"});
-  auto coordinator = args;
-  coordinator.insert(coordinator.end(), {"--workers", "1"});
-  c.start("n2", args);
-  c.start("n3", slow);
-  c.start("n1", coordinator);
-  require_all_finish(c, 90s);
-  require_exactly_once(c, c.dir() / "out", n);
+  run_with_a_slow_deploy(c, {"--workers", "1"});
   const auto n1 = it::read_file(c.log_path("n1"));
   BOOST_TEST_INFO(c.logs());
   BOOST_TEST(it::read_file(c.log_path("n3")).find("answering the deploy request 10000 ms late") !=
@@ -291,17 +300,7 @@ BOOST_AUTO_TEST_CASE(a_deployment_without_progress_fails_the_attempt_and_the_job
   // recovery limit is 3 s. The attempt fails with the reason, the restart
   // strategy starts attempt 1, and the job ends exactly-once.
   local_cluster c{"cl-stalled-deploy"};
-  const uint64_t n = 20000;
-  auto args = oracle_args(c.dir() / "out", n, 0);
-  auto slow = args;
-  slow.insert(slow.end(), {"--faults", "delay:at=deploy_reply,ms=10000"});
-  auto coordinator = args;
-  coordinator.insert(coordinator.end(), {"--recovery-timeout-ms", "3000"});
-  c.start("n2", args);
-  c.start("n3", slow);
-  c.start("n1", coordinator);
-  require_all_finish(c, 90s);
-  require_exactly_once(c, c.dir() / "out", n);
+  run_with_a_slow_deploy(c, {"--recovery-timeout-ms", "3000"});
   const auto n1 = it::read_file(c.log_path("n1"));
   BOOST_TEST_INFO(c.logs());
   BOOST_TEST(n1.find("recovery made no progress for") != std::string::npos);

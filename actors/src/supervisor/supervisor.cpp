@@ -283,6 +283,8 @@ private:
     auto& done = r.value();
     if (!done)
       return;
+    log(false,
+        fmt::format("completed {} {}", done->savepoint ? "savepoint" : "checkpoint", done->id));
     faults().at(crash_point::before_sink_commit, done->id);
     for (auto& vec : actors_)
       for (auto& a : vec)

@@ -113,6 +113,9 @@ public:
 
 private:
   using clock = std::chrono::steady_clock;
+  /// Longest wait for one node's answer to a deploy request or a snapshot
+  /// push (on the control worker or the snapshot writer, never an actor).
+  static constexpr std::chrono::milliseconds control_timeout{30'000};
   struct peer_state {
     bool joined = false;
     clock::time_point last_heard{};

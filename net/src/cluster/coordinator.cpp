@@ -17,11 +17,6 @@ namespace sluice::net {
 using namespace sluice::actors;
 using std::chrono::milliseconds;
 
-namespace {
-/// Longest wait for one node's answer to a deploy or a snapshot push.
-constexpr milliseconds control_timeout{30'000};
-}  // namespace
-
 void cluster_node::set_supervisor(const caf::actor& sup) {
   std::lock_guard lock{mu_};
   supervisor_ = sup;

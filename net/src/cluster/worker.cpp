@@ -16,11 +16,6 @@ namespace sluice::net {
 using namespace sluice::actors;
 using std::chrono::milliseconds;
 
-namespace {
-/// Longest wait for the coordinator to take a replicated snapshot.
-constexpr milliseconds control_timeout{30'000};
-}  // namespace
-
 control cluster_node::worker_deploy(const deploy_msg& d) {
   const auto& g = *graph_;
   size_t total = 0;
