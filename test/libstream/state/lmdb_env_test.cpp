@@ -20,6 +20,8 @@
 #include "sluice/state/lmdb_table.hpp"
 #include "sluice/state/snapshot_store.hpp"
 
+#include "temp_dir.hpp"
+
 using namespace sluice;
 using namespace sluice::state;
 namespace fs = std::filesystem;
@@ -27,25 +29,9 @@ using std::chrono::steady_clock;
 
 namespace {
 
-/// A fresh directory under the system temp dir, removed with its contents.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "sluice-lmdb-env-XXXXXX").string();
-    if (!mkdtemp(tmpl.data()))
-      throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string str() const { return path_.string(); }
-
-private:
-  fs::path path_;
+/// A fresh directory for one test (see temp_dir.hpp).
+struct temp_dir : sluice::test::temp_dir {
+  temp_dir() : sluice::test::temp_dir("lmdb-env") {}
 };
 
 /// Counts the environments of its kind open at once. The destructor holds
