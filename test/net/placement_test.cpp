@@ -4,7 +4,7 @@
 
 #include <variant>
 
-#include "cluster/placement.hpp"
+#include "placement.hpp"
 #include "sluice/pipeline.hpp"
 
 using namespace sluice;

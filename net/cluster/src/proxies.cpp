@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
-#include "cluster/cluster_node.hpp"
+#include "cluster_node.hpp"
 #include "sluice/actors/messages.hpp"
 
 namespace sluice::net {

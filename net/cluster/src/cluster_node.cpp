@@ -1,13 +1,13 @@
-#include "cluster/cluster_node.hpp"
+#include "cluster_node.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
-#include "cluster/snapshot_transfer.hpp"
 #include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/snapshot_writer.hpp"
+#include "snapshot_transfer.hpp"
 
 #include <thread>
 

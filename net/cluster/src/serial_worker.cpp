@@ -1,4 +1,4 @@
-#include "cluster/serial_worker.hpp"
+#include "serial_worker.hpp"
 
 #include <spdlog/spdlog.h>
 

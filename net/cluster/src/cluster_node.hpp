@@ -35,8 +35,8 @@
 #include <variant>
 #include <vector>
 
-#include "cluster/link_table.hpp"
-#include "cluster/serial_worker.hpp"
+#include "link_table.hpp"
+#include "serial_worker.hpp"
 #include "sluice/actors/cluster_port.hpp"
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"

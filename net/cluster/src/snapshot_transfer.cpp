@@ -1,4 +1,4 @@
-#include "cluster/snapshot_transfer.hpp"
+#include "snapshot_transfer.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -1,12 +1,12 @@
-#include "cluster/cluster_node.hpp"
+#include "cluster_node.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
-#include "cluster/placement.hpp"
-#include "cluster/snapshot_transfer.hpp"
+#include "placement.hpp"
 #include "sluice/actors/messages.hpp"
+#include "snapshot_transfer.hpp"
 
 // The coordinating node's side: placement, deployment and cancellation of
 // attempts (the network part on the control worker), membership and

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/serial_worker.hpp"
+#include "serial_worker.hpp"
 #include "sluice/net/cluster_config.hpp"
 #include "sluice/net/event_loop.hpp"
 #include "sluice/net/frame.hpp"

@@ -2,7 +2,7 @@
 
 // The node service of a Sluice cluster: what a node serves (node_server and
 // the handler it calls) and how it calls other nodes (peer_link), all on one
-// event_loop. See net/README.md.
+// event_loop. See net/node/README.md.
 
 #include "sluice/net/event_loop.hpp"
 #include "sluice/net/frame.hpp"

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "cluster/cluster_node.hpp"
+#include "cluster_node.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/net/cluster_config.hpp"
 

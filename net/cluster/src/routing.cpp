@@ -1,4 +1,4 @@
-#include "cluster/cluster_node.hpp"
+#include "cluster_node.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

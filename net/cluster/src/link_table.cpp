@@ -1,4 +1,4 @@
-#include "cluster/link_table.hpp"
+#include "link_table.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,12 +1,12 @@
-#include "cluster/cluster_node.hpp"
+#include "cluster_node.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
-#include "cluster/snapshot_transfer.hpp"
 #include "sluice/actors/deploy.hpp"
 #include "sluice/actors/messages.hpp"
+#include "snapshot_transfer.hpp"
 
 // A node that does not coordinate: it joins, keeps heartbeats going, spawns
 // its share of every attempt and replicates its snapshots to the coordinator.

@@ -1,4 +1,4 @@
-#include "cluster/placement.hpp"
+#include "placement.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
