@@ -80,6 +80,49 @@ BOOST_AUTO_TEST_CASE(malformed_lines_go_to_the_dead_letter_stream_with_line_and_
   BOOST_TEST(dl[1].reason == "expected 2 fields, found 1");
 }
 
+BOOST_AUTO_TEST_CASE(a_large_csv_file_is_read_in_parallel_byte_ranges_each_line_once) {
+  // 6 MB (over text_file_options::parallel_from_bytes) at parallelism 3:
+  // three instances read their byte ranges; every row arrives once and every
+  // rejected row names its own line, whichever instance read it.
+  temp_dir dir;
+  const auto path = (dir.path / "big.csv").string();
+  std::vector<account> expected;
+  std::set<std::string> bad_positions;
+  {
+    std::ofstream out(path);
+    out << "id,balance\n";
+    int64_t line = 1;
+    for (int64_t id = 1; id <= 400000; ++id) {
+      ++line;
+      if (id % 50000 == 0) {
+        out << id << ",n/a\n";
+        bad_positions.insert(path + ":" + std::to_string(line));
+      } else {
+        out << id << "," << (id % 1000) << ".25\n";
+        expected.push_back({id, static_cast<double>(id % 1000) + 0.25});
+      }
+    }
+  }
+  BOOST_TEST_REQUIRE(fs::file_size(path) >= text_file_options{}.parallel_from_bytes);
+  pipeline p{"parallel_file"};
+  auto good = std::make_shared<collected<account>>();
+  auto bad = std::make_shared<collected<dead_letter>>();
+  auto src = p.read_csv(path, parse_account).name("accounts");
+  src.collect(good);
+  src.dead_letters().collect(bad);
+  auto r = execute(p, config(3));
+  require_ok(r);
+  BOOST_TEST((sorted(good->items()) == expected));
+  std::set<std::string> positions;
+  std::set<uint32_t> instances;
+  for (auto& d : bad->items()) {
+    positions.insert(d.position);
+    instances.insert(d.instance);
+  }
+  BOOST_TEST(positions == bad_positions);
+  BOOST_TEST(instances.size() == 3u, "dead letters came from " << instances.size() << " instances");
+}
+
 BOOST_AUTO_TEST_CASE(unconsumed_dead_letters_are_written_to_the_dead_letter_file_and_counted) {
   temp_dir dir;
   write_accounts(dir.path / "accounts.csv");

@@ -2,6 +2,7 @@
 
 // Included by pipeline.hpp: the typed stream handles of the fluent API.
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -285,7 +286,12 @@ stream<T> pipeline::add_file_source(std::string path, Parse parse, text_file_opt
   auto s = add_source<T>("file_source", [path, parse, opts] {
     return std::make_unique<text_file_source<T, Parse>>(path, parse, opts);
   });
-  s.parallelism(1);
+  // A small file is read by one instance, in file order; a large one follows
+  // the job's parallelism, each instance reading its byte-range splits.
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size < opts.parallel_from_bytes)
+    s.parallelism(1);
   return s;
 }
 

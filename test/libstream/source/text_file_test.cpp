@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/state/snapshot.hpp"
 #include "sluice/testing/harness.hpp"
 
 using namespace sluice;
@@ -109,7 +110,7 @@ BOOST_AUTO_TEST_CASE(reads_lf_and_crlf_lines_and_skips_header) {
   BOOST_TEST(out[0].age == 36);
   BOOST_TEST(out[2].age == 28);  // last line without a line end
   BOOST_TEST(h.dead_letters().empty());
-  BOOST_TEST(h.as<person_source>().line_number() == 4u);
+  BOOST_TEST(h.as<person_source>().lines_read() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(header_is_data_unless_skipped) {
@@ -194,7 +195,7 @@ BOOST_AUTO_TEST_CASE(poll_emits_at_most_max_records) {
   testing::harness h{std::make_unique<int_source>(path, parse_int{}, text_file_options{})};
   BOOST_TEST((h.poll(4, 1) == poll_status::more));
   BOOST_TEST(h.values<int>() == (std::vector<int>{0, 1, 2, 3}));
-  BOOST_TEST(h.as<int_source>().line_number() == 4u);
+  BOOST_TEST(h.as<int_source>().lines_read() == 4u);
   BOOST_TEST((h.poll(4) == poll_status::end));
   BOOST_TEST(h.values<int>() == (std::vector<int>{4, 5, 6, 7, 8, 9}));
 }
@@ -223,6 +224,142 @@ BOOST_AUTO_TEST_CASE(instances_split_lines_without_overlap) {
     BOOST_TEST(ages == expected, "parallelism " << p << ": every line read exactly once");
     BOOST_TEST(dead == 1u, "parallelism " << p);
   }
+}
+
+BOOST_AUTO_TEST_CASE(byte_range_splits_give_every_line_to_exactly_one_instance_in_file_order) {
+  // Random line lengths (empty lines, CRLF, lines longer than a split, no
+  // final line end) against every parallelism up to 5 and split counts from
+  // 1 to 128: the instances together emit each line once, each instance in
+  // file order, and one instance emits the file in order.
+  temp_dir dir;
+  uint64_t seed = 12345;
+  auto rnd = [&](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  for (int file = 0; file < 12; ++file) {
+    strings lines;
+    std::string content;
+    const int count = static_cast<int>(rnd(60));
+    for (int i = 0; i < count; ++i) {
+      std::string l = "l" + std::to_string(i) + std::string(rnd(5) == 0 ? rnd(90) : rnd(6), 'x');
+      lines.push_back(l);
+      content += l + (rnd(3) == 0 ? "\r\n" : "\n");
+    }
+    if (!content.empty() && rnd(2) == 0)
+      content.pop_back();  // no line end after the last line (maybe a lone '\r' left)
+    if (!content.empty() && content.back() == '\r')
+      content.pop_back();
+    const auto path = dir.write("f" + std::to_string(file) + ".txt", content);
+    auto parse = [](std::string_view l) {
+      return std::string{l};
+    };
+    using source_t = text_file_source<std::string, decltype(parse)>;
+    for (uint32_t max_par : {1u, 3u, 7u, 128u}) {
+      for (uint32_t p = 1; p <= std::min(max_par, 5u); ++p) {
+        BOOST_TEST_CONTEXT("file " << file << " (" << content.size() << " bytes), p " << p << " of "
+                                   << max_par << " splits") {
+          strings all;
+          for (uint32_t k = 0; k < p; ++k) {
+            testing::harness h{std::make_unique<source_t>(path, parse, text_file_options{}), k, p,
+                               max_par};
+            BOOST_TEST((h.poll(3) == poll_status::end));
+            auto mine = h.values<std::string>();
+            std::vector<int> order;
+            for (auto& l : mine)
+              order.push_back(std::stoi(l.substr(1)));
+            BOOST_TEST(std::is_sorted(order.begin(), order.end()), "instance " << k);
+            all.insert(all.end(), mine.begin(), mine.end());
+          }
+          if (p == 1)
+            BOOST_TEST(all == lines);
+          std::sort(all.begin(), all.end());
+          strings expected = lines;
+          std::sort(expected.begin(), expected.end());
+          BOOST_TEST(all == expected);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(each_instance_reads_only_its_share_of_the_file) {
+  // 4 instances of a 4000-line file: each reads about a quarter of the lines
+  // (its byte ranges), not the whole file.
+  temp_dir dir;
+  std::string content;
+  for (int i = 0; i < 4000; ++i)
+    content += std::to_string(1000000 + i) + "\n";  // 8 bytes per line
+  const auto path = dir.write("ints.txt", content);
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < 4; ++k) {
+    testing::harness h{std::make_unique<int_source>(path, parse_int{}, text_file_options{}), k, 4,
+                       128};
+    h.poll();
+    const auto read = h.as<int_source>().lines_read();
+    BOOST_TEST(read >= 990u, "instance " << k << " read " << read << " lines");
+    BOOST_TEST(read <= 1010u, "instance " << k << " read " << read << " lines");
+    BOOST_TEST(h.values<int>().size() == read);
+    total += read;
+  }
+  BOOST_TEST(total == 4000u);
+}
+
+BOOST_AUTO_TEST_CASE(dead_letters_name_the_file_line_in_every_instance) {
+  // Instances that start inside the file count the lines before a rejected
+  // one; the numbers are the file's, whichever instance read the line.
+  temp_dir dir;
+  std::string content = "name,age\n";
+  std::vector<std::string> expected;
+  for (int i = 2; i <= 400; ++i) {
+    if (i % 37 == 0) {
+      content += "bad line " + std::to_string(i) + "\n";
+      expected.push_back(":" + std::to_string(i));
+    } else {
+      content += "p" + std::to_string(i) + "," + std::to_string(i) + "\n";
+    }
+  }
+  const auto path = dir.write("people.csv", content);
+  for (uint32_t p : {1u, 2u, 3u, 7u}) {
+    std::vector<std::string> got;
+    for (uint32_t k = 0; k < p; ++k) {
+      testing::harness h{persons(path), k, p, 16};
+      h.poll(5);
+      for (auto& d : h.dead_letters()) {
+        BOOST_TEST(d.raw.rfind("bad line ", 0) == 0u);
+        BOOST_TEST(d.position == path + ":" + d.raw.substr(9), "instance " << k << " of " << p);
+        got.push_back(d.position.substr(path.size()));
+      }
+    }
+    std::sort(got.begin(), got.end());
+    auto want = expected;
+    std::sort(want.begin(), want.end());
+    BOOST_TEST(got == want, "parallelism " << p);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(restore_refuses_a_file_whose_size_changed) {
+  temp_dir dir;
+  const auto path = dir.write("ints.txt", "1\n2\n3\n4\n");
+  state::snapshot_writer w{8, 1};
+  {
+    testing::harness h{std::make_unique<int_source>(path, parse_int{}, text_file_options{}), 0, 1,
+                       8};
+    h.poll(1, 1);
+    h.as<int_source>().snapshot(w);
+  }
+  dir.write("ints.txt", "1\n2\n3\n4\n5\n");
+  std::vector<std::string> sections;
+  for (auto& [g, bytes] : w.keyed_bytes())
+    sections.push_back(bytes);
+  testing::harness h{std::make_unique<int_source>(path, parse_int{}, text_file_options{}), 0, 1, 8};
+  BOOST_CHECK_EXCEPTION(h.as<int_source>().restore(state::snapshot_reader{std::nullopt, sections}),
+                        std::runtime_error, [&](const std::runtime_error& e) {
+                          const std::string m = e.what();
+                          return m.find(path) != std::string::npos &&
+                                 m.find("changed since the checkpoint") != std::string::npos &&
+                                 m.find("8 bytes, now 10") != std::string::npos;
+                        });
 }
 
 BOOST_AUTO_TEST_CASE(missing_file_throws_with_path_in_message) {
