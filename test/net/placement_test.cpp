@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(a_node_that_never_joined_holds_the_job_back_and_is_named) {
 
 BOOST_AUTO_TEST_CASE(a_lost_node_is_waited_for_without_failover) {
   auto nodes = all_joined();
-  nodes[1].lost = "no heartbeat for 1600 ms";
+  nodes[1].lost = actors::error{actors::errc::node_lost, "no heartbeat for 1600 ms"};
   auto out = place_instances(graph(), three_nodes(false), nodes);
   BOOST_REQUIRE(std::holds_alternative<actors::error>(out));
   BOOST_TEST(std::get<actors::error>(out).detail ==
@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(a_lost_node_is_waited_for_without_failover) {
 
 BOOST_AUTO_TEST_CASE(with_failover_a_lost_node_is_left_out) {
   auto nodes = all_joined();
-  nodes[1].lost = "connection closed";
+  nodes[1].lost = actors::error{actors::errc::node_lost, "connection closed"};
   auto out = place_instances(graph(), three_nodes(true), nodes);
   BOOST_REQUIRE(std::holds_alternative<actors::placement>(out));
   for (auto& v : std::get<actors::placement>(out))
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(a_constraint_no_usable_node_meets_names_the_operator) {
   auto c = three_nodes(true);
   c.constraints["sink"] = {"n3"};
   auto nodes = all_joined();
-  nodes[2].lost = "connection closed";
+  nodes[2].lost = actors::error{actors::errc::node_lost, "connection closed"};
   auto out = place_instances(graph(), c, nodes);
   BOOST_REQUIRE(std::holds_alternative<actors::error>(out));
   BOOST_TEST(std::get<actors::error>(out).detail ==

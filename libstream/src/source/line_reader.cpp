@@ -17,7 +17,7 @@ line_reader::line_reader(std::string path, size_t buffer_bytes)
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0)
     throw std::runtime_error("cannot open input file '" + path_ + "': " + std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd_, &st) != 0) {
     const int err = errno;
     ::close(fd_);
@@ -132,7 +132,8 @@ uint64_t line_reader::align(uint64_t offset) {
 uint64_t line_reader::count_line_ends(uint64_t from, uint64_t to) {
   to = std::min(to, size_);
   uint64_t n = 0;
-  std::vector<char> chunk(std::min<uint64_t>(1 << 20, std::max<uint64_t>(to - std::min(from, to), 1)));
+  std::vector<char> chunk(
+      std::min<uint64_t>(1 << 20, std::max<uint64_t>(to - std::min(from, to), 1)));
   while (from < to) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(chunk.size(), to - from));
     const size_t got = read_at(from, chunk.data(), want);

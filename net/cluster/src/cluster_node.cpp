@@ -255,7 +255,7 @@ void cluster_node::on_heartbeat(const std::string& peer, uint64_t, uint64_t) {
     // not dead. It is usable again; what it still runs belongs to an attempt
     // that was replaced (its frames are dropped everywhere) and the next
     // deployment stops it.
-    spdlog::info("node {} is back (heartbeats resumed after: {})", peer, *p.lost);
+    spdlog::info("node {} is back (heartbeats resumed after: {})", peer, p.lost->detail);
     p.lost.reset();
   }
   p.last_heard = clock::now();

@@ -95,7 +95,7 @@ public:
   void deploy(uint32_t attempt, const actors::placement& where, std::optional<uint64_t> restore,
               caf::actor reply_to) override;
   caf::actor proxy(uint32_t attempt, uint16_t node, uint32_t vertex, uint32_t instance) override;
-  std::optional<std::string> lost(uint16_t node) const override;
+  std::optional<actors::error> lost(uint16_t node) const override;
   void register_local(uint32_t attempt, uint32_t vertex, uint32_t instance,
                       const caf::actor& task) override;
   void cancel(uint32_t attempt, const std::string& reason) override;
@@ -119,10 +119,11 @@ private:
   struct peer_state {
     bool joined = false;
     clock::time_point last_heard{};
-    std::optional<std::string> lost;  ///< Why, once lost (until it joins again).
+    std::optional<actors::error> lost;  ///< Why, once lost (until it joins again).
   };
 
-  void node_lost(uint16_t node, const std::string& reason);
+  void node_lost(uint16_t node, const std::string& reason,
+                 actors::errc code = actors::errc::node_lost);
   /// A broken link may have lost frames: on the coordinator the node is
   /// lost; elsewhere this node reports a failure of its part of the attempt.
   void handle_broken_links();

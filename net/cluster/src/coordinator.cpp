@@ -115,7 +115,7 @@ std::optional<actors::error> cluster_node::deploy_remote(uint32_t attempt, const
   return std::nullopt;
 }
 
-std::optional<std::string> cluster_node::lost(uint16_t node) const {
+std::optional<actors::error> cluster_node::lost(uint16_t node) const {
   std::lock_guard lock{mu_};
   return peers_.at(node).lost;
 }
@@ -150,14 +150,14 @@ void cluster_node::cancel(uint32_t attempt, const std::string& reason) {
   });
 }
 
-void cluster_node::node_lost(uint16_t node, const std::string& reason) {
+void cluster_node::node_lost(uint16_t node, const std::string& reason, actors::errc code) {
   std::vector<caf::actor> proxies;
   {
     std::lock_guard lock{mu_};
     auto& p = peers_[node];
     if (!p.joined || p.lost)
       return;
-    p.lost = reason;
+    p.lost = actors::error{code, reason};
     for (auto& [k, a] : proxies_)
       if (std::get<1>(k) == node)
         proxies.push_back(a);
@@ -188,7 +188,7 @@ void cluster_node::handle_broken_links() {
     const auto reason = fmt::format("the link from node {} to node {} broke: {}",
                                     cfg_.nodes[me_].name, cfg_.nodes[n].name, why);
     if (is_coordinator()) {
-      node_lost(n, reason);
+      node_lost(n, reason, actors::errc::link_broken);
     } else if (running && supervisor_) {
       // Batches to that node may be lost: fail this node's part of the
       // attempt, so the job restarts from the latest checkpoint. The failure

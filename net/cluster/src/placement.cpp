@@ -18,7 +18,7 @@ std::variant<actors::placement, actors::error> place_instances(
       usable.push_back(static_cast<uint16_t>(n));
     else if (!a.joined || !cfg.failover)
       missing.push_back(cfg.nodes[n].name +
-                        (a.lost ? " (lost: " + *a.lost + ")" : " (not joined)"));
+                        (a.lost ? " (lost: " + a.lost->detail + ")" : " (not joined)"));
   }
   if (!missing.empty())
     return actors::error{actors::errc::nodes_unavailable,

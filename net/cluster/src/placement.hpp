@@ -15,8 +15,8 @@ namespace sluice::net {
 
 /// What the coordinator knows of a node when it places a job.
 struct node_availability {
-  bool joined = false;              ///< Joined once (the coordinator itself always has).
-  std::optional<std::string> lost;  ///< Why it is lost, while it is.
+  bool joined = false;                ///< Joined once (the coordinator itself always has).
+  std::optional<actors::error> lost;  ///< Why it is lost, while it is.
 };
 
 /// Places every instance of `g` on the usable nodes: every node must have

@@ -50,8 +50,9 @@ public:
   /// quits (so a monitor sees it down) when that node is lost.
   virtual caf::actor proxy(uint32_t attempt, uint16_t node, uint32_t vertex, uint32_t instance) = 0;
 
-  /// Why `node` was lost, if it was (no heartbeat, connection closed).
-  virtual std::optional<std::string> lost(uint16_t node) const = 0;
+  /// Why `node` was lost, if it was: `errc::node_lost` (no heartbeat,
+  /// connection closed, restarted) or `errc::link_broken`, with a detail.
+  virtual std::optional<error> lost(uint16_t node) const = 0;
 
   /// A local task of `attempt`: remote peers can now address it, and what it
   /// sends to proxies is attributed to it.

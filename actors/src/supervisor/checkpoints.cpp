@@ -1,0 +1,55 @@
+// The supervisor's side of checkpoints: triggers to the sources, the
+// acknowledgements, completion to every task, the final checkpoint.
+
+#include <fmt/format.h>
+
+#include "sluice/actors/fault_injector.hpp"
+#include "supervisor/job_supervisor.hpp"
+
+namespace sluice::actors {
+
+void job_supervisor::trigger(uint64_t id) {
+  const auto& g = *args_.graph;
+  for (auto& v : g.vertices()) {
+    const bool source = g.logical().nodes[v.chain.front()].is_source;
+    for (uint32_t i = 0; i < actors_[v.id].size(); ++i)
+      if (source || finished_.count({v.id, i}))
+        send(actors_[v.id][i], checkpoint_atom::value, id);
+  }
+}
+
+void job_supervisor::on_ack(uint64_t id, task_id t, ack_stats stats) {
+  if (!checkpoints_ || phase_ == phase::restarting || phase_ == phase::done)
+    return;
+  auto r = checkpoints_->acknowledge(id, t, stats, clock_->now(), pending_notes_);
+  flush_notes();
+  if (!r) {
+    on_failure(r.error().message);
+    return;
+  }
+  auto& done = r.value();
+  if (!done)
+    return;
+  log(false,
+      fmt::format("completed {} {}", done->savepoint ? "savepoint" : "checkpoint", done->id));
+  faults().at(crash_point::before_sink_commit, done->id);
+  for (auto& vec : actors_)
+    for (auto& a : vec)
+      send(a, complete_atom::value, done->id);
+  if (done->ends_job) {
+    ending_id_ = done->id;  // finish once every task confirmed (committed_atom)
+    committed_.clear();
+  }
+}
+
+void job_supervisor::on_all_finished() {
+  if (!checkpoints_ || !checkpoints_->periodic()) {
+    finish_job();
+    return;
+  }
+  phase_ = phase::finishing;
+  trigger(checkpoints_->trigger_final(clock_->now(), pending_notes_).id);
+  flush_notes();
+}
+
+}  // namespace sluice::actors

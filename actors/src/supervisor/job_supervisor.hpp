@@ -1,0 +1,145 @@
+#pragma once
+// The job supervisor actor (private to actors/): one class, its roles in
+// separate files —
+//   supervisor.cpp    behaviour, tick, the end of a run, notes
+//   deployment.cpp    placing and spawning the tasks of an attempt
+//   checkpoints.cpp   triggers and acknowledgements (the checkpoint_driver
+//                     holds the CAF-free logic)
+//   recovery.cpp      failures, restart decisions, redeployment
+// Nothing here blocks the actor's thread: a remote deployment is a request
+// whose answer arrives as a message.
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sluice/actors/checkpoint_driver.hpp"
+#include "sluice/actors/clock.hpp"
+#include "sluice/actors/messages.hpp"
+#include "sluice/actors/recovery_watch.hpp"
+#include "sluice/actors/restart_strategy.hpp"
+#include "sluice/actors/supervisor.hpp"
+#include "supervisor/dead_letter_file.hpp"
+
+namespace sluice::actors {
+
+class job_supervisor : public caf::event_based_actor {
+public:
+  job_supervisor(caf::actor_config& cfg, supervisor_args args)
+      : caf::event_based_actor(cfg),
+        args_(std::move(args)),
+        cfg_(args_.cfg),
+        clock_(clock_or_wall(args_.cfg.clock)),
+        watch_(duration{cfg_.recovery_report_interval.count()},
+               duration{cfg_.recovery_timeout.count()}),
+        dead_(cfg_.dead_letter_path) {}
+
+  /// Drops strong references to tasks and the writer (see task on_exit).
+  void on_exit() override;
+
+  caf::behavior make_behavior() override;
+
+private:
+  /// running: tasks run. finishing: all finished, the final checkpoint is
+  /// in flight. restarting: old tasks are stopping. waiting: the job cannot
+  /// be placed yet. deploying: the other nodes are spawning their tasks.
+  enum class phase { running, finishing, restarting, waiting, deploying, done };
+
+  /// The supervisor's heartbeat: recovery watch, waiting deployments,
+  /// restart delays, checkpoint triggers and timeouts.
+  void on_tick();
+  std::chrono::milliseconds tick_interval() const;
+
+  // -- deployment (deployment.cpp) -----------------------------------------
+
+  void deploy(const std::optional<state::checkpoint_meta>& restore);
+
+  /// Spawns this node's tasks (and proxies of the remote ones) and starts them.
+  void spawn_local(const std::optional<state::checkpoint_meta>& restore);
+
+  // -- checkpoints (checkpoints.cpp) ---------------------------------------
+
+  /// Sends the trigger to every source task and to every finished task.
+  void trigger(uint64_t id);
+
+  void on_ack(uint64_t id, task_id t, ack_stats stats);
+
+  /// Every task finished. With checkpoints, one last checkpoint of the final
+  /// state makes sinks commit what they staged since the previous one.
+  void on_all_finished();
+
+  // -- failures and restarts (recovery.cpp) --------------------------------
+
+  void on_down(const caf::down_msg& dm);
+
+  /// A task failed: restart from the latest completed checkpoint if the
+  /// restart strategy allows, else fail the job with the cause.
+  void on_failure(const std::string& why);
+
+  /// A recovery made no progress within the limit: the attempt failed; go
+  /// on by the restart strategy without waiting for what never came.
+  void on_stall(const std::string& why);
+
+  /// Records a failure and asks the restart strategy. False when the job
+  /// failed for good (it has been reported); true when a new attempt is due.
+  bool restart_after(const std::string& why);
+
+  /// The new attempt starts once the restart delay has passed on the
+  /// injected clock (checked every tick; at once without a delay).
+  void redeploy_later();
+
+  void redeploy();
+
+  // -- the end of a run (supervisor.cpp) -----------------------------------
+
+  void fail_job(const std::string& why);
+
+  void finish_job();
+
+  void report(bool ok, std::string error);
+
+  void note(std::string s);
+
+  void flush_notes();
+
+  void log(bool warning, const std::string& s);
+
+  supervisor_args args_;
+  const runtime_config& cfg_;
+  std::shared_ptr<const sluice::clock> clock_;
+  recovery_watch watch_;
+  dead_letter_file dead_;
+  std::unique_ptr<restart_strategy> restart_;
+  std::optional<checkpoint_driver> checkpoints_;
+  std::vector<std::string> pending_notes_;  ///< From the checkpoint driver, not yet noted.
+  caf::actor writer_;
+  std::vector<std::vector<caf::actor>>
+      actors_;                       ///< Every instance of the current attempt (task or proxy).
+  std::set<caf::actor_addr> alive_;  ///< Those not seen down yet.
+  placement where_;  ///< Cluster mode: node of every instance of the current attempt.
+  std::optional<state::checkpoint_meta> waiting_restore_;  ///< What a waiting deployment restores.
+  std::optional<state::checkpoint_meta>
+      deploying_restore_;  ///< What the deployment in flight restores.
+  std::set<std::pair<uint32_t, uint32_t>> finished_;
+  std::set<std::pair<uint32_t, uint32_t>> failed_;
+  std::set<caf::actor_addr> old_tasks_;  ///< Of the replaced attempt, until they are down.
+  std::vector<operator_metrics> metrics_;
+  job_report report_;
+  size_t total_ = 0;
+  phase phase_ = phase::running;
+  uint32_t attempt_ = 0;
+  bool restart_due_ = false;
+  duration restart_delay_{0};
+  std::optional<timestamp>
+      restart_at_;  ///< When the next attempt may start (restarting, old tasks down).
+  std::optional<uint64_t> ending_id_;
+  std::set<std::pair<uint32_t, uint32_t>> committed_;
+};
+
+}  // namespace sluice::actors

@@ -1,0 +1,135 @@
+// Failures and restarts: a task down or failed, a stalled recovery, the
+// restart strategy's decision and the redeployment from the latest valid
+// checkpoint.
+
+#include <fmt/format.h>
+
+#include "supervisor/job_supervisor.hpp"
+
+namespace sluice::actors {
+
+void job_supervisor::on_down(const caf::down_msg& dm) {
+  const bool was_alive = alive_.erase(dm.source) > 0;
+  if (phase_ == phase::restarting) {
+    if (old_tasks_.erase(dm.source) > 0) {
+      watch_.progress(clock_->now());
+      if (old_tasks_.empty() && restart_due_)
+        restart_due_ = false, redeploy_later();
+    }
+    return;
+  }
+  if (!was_alive || phase_ == phase::done)
+    return;
+  for (uint32_t v = 0; v < actors_.size(); ++v)
+    for (uint32_t i = 0; i < actors_[v].size(); ++i)
+      if (actors_[v][i].address() == dm.source) {
+        if (failed_.count({v, i}))
+          return;
+        failed_.insert({v, i});
+        std::string why = system().render(dm.reason);
+        if (args_.cluster && !where_.empty() && where_[v][i] != args_.cluster->local_node()) {
+          const uint16_t n = where_[v][i];
+          const auto lost = args_.cluster->lost(n);
+          why = fmt::format("node {} lost: {}", args_.cluster->node_name(n),
+                            lost ? lost->detail : why);
+        }
+        on_failure(fmt::format("task {}#{} stopped unexpectedly: {}",
+                               args_.graph->vertices()[v].name, i, why));
+        return;
+      }
+}
+
+void job_supervisor::on_failure(const std::string& why) {
+  if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting)
+    return;
+  if (!restart_after(why))
+    return;
+  // Wait until every task of the old attempt is down before the new one
+  // starts (a task's state directory, ports and sinks are then free).
+  old_tasks_ = alive_;
+  for (auto& vec : actors_)
+    for (auto& a : vec) {
+      unlink_from(a);
+      send_exit(a, caf::exit_reason::kill);
+    }
+  if (old_tasks_.empty()) {
+    redeploy_later();  // nothing to wait for (e.g. the deployment itself failed)
+    return;
+  }
+  restart_due_ = true;
+  watch_.waiting_for(fmt::format("{} tasks of attempt {} to stop", old_tasks_.size(), attempt_ - 1),
+                     clock_->now());
+}
+
+void job_supervisor::on_stall(const std::string& why) {
+  const auto was = phase_;
+  if (was == phase::done)
+    return;
+  log(true, why);
+  phase_ = phase::running;  // let restart_after decide afresh
+  if (!restart_after(why))
+    return;
+  for (auto& vec : actors_)
+    for (auto& a : vec)
+      send_exit(a, caf::exit_reason::kill);
+  old_tasks_.clear();
+  restart_due_ = false;
+  redeploy_later();
+}
+
+bool job_supervisor::restart_after(const std::string& why) {
+  report_.failures.push_back(why);
+  log(true, why);
+  if (args_.cluster)
+    args_.cluster->cancel(attempt_, why);
+  if (checkpoints_)
+    checkpoints_->abort_all("job failed: " + why, clock_->now());
+  auto decision = restart_->on_failure(clock_->now());
+  if (!decision.restart) {
+    fail_job(report_.restarts == 0 ? why
+                                   : fmt::format("{} (after {} restarts: {})", why,
+                                                 report_.restarts, decision.reason));
+    return false;
+  }
+  phase_ = phase::restarting;
+  ++attempt_;
+  ++report_.restarts;
+  restart_delay_ = decision.delay;
+  return true;
+}
+
+void job_supervisor::redeploy_later() {
+  if (restart_delay_.count() <= 0) {
+    redeploy();
+    return;
+  }
+  restart_at_ = clock_->now() + restart_delay_;
+  watch_.done();  // a configured wait, not a stall
+}
+
+void job_supervisor::redeploy() {
+  std::optional<state::checkpoint_meta> restore;
+  if (args_.store) {
+    auto rp = args_.store->latest_valid();
+    if (!rp) {
+      fail_job("cannot find a checkpoint to recover from: " + rp.error().message);
+      return;
+    }
+    for (auto& s : rp.value().skipped)
+      note(fmt::format("skipped damaged checkpoint {}: {}", s.id.value, s.reason.message));
+    restore = rp.value().checkpoint;
+    if (!restore && !rp.value().skipped.empty()) {
+      fail_job("every completed checkpoint is damaged; refusing to restart from the beginning");
+      return;
+    }
+    if (args_.restore && (!restore || restore->id < args_.restore->id))
+      restore = args_.restore;
+  }
+  note(restore
+           ? fmt::format("restart {}: restoring checkpoint {}", report_.restarts, restore->id.value)
+           : fmt::format("restart {}: no checkpoint yet, starting from the beginning",
+                         report_.restarts));
+  deploy(restore);
+}
+
+}  // namespace sluice::actors
