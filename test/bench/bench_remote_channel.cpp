@@ -229,9 +229,6 @@ public:
   }
   control on_control(const std::string&, control&&) override { return ok_msg{}; }
   void on_put_snapshot(const std::string&, uint64_t, std::vector<snapshot_entry_msg>&&) override {}
-  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(uint64_t) override {
-    return {};
-  }
 
   /// Blocks until at most `window` of `sent` batches are outstanding.
   void wait_until(uint64_t sent, uint64_t window) {

@@ -42,8 +42,8 @@ BOOST_AUTO_TEST_CASE(every_frame_kind_survives_encode_and_decode) {
 }
 
 BOOST_AUTO_TEST_CASE(every_control_kind_survives_encode_and_decode) {
-  const std::vector<control> all{join_msg{"n2", "/tmp/s/n2"},
-                                 joined_msg{"n1", 4},
+  const std::vector<control> all{join_msg{"n2"},
+                                 joined_msg{"n1"},
                                  deploy_msg{3, 17, {0, 1, 2, 1}},
                                  deployed_msg{3, 12},
                                  cancel_msg{3, "n3 died"},

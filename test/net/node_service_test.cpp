@@ -78,30 +78,28 @@ BOOST_AUTO_TEST_CASE(a_large_batch_blob_passes) {
 
 BOOST_AUTO_TEST_CASE(control_heartbeat_and_snapshot_calls_reach_the_handler) {
   auto link = connect(link_opts(server->port()));
-  BOOST_TEST((link->request(join_msg{"n2", "/tmp/x"}, 5s) == control{joined_msg{"n1", 9}}));
+  BOOST_TEST((link->request(join_msg{"n2"}, 5s) == control{joined_msg{"coordinator-of-n2"}}));
   BOOST_TEST((link->request(deploy_msg{1, 0, {0, 1}}, 5s) == control{ok_msg{}}));
 
-  link->heartbeat(41, 3);
+  link->heartbeat(41);
   BOOST_TEST(eventually([&] { return link->last_heartbeat().has_value(); }));
   const auto echo = *link->last_heartbeat();
   BOOST_TEST(echo.node == "n1");
   BOOST_TEST(echo.seq == 41u);
-  BOOST_TEST(echo.epoch == 3u);
   BOOST_TEST(handler.last_seq() == 41u);
 
   std::vector<snapshot_entry_msg> entries{{"op-a", 0, 5, false, std::string("k\0v", 3)},
                                           {"op-b", 1, 0, true, "s"}};
   link->put_snapshot(7, std::vector<snapshot_entry_msg>(entries), 5s);
-  const auto [back, meta] = link->fetch_snapshot(7, 5s);
-  BOOST_TEST((back == entries));
-  BOOST_TEST(meta == "meta-7");
+  BOOST_TEST((handler.with_lock<std::vector<snapshot_entry_msg>>(
+                  [](recording_handler& h) { return h.snapshot(7); }) == entries));
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_handler_fails_the_call_but_not_the_link) {
   auto link = connect(link_opts(server->port()));
-  const auto fetch = error_of([&] { link->fetch_snapshot(5, 5s); });
-  BOOST_TEST(fetch.find("fetchSnapshot to 127.0.0.1:") == 0u, fetch);
-  BOOST_TEST(fetch.find("no snapshot 5") != std::string::npos, fetch);
+  const auto put = error_of([&] { link->put_snapshot(5, {}, 5s); });
+  BOOST_TEST(put.find("putSnapshot to 127.0.0.1:") == 0u, put);
+  BOOST_TEST(put.find("no room for snapshot 5") != std::string::npos, put);
   const auto refused = error_of([&] { link->request(shutdown_msg{"bye"}, 5s); });
   BOOST_TEST(refused.find("shutdown refused in this test") != std::string::npos, refused);
   BOOST_TEST(!link->broken());
@@ -140,7 +138,7 @@ BOOST_AUTO_TEST_CASE(on_broken_fires_once_when_the_server_goes_away) {
   server.reset();
   BOOST_TEST(eventually([&] { return link->broken(); }));
   link->send({make_frame(1)});  // dropped, no second report
-  link->heartbeat(1, 1);
+  link->heartbeat(1);
   std::this_thread::sleep_for(50ms);
   BOOST_TEST(calls.load() == 1);
   std::lock_guard lock{m};

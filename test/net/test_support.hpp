@@ -97,11 +97,11 @@ public:
     if (std::holds_alternative<shutdown_msg>(msg))
       throw std::runtime_error("shutdown refused in this test");
     if (auto* j = std::get_if<join_msg>(&msg))
-      return joined_msg{"n1", 7 + j->node.size()};
+      return joined_msg{"coordinator-of-" + j->node};
     return ok_msg{};
   }
 
-  void on_heartbeat(const std::string&, uint64_t seq, uint64_t) override {
+  void on_heartbeat(const std::string&, uint64_t seq) override {
     std::lock_guard lock{mutex_};
     last_seq_ = seq;
   }
@@ -109,16 +109,9 @@ public:
   void on_put_snapshot(const std::string&, uint64_t checkpoint,
                        std::vector<snapshot_entry_msg>&& e) override {
     std::lock_guard lock{mutex_};
+    if (checkpoint == 5)
+      throw std::runtime_error("no room for snapshot 5");
     snapshots_[checkpoint] = std::move(e);
-  }
-
-  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(
-      uint64_t checkpoint) override {
-    std::lock_guard lock{mutex_};
-    auto it = snapshots_.find(checkpoint);
-    if (it == snapshots_.end())
-      throw std::runtime_error("no snapshot " + std::to_string(checkpoint));
-    return {it->second, "meta-" + std::to_string(checkpoint)};
   }
 
   void on_peer_lost(const std::string& peer, const std::string& reason) override {
@@ -147,6 +140,11 @@ public:
   uint64_t last_seq() {
     std::lock_guard lock{mutex_};
     return last_seq_;
+  }
+  /// The entries put for `checkpoint` (call under with_lock).
+  std::vector<snapshot_entry_msg> snapshot(uint64_t checkpoint) const {
+    auto it = snapshots_.find(checkpoint);
+    return it == snapshots_.end() ? std::vector<snapshot_entry_msg>{} : it->second;
   }
   std::vector<std::pair<std::string, std::string>> lost() {
     std::lock_guard lock{mutex_};

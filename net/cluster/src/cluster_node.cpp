@@ -25,7 +25,6 @@ cluster_node::cluster_node(cluster_config cfg, size_t me, caf::actor_system& sys
       graph_(std::move(graph)),
       rc_(std::move(rc)),
       store_(std::move(store)),
-      epoch_(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())),
       peers_(cfg_.nodes.size()) {
   for (auto& v : graph_->vertices()) {
     channel_edge_.resize(std::max<size_t>(channel_edge_.size(), v.id + 1));
@@ -196,7 +195,7 @@ control cluster_node::on_control(const std::string& peer, control&& msg) {
     }
     links_->take(static_cast<uint16_t>(*from));
     spdlog::info("node {} joined", j->node);
-    return joined_msg{cfg_.coordinator, epoch_};
+    return joined_msg{cfg_.coordinator};
   }
   if (*from != coord_)
     return error_msg{"only the coordinator may send '" + std::string{kind_name(msg)} + "'",
@@ -242,7 +241,7 @@ void cluster_node::on_control_async(const std::string& peer, control&& msg, cont
   reply(on_control(peer, std::move(msg)));
 }
 
-void cluster_node::on_heartbeat(const std::string& peer, uint64_t, uint64_t) {
+void cluster_node::on_heartbeat(const std::string& peer, uint64_t) {
   auto n = cfg_.index_of(peer);
   if (!n)
     return;
@@ -274,16 +273,6 @@ void cluster_node::on_put_snapshot(const std::string& peer, uint64_t checkpoint,
   if (!store_)
     throw std::runtime_error("node " + cfg_.nodes[me_].name + " has no state directory");
   store_pushed(*store_, peer, checkpoint, std::move(entries), rc_.checkpoints.retained);
-}
-
-std::pair<std::vector<snapshot_entry_msg>, std::string> cluster_node::on_fetch_snapshot(
-    uint64_t checkpoint) {
-  if (!store_)
-    throw std::runtime_error("node " + cfg_.nodes[me_].name + " has no state directory");
-  auto es = read_for_transfer(*store_, checkpoint);
-  std::string meta = std::move(es.back().value);
-  es.pop_back();
-  return {std::move(es), std::move(meta)};
 }
 
 }  // namespace sluice::net

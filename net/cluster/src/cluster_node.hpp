@@ -104,11 +104,9 @@ public:
   void on_frames(const std::string& peer, std::vector<frame>&& frames) override;
   control on_control(const std::string& peer, control&& msg) override;
   void on_control_async(const std::string& peer, control&& msg, control_reply reply) override;
-  void on_heartbeat(const std::string& peer, uint64_t seq, uint64_t epoch) override;
+  void on_heartbeat(const std::string& peer, uint64_t seq) override;
   void on_put_snapshot(const std::string& peer, uint64_t checkpoint,
                        std::vector<snapshot_entry_msg>&& entries) override;
-  std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(
-      uint64_t checkpoint) override;
   void on_peer_lost(const std::string& peer, const std::string& reason) override;
 
 private:
@@ -143,7 +141,6 @@ private:
   std::shared_ptr<const actors::job_graph> graph_;
   actors::runtime_config rc_;
   std::shared_ptr<state::snapshot_store> store_;
-  uint64_t epoch_;
   std::vector<std::vector<std::vector<uint32_t>>> channel_edge_;
 
   std::unique_ptr<event_loop> loop_;

@@ -149,8 +149,7 @@ int cluster_node::run_worker(milliseconds give_up_after) {
       }
       coord_link = l;
       if (!joined) {
-        auto reply = l->request(control{join_msg{cfg_.nodes[me_].name, cfg_.nodes[me_].state_dir}},
-                                milliseconds{5000});
+        auto reply = l->request(control{join_msg{cfg_.nodes[me_].name}}, milliseconds{5000});
         if (auto* e = std::get_if<error_msg>(&reply)) {
           // Not a node of the coordinator's cluster, or not the coordinator:
           // retrying will not change that.
@@ -161,7 +160,7 @@ int cluster_node::run_worker(milliseconds give_up_after) {
         joined = true;
         spdlog::info("joined the cluster (coordinator {})", coord.name);
       }
-      l->heartbeat(++seq, epoch_);
+      l->heartbeat(++seq);
       handle_broken_links();
       if (auto echo = l->last_heartbeat();
           echo && clock::now() - echo->received > cfg_.heartbeat_timeout)

@@ -27,14 +27,11 @@ interface Session {
   control @1 (msg :Control) -> (reply :Control);
   # Node-level requests: join, deploy, cancel, shutdown.
 
-  heartbeat @2 (node :Text, seq :UInt64, epoch :UInt64) -> (node :Text, seq :UInt64, epoch :UInt64);
-  # The reply names the answering node and echoes seq and epoch.
+  heartbeat @2 (node :Text, seq :UInt64) -> (node :Text, seq :UInt64);
+  # The reply names the answering node and echoes seq.
 
   putSnapshot @3 (checkpoint :UInt64, entries :List(SnapshotEntry)) -> ();
   # Replicates a node's snapshot of `checkpoint` to another node.
-
-  fetchSnapshot @4 (checkpoint :UInt64) -> (entries :List(SnapshotEntry), meta :Data);
-  # Transfers a stored snapshot (and its metadata) to a restarting node.
 }
 
 struct TaskRef {
@@ -107,17 +104,17 @@ struct Frame {
 struct Control {
   union {
     unset @0 :Void;
-    join :group { node @1 :Text; stateDir @2 :Text; }
-    joined :group { coordinator @3 :Text; epoch @4 :UInt64; }
+    join :group { node @1 :Text; }
+    joined :group { coordinator @2 :Text; }
     deploy :group {
-      attempt @5 :UInt32;
-      restoreFrom @6 :UInt64;            # 0 = start without state
-      placement @7 :List(UInt16);        # node index per vertex instance, vertex-major
+      attempt @3 :UInt32;
+      restoreFrom @4 :UInt64;            # 0 = start without state
+      placement @5 :List(UInt16);        # node index per vertex instance, vertex-major
     }
-    deployed :group { attempt @8 :UInt32; tasks @9 :UInt32; }
-    cancel :group { attempt @10 :UInt32; reason @11 :Text; }
-    shutdown :group { reason @12 :Text; }
-    ok @13 :Void;
-    error :group { reason @14 :Text; code @15 :UInt16; }   # code: sluice::net::errc
+    deployed :group { attempt @6 :UInt32; tasks @7 :UInt32; }
+    cancel :group { attempt @8 :UInt32; reason @9 :Text; }
+    shutdown :group { reason @10 :Text; }
+    ok @11 :Void;
+    error :group { reason @12 :Text; code @13 :UInt16; }   # code: sluice::net::errc
   }
 }

@@ -34,12 +34,10 @@ void encode(const control& c, C::Builder out) {
                  [&](const join_msg& m) {
                    auto o = out.initJoin();
                    o.setNode(m.node);
-                   o.setStateDir(m.state_dir);
                  },
                  [&](const joined_msg& m) {
                    auto o = out.initJoined();
                    o.setCoordinator(m.coordinator);
-                   o.setEpoch(m.epoch);
                  },
                  [&](const deploy_msg& m) {
                    auto o = out.initDeploy();
@@ -76,11 +74,11 @@ control decode(C::Reader in, const std::string& field) {
       fail(field, "control kind not set");
     case C::JOIN: {
       auto m = in.getJoin();
-      return join_msg{non_empty(m.getNode(), field + ".join.node"), to_string(m.getStateDir())};
+      return join_msg{non_empty(m.getNode(), field + ".join.node")};
     }
     case C::JOINED: {
       auto m = in.getJoined();
-      return joined_msg{non_empty(m.getCoordinator(), field + ".joined.coordinator"), m.getEpoch()};
+      return joined_msg{non_empty(m.getCoordinator(), field + ".joined.coordinator")};
     }
     case C::DEPLOY: {
       auto m = in.getDeploy();

@@ -178,11 +178,10 @@ public:
       if (node != c_.node)
         throw protocol_error(
             fmt::format("heartbeat.node: '{}' on the session of node '{}'", node, c_.node));
-      c_.server.handler_.on_heartbeat(c_.node, p.getSeq(), p.getEpoch());
+      c_.server.handler_.on_heartbeat(c_.node, p.getSeq());
       auto r = ctx.getResults();
       r.setNode(c_.server.options.node);
       r.setSeq(p.getSeq());
-      r.setEpoch(p.getEpoch());
     });
   }
 
@@ -193,18 +192,6 @@ public:
         throw protocol_error("putSnapshot.checkpoint: 0 is not a checkpoint");
       c_.server.handler_.on_put_snapshot(c_.node, p.getCheckpoint(),
                                          detail::decode_entries(p.getEntries()));
-    });
-  }
-
-  kj::Promise<void> fetchSnapshot(FetchSnapshotContext ctx) override {
-    return guard("fetchSnapshot", [&] {
-      const auto checkpoint = ctx.getParams().getCheckpoint();
-      if (checkpoint == 0)
-        throw protocol_error("fetchSnapshot.checkpoint: 0 is not a checkpoint");
-      auto [entries, meta] = c_.server.handler_.on_fetch_snapshot(checkpoint);
-      auto r = ctx.getResults();
-      detail::encode_entries(entries, r.initEntries(static_cast<unsigned>(entries.size())));
-      r.setMeta(detail::as_data(meta));
     });
   }
 

@@ -157,7 +157,7 @@ struct peer_link::core : std::enable_shared_from_this<core> {
     }
   }
 
-  void send_heartbeat(uint64_t seq, uint64_t epoch) {
+  void send_heartbeat(uint64_t seq) {
     if (closed || !conn || conn->session == nullptr)
       return;
     {
@@ -168,11 +168,10 @@ struct peer_link::core : std::enable_shared_from_this<core> {
     auto req = session("heartbeat").heartbeatRequest();
     req.setNode(options.my_node);
     req.setSeq(seq);
-    req.setEpoch(epoch);
     conn->tasks.add(req.send().then(
         [this](capnp::Response<schema::Session::HeartbeatResults>&& r) {
           std::lock_guard lock{mutex};
-          echo = heartbeat_echo{detail::to_string(r.getNode()), r.getSeq(), r.getEpoch(),
+          echo = heartbeat_echo{detail::to_string(r.getNode()), r.getSeq(),
                                 std::chrono::steady_clock::now()};
         },
         [this](kj::Exception&& e) { fail("heartbeat failed: " + describe(e)); }));
@@ -342,8 +341,8 @@ control peer_link::request(control&& msg, std::chrono::milliseconds timeout) {
   });
 }
 
-void peer_link::heartbeat(uint64_t seq, uint64_t epoch) {
-  loop_.post([c = core_, seq, epoch] { c->send_heartbeat(seq, epoch); });
+void peer_link::heartbeat(uint64_t seq) {
+  loop_.post([c = core_, seq] { c->send_heartbeat(seq); });
 }
 
 std::optional<heartbeat_echo> peer_link::last_heartbeat() const {
@@ -358,20 +357,6 @@ void peer_link::put_snapshot(uint64_t checkpoint, std::vector<snapshot_entry_msg
     req.setCheckpoint(checkpoint);
     detail::encode_entries(entries, req.initEntries(static_cast<unsigned>(entries.size())));
     return req.send().ignoreResult();
-  });
-}
-
-std::pair<std::vector<snapshot_entry_msg>, std::string> peer_link::fetch_snapshot(
-    uint64_t checkpoint, std::chrono::milliseconds timeout) {
-  using result = std::pair<std::vector<snapshot_entry_msg>, std::string>;
-  return core_->blocking<result>("fetchSnapshot", timeout, [&](schema::Session::Client& s) {
-    auto req = s.fetchSnapshotRequest();
-    req.setCheckpoint(checkpoint);
-    return req.send().then([](capnp::Response<schema::Session::FetchSnapshotResults>&& r) {
-      return decoding([&] {
-        return result{detail::decode_entries(r.getEntries()), detail::to_string(r.getMeta())};
-      });
-    });
   });
 }
 

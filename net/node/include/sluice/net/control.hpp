@@ -12,14 +12,12 @@ namespace sluice::net {
 /// A node asks the coordinator to join the cluster.
 struct join_msg {
   std::string node;
-  std::string state_dir;
   friend bool operator==(const join_msg&, const join_msg&) = default;
 };
 
-/// The coordinator's answer to a join: who coordinates, in which epoch.
+/// The coordinator's answer to a join: who coordinates.
 struct joined_msg {
   std::string coordinator;
-  uint64_t epoch = 0;
   friend bool operator==(const joined_msg&, const joined_msg&) = default;
 };
 

@@ -40,18 +40,12 @@ public:
   }
 
   /// A heartbeat; the server answers it with its own node name and the same
-  /// `seq` and `epoch` after this returns.
-  virtual void on_heartbeat(const std::string& /*peer_node*/, uint64_t /*seq*/,
-                            uint64_t /*epoch*/) {}
+  /// `seq` after this returns.
+  virtual void on_heartbeat(const std::string& /*peer_node*/, uint64_t /*seq*/) {}
 
   /// A peer replicates its snapshot of `checkpoint` here.
   virtual void on_put_snapshot(const std::string& peer_node, uint64_t checkpoint,
                                std::vector<snapshot_entry_msg>&& entries) = 0;
-
-  /// A peer asks for the stored snapshot of `checkpoint`: its entries and its
-  /// metadata blob.
-  virtual std::pair<std::vector<snapshot_entry_msg>, std::string> on_fetch_snapshot(
-      uint64_t checkpoint) = 0;
 
   /// The connection of an authenticated peer ended (closed, reset, dropped
   /// for a protocol violation). Not called while the server itself shuts down.

@@ -40,7 +40,7 @@ struct link_options {
   /// coalesced into the next call.
   uint32_t max_in_flight = 8;
   std::chrono::milliseconds connect_timeout{3000};
-  /// Limits for reading replies (fetch_snapshot results), as on the server.
+  /// Limits for reading replies, as on the server.
   uint64_t traversal_limit_words = 64ull * 1024 * 1024 / 8;
   int nesting_limit = 16;
 };
@@ -49,7 +49,6 @@ struct link_options {
 struct heartbeat_echo {
   std::string node;  ///< The answering node.
   uint64_t seq = 0;
-  uint64_t epoch = 0;
   std::chrono::steady_clock::time_point received;
 };
 
@@ -57,7 +56,7 @@ struct heartbeat_echo {
 /// plus blocking request calls.
 ///
 /// Threads: every public member may be called from any thread except the
-/// blocking ones (connect, request, put_snapshot, fetch_snapshot), which
+/// blocking ones (connect, request, put_snapshot), which
 /// must not be called on the loop thread (they would wait for themselves).
 ///
 /// Failure: the first connection loss or failed call of the frame stream or
@@ -93,16 +92,12 @@ public:
 
   /// Sends a heartbeat and returns at once; the answer shows in
   /// last_heartbeat(), a failure breaks the link.
-  void heartbeat(uint64_t seq, uint64_t epoch);
+  void heartbeat(uint64_t seq);
   std::optional<heartbeat_echo> last_heartbeat() const;
 
   /// Replicates snapshot entries of `checkpoint` to the peer and waits.
   void put_snapshot(uint64_t checkpoint, std::vector<snapshot_entry_msg>&& entries,
                     std::chrono::milliseconds timeout);
-
-  /// Fetches the peer's stored snapshot of `checkpoint`: entries and metadata.
-  std::pair<std::vector<snapshot_entry_msg>, std::string> fetch_snapshot(
-      uint64_t checkpoint, std::chrono::milliseconds timeout);
 
   bool broken() const noexcept;
   /// Why the link broke; empty while it is not broken.
