@@ -190,4 +190,28 @@ BOOST_AUTO_TEST_CASE(aborted_checkpoints_of_every_attempt_are_counted) {
   BOOST_CHECK(mentions(notes, "no space"));
 }
 
+BOOST_AUTO_TEST_CASE(an_aborted_final_checkpoint_is_reported_once_and_a_periodic_one_is_not) {
+  store_dir dir;
+  std::vector<std::string> notes;
+  checkpoint_driver d{dir.open(), every(100), job(), std::nullopt, at(0)};
+  d.begin_attempt(tasks, at(0));
+  auto periodic = d.poll(at(100), 0, notes);
+  BOOST_REQUIRE(periodic);
+  d.decline(periodic->id, tasks[1], "disk full", at(110), notes);
+  BOOST_CHECK(!d.take_final_abort());  // a periodic checkpoint may fail; the job goes on
+  auto fin = d.trigger_final(at(200), notes);
+  d.decline(fin.id, tasks[0], "source 's' is not replayable", at(210), notes);
+  auto why = d.take_final_abort();
+  BOOST_REQUIRE(why);
+  BOOST_CHECK_MESSAGE(why->find("not replayable") != std::string::npos, *why);
+  BOOST_CHECK(!d.take_final_abort());
+  // Expired rather than declined: the same.
+  d.begin_attempt(tasks, at(1000));
+  auto fin2 = d.trigger_final(at(1000), notes);
+  d.expire(at(1000 + 10'001), notes);
+  auto expired = d.take_final_abort();
+  BOOST_REQUIRE(expired);
+  BOOST_CHECK_MESSAGE(expired->find(std::to_string(fin2.id)) != std::string::npos, *expired);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

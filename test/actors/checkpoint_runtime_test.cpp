@@ -10,6 +10,7 @@
 
 #include <lmdb.h>
 
+#include "sluice/source/typed_source.hpp"
 #include "sluice/state/lmdb_table.hpp"
 #include "sluice/state/snapshot_store.hpp"
 
@@ -142,6 +143,40 @@ BOOST_AUTO_TEST_CASE(without_restarts_the_failure_fails_the_job) {
   auto r = run_counting(cfg, 3000, 1000, out, 1);
   BOOST_TEST(!r.ok);
   BOOST_TEST(r.error.find("injected failure") != std::string::npos);
+}
+
+namespace {
+
+/// A source that keeps no read position: it cannot take part in checkpoints.
+class forgetful_source final : public typed_source<uint64_t> {
+public:
+  poll_status poll(size_t max) override {
+    for (size_t k = 0; k < max && i_ < 2000; ++k)
+      emit(i_++);
+    return i_ < 2000 ? poll_status::more : poll_status::end;
+  }
+
+private:
+  uint64_t i_ = 0;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_final_checkpoint_that_cannot_complete_fails_the_job_with_the_cause) {
+  // Without the final checkpoint the exactly-once sink cannot publish its
+  // tail: the run must not report success (it used to wait forever).
+  state_dir dir;
+  auto cfg = ckpt_config(dir, 1);
+  cfg.restart = "fixed-delay:attempts=1,delay=10ms";
+  pipeline p{"forgetful"};
+  p.add_source<uint64_t>("forgetful", [] { return std::make_unique<forgetful_source>(); })
+      .map([](uint64_t x) { return std::to_string(x); })
+      .write_csv_exactly_once((dir.path / "out").string());
+  auto r = execute(p, cfg);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.error.find("the final checkpoint did not complete") != std::string::npos, r.error);
+  BOOST_TEST(r.error.find("source 'forgetful' is not replayable") != std::string::npos, r.error);
+  BOOST_TEST(r.restarts == 1u);  // the restart strategy decided, as for any failure
 }
 
 namespace {

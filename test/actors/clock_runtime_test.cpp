@@ -2,8 +2,11 @@
 // `runtime_config::clock`, so a test decides when a flush interval elapsed.
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
 #include <atomic>
+#include <filesystem>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "runtime_util.hpp"
@@ -15,6 +18,7 @@ using namespace sluice;
 namespace {
 
 /// Emits `n` records once, then has nothing to say until told to stop.
+/// Replayable: its position is what is left to emit.
 class few_then_quiet final : public typed_source<uint64_t> {
 public:
   few_then_quiet(uint64_t n, std::shared_ptr<std::atomic<bool>> stop)
@@ -24,6 +28,10 @@ public:
       emit(n_);
     return stop_->load() ? poll_status::end : poll_status::idle;
   }
+
+protected:
+  void snapshot_position(state::writer& w) override { state::encode(w, n_); }
+  void restore_position(state::reader& r) override { state::decode(r, n_); }
 
 private:
   uint64_t n_;
@@ -138,6 +146,65 @@ BOOST_AUTO_TEST_CASE(a_restart_waits_its_delay_on_the_job_clock) {
   BOOST_TEST(r.restarts == 1u);
   BOOST_TEST(seen->load() >=
              1000);  // without a checkpoint the second attempt starts from the beginning
+}
+
+BOOST_AUTO_TEST_CASE(checkpoints_are_due_by_the_interval_on_the_job_clock) {
+  // Interval one hour, on a clock only the test moves: no checkpoint before
+  // the hour has passed, one after it, the next only after another hour.
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  pipeline p{"checkpoint_interval"};
+  p.add_source<uint64_t>("few", [stop] { return std::make_unique<few_then_quiet>(3, stop); })
+      .for_each([](uint64_t) {})
+      .start_new_chain();
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sluice-clock-ckpt-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto clk = std::make_shared<actors::test_clock>(timestamp::of(0));
+  auto cfg = config(1);
+  cfg.clock = clk;
+  cfg.state_dir = dir.string();
+  cfg.checkpoints.interval = std::chrono::hours(1);
+  cfg.timeout = std::chrono::seconds(60);
+  std::mutex mu;
+  std::vector<std::string> completed;
+  auto attach = [&](caf::actor_system&, std::shared_ptr<const actors::job_graph>,
+                    std::shared_ptr<state::snapshot_store>) {
+    actors::cluster_attachment a;
+    a.log = [&](bool, const std::string& line) {
+      if (line.rfind("completed checkpoint", 0) == 0) {
+        std::lock_guard lock{mu};
+        completed.push_back(line);
+      }
+    };
+    return a;
+  };
+  auto count = [&] {
+    std::lock_guard lock{mu};
+    return completed.size();
+  };
+  auto job = std::async(std::launch::async, [&] { return actors::execute(p, cfg, attach); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(count() == 0u);
+  clk->advance(std::chrono::minutes(59));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(count() == 0u);  // not yet due
+  clk->advance(std::chrono::minutes(1));
+  BOOST_TEST(eventually([&] { return count() == 1u; }));
+  clk->advance(std::chrono::minutes(30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(count() == 1u);  // half an interval later: still one
+  clk->advance(std::chrono::minutes(30));
+  BOOST_TEST(eventually([&] { return count() == 2u; }));
+  stop->store(true);
+  auto r = job.get();
+  require_ok(r);
+  BOOST_TEST(r.checkpoints_completed == 3u);  // two periodic ones and the final one
+  {
+    std::lock_guard lock{mu};
+    BOOST_TEST(completed.at(0) == "completed checkpoint 1");
+    BOOST_TEST(completed.at(1) == "completed checkpoint 2");
+  }
+  std::filesystem::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

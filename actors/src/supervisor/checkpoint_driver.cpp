@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <variant>
 
 namespace sluice::actors {
@@ -83,7 +84,7 @@ void checkpoint_driver::expire(timestamp now, std::vector<std::string>& notes) {
   if (!coordinator_)
     return;
   for (auto& a : coordinator_->expire(now))
-    notes.push_back(a.message);
+    aborted(a, notes);
 }
 
 result<std::optional<checkpoint_driver::completion>> checkpoint_driver::acknowledge(
@@ -120,7 +121,23 @@ void checkpoint_driver::decline(uint64_t id, task_id task, const std::string& wh
     return;
   auto out = coordinator_->decline(checkpoint_id{id}, task, why, now);
   if (auto* a = std::get_if<checkpoint_aborted>(&out))
-    notes.push_back(a->message);
+    aborted(*a, notes);
+}
+
+void checkpoint_driver::aborted(const checkpoint_aborted& a, std::vector<std::string>& notes) {
+  notes.push_back(a.message);
+  if (final_id_ && a.id.value == *final_id_) {
+    final_abort_ = a.message;
+    final_id_.reset();
+  }
+  if (stop_id_ && a.id.value == *stop_id_) {
+    notes.push_back(fmt::format("stop-with-savepoint {} failed; the job goes on", a.id.value));
+    stop_id_.reset();
+  }
+}
+
+std::optional<std::string> checkpoint_driver::take_final_abort() {
+  return std::exchange(final_abort_, std::nullopt);
 }
 
 void checkpoint_driver::abort_all(const std::string& why, timestamp now) {

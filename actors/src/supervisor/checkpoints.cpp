@@ -52,4 +52,16 @@ void job_supervisor::on_all_finished() {
   flush_notes();
 }
 
+void job_supervisor::check_final_abort() {
+  if (!checkpoints_)
+    return;
+  auto why = checkpoints_->take_final_abort();
+  if (!why || phase_ != phase::finishing)
+    return;
+  on_failure(
+      "the final checkpoint did not complete, so the output since the last completed "
+      "checkpoint is not published: " +
+      *why);
+}
+
 }  // namespace sluice::actors

@@ -74,6 +74,10 @@ private:
   /// state makes sinks commit what they staged since the previous one.
   void on_all_finished();
 
+  /// An aborted final checkpoint fails the attempt: the sinks could not
+  /// publish their tail (the restart strategy decides what follows).
+  void check_final_abort();
+
   // -- failures and restarts (recovery.cpp) --------------------------------
 
   void on_down(const caf::down_msg& dm);

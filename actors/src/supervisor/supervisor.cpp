@@ -76,6 +76,7 @@ caf::behavior job_supervisor::make_behavior() {
         if (checkpoints_)
           checkpoints_->decline(id, task_id{v, i}, why, clock_->now(), pending_notes_);
         flush_notes();
+        check_final_abort();
       },
       [this](committed_atom, uint64_t id, uint32_t v, uint32_t i) {
         // The job is recorded finished only once every task published the
@@ -135,6 +136,7 @@ void job_supervisor::on_tick() {
     if (auto t = checkpoints_->poll(now, take_savepoint_request(), pending_notes_))
       trigger(t->id);
   flush_notes();
+  check_final_abort();
 }
 
 void job_supervisor::fail_job(const std::string& why) {

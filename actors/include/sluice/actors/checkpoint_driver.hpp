@@ -78,6 +78,12 @@ public:
                                                 timestamp now, std::vector<std::string>& notes);
   void decline(uint64_t id, task_id task, const std::string& why, timestamp now,
                std::vector<std::string>& notes);
+
+  /// The final checkpoint was aborted (declined or expired) since the last
+  /// call: why. Without it the sinks cannot publish their tail, so the run
+  /// must not end as if it had; the supervisor treats it as a failure. An
+  /// aborted stop-with-savepoint only becomes a note: the job goes on.
+  std::optional<std::string> take_final_abort();
   void abort_all(const std::string& why, timestamp now);
 
   uint64_t completed() const noexcept { return completed_; }
@@ -90,6 +96,7 @@ public:
 
 private:
   uint64_t start(uint64_t id, std::vector<std::string>& notes);
+  void aborted(const checkpoint_aborted& a, std::vector<std::string>& notes);
 
   std::shared_ptr<state::snapshot_store> store_;
   checkpoint_settings settings_;
@@ -100,6 +107,7 @@ private:
   std::set<uint64_t> savepoints_;  ///< User-triggered: kept by retain().
   std::optional<uint64_t> stop_id_;
   std::optional<uint64_t> final_id_;
+  std::optional<std::string> final_abort_;
   timestamp savepoint_due_ = timestamp::max();
   uint64_t completed_ = 0;
   uint64_t aborted_ = 0;  ///< Of attempts that ended.
