@@ -16,6 +16,7 @@
 
 #include "sluice/dead_letter.hpp"
 #include "sluice/fields.hpp"
+#include "sluice/type_traits.hpp"
 #include "sluice/window/window.hpp"
 
 /// Text renderings of records for the file and stdout sinks.
@@ -26,28 +27,11 @@
 /// tuples and structs into columns; JSON keeps their shape.
 namespace sluice::format {
 
-template <class T>
-struct is_pair : std::false_type {};
-template <class A, class B>
-struct is_pair<std::pair<A, B>> : std::true_type {};
-template <class T>
-struct is_tuple : std::false_type {};
-template <class... Ts>
-struct is_tuple<std::tuple<Ts...>> : std::true_type {};
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-template <class T>
-struct is_map : std::false_type {};
-template <class K, class V, class... R>
-struct is_map<std::map<K, V, R...>> : std::true_type {};
-template <class K, class V, class... R>
-struct is_map<std::unordered_map<K, V, R...>> : std::true_type {};
+using traits::is_map;
+using traits::is_optional;
+using traits::is_pair;
+using traits::is_tuple;
+using traits::is_vector;
 
 void append_json_string(std::string& out, std::string_view s);
 void append_csv_field(std::string& out, std::string_view s);

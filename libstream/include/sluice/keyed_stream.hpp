@@ -2,10 +2,13 @@
 
 // Included by stream.hpp: keyed, windowed and connected stream handles.
 
+#include <stdexcept>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "sluice/key_selector.hpp"
+#include "sluice/process_context.hpp"
 #include "sluice/stream.hpp"
 #include "sluice/window/assigner.hpp"
 #include "sluice/window/count.hpp"
@@ -33,6 +36,53 @@ public:
                   "session windows");
     return stream<T>{&this->owner(), this->node_id(), 1, partitioning::rebalance};
   }
+};
+
+/// The output of a keyed process function: its main stream, plus the side
+/// outputs declared with it (`side_output(tag)`). Side-output records that no
+/// stream reads are counted in the job summary as unconsumed.
+template <class Out, class... Ts>
+class process_output : public stream<Out> {
+public:
+  process_output(stream<Out> s, std::tuple<output_tag<Ts>...> tags)
+      : stream<Out>(std::move(s)), tags_(std::move(tags)) {}
+
+  // The settings keep the handle's type, so side outputs stay reachable.
+  process_output& name(std::string n) {
+    stream<Out>::name(std::move(n));
+    return *this;
+  }
+  process_output& uid(std::string u) {
+    stream<Out>::uid(std::move(u));
+    return *this;
+  }
+  process_output& parallelism(uint32_t n) {
+    stream<Out>::parallelism(n);
+    return *this;
+  }
+  process_output& start_new_chain() {
+    stream<Out>::start_new_chain();
+    return *this;
+  }
+
+  /// The records written to side output `tag`.
+  template <class U>
+  stream<U> side_output(const output_tag<U>& tag) const {
+    uint32_t port = 0;
+    find_port(tag.id(), port, std::index_sequence_for<Ts...>{});
+    if (port == 0)
+      throw std::invalid_argument("side_output: '" + tag.name() +
+                                  "' was not declared with this process function");
+    return stream<U>{&this->owner(), this->node_id(), port, partitioning::rebalance};
+  }
+
+private:
+  template <size_t... I>
+  void find_port(const void* id, uint32_t& port, std::index_sequence<I...>) const {
+    ((std::get<I>(tags_).id() == id ? (port = static_cast<uint32_t>(I + 1), 0) : 0), ...);
+  }
+
+  std::tuple<output_tag<Ts>...> tags_;
 };
 
 template <class A, class B, class K>
@@ -76,10 +126,15 @@ public:
   }
 
   /// Per-key processing with user state `S`:
-  /// `void f(const K&, T, S&, collector<Out>&)`. `S` and `Out` are deduced
-  /// from those parameters; a generic lambda names them: `process<S, Out>(f)`.
-  template <class S = detail::deduced, class Out = detail::deduced, class F>
-  auto process(F f) {
+  /// `void f(const K&, T, S&, collector<Out>&)`, or with a context for timers
+  /// and side outputs `void f(const K&, T, S&, process_context<K>&,
+  /// collector<Out>&)`. Optional after `f`: `on_timer(const K&, timestamp, S&,
+  /// process_context<K>&, collector<Out>&)`, called for each timer due, and
+  /// the `output_tag`s of the side outputs the functions write (read them with
+  /// `.side_output(tag)` on the result). `S` and `Out` are deduced from `f`'s
+  /// parameters; a generic lambda names them: `process<S, Out>(f, ...)`.
+  template <class S = detail::deduced, class Out = detail::deduced, class F, class... Rest>
+  auto process(F f, Rest... rest) {
     using Args = typename detail::callable_args<F>::type;
     using St = detail::given_or_t<S, typename detail::nth_arg<2, Args>::type>;
     using O = detail::given_or_t<Out, collector_type_t<F>>;
@@ -87,10 +142,12 @@ public:
                   "keyed process: the state and output types cannot be deduced from f (a generic "
                   "lambda?): write f(const K&, T, S&, sluice::collector<Out>&), or name them: "
                   "process<S, Out>(f)");
-    if constexpr (!std::is_void_v<St> && !std::is_void_v<O>)
-      return keyed<O>("keyed_process", [key = key_, f] {
-        return std::make_unique<ops::keyed_process_operator<T, K, St, O, KeyFn, F>>(key, f);
-      });
+    if constexpr (!std::is_void_v<St> && !std::is_void_v<O>) {
+      if constexpr (sizeof...(Rest) > 0 && !detail::is_output_tag_v<detail::first_t<Rest...>>)
+        return with_timer<St, O>(std::move(f), std::move(rest)...);
+      else
+        return make_process<St, O>(std::move(f), ops::no_timer_fn{}, std::move(rest)...);
+    }
   }
 
   /// Groups each key's records into windows (tumbling, sliding, session, count,
@@ -119,6 +176,37 @@ public:
   const partitioner_factory& partitioner() const noexcept { return partition_; }
 
 private:
+  template <class St, class O, class F, class TimerF, class... Tags>
+  auto with_timer(F f, TimerF on_timer, Tags... tags) {
+    static_assert(
+        std::is_invocable_v<TimerF&, const K&, timestamp, St&, process_context<K>&, collector<O>&>,
+        "keyed process: on_timer must be callable as on_timer(const K&, sluice::timestamp, S&, "
+        "sluice::process_context<K>&, sluice::collector<Out>&)");
+    return make_process<St, O>(std::move(f), std::move(on_timer), std::move(tags)...);
+  }
+
+  template <class St, class O, class F, class TimerF, class... Tags>
+  auto make_process(F f, TimerF on_timer, Tags... tags) {
+    static_assert((detail::is_output_tag_v<Tags> && ...),
+                  "keyed process: after f (and on_timer) only sluice::output_tag<T> values may "
+                  "follow");
+    static_assert(
+        std::is_invocable_v<F&, const K&, T&&, St&, collector<O>&> ||
+            std::is_invocable_v<F&, const K&, T&&, St&, process_context<K>&, collector<O>&>,
+        "keyed process: f must be callable as f(const K&, T, S&, collector<Out>&) or "
+        "f(const K&, T, S&, process_context<K>&, collector<Out>&)");
+    using op_t =
+        ops::keyed_process_operator<T, K, St, O, KeyFn, F, TimerF, typename Tags::value_type...>;
+    auto tags_tuple = std::make_tuple(tags...);
+    auto s = keyed<O>(
+        "keyed_process",
+        [key = key_, f, on_timer, tags_tuple] {
+          return std::make_unique<op_t>(key, f, on_timer, tags_tuple);
+        },
+        1 + sizeof...(Tags));
+    return process_output<O, typename Tags::value_type...>{std::move(s), tags_tuple};
+  }
+
   stream<T> in_;
   partitioner_factory partition_;
   KeyFn key_;

@@ -10,6 +10,7 @@
 #include "sluice/collector.hpp"
 #include "sluice/hash.hpp"
 #include "sluice/operator.hpp"
+#include "sluice/ops/keyed_process.hpp"
 #include "sluice/window/window.hpp"
 
 namespace sluice::ops {
@@ -206,36 +207,6 @@ void restore_map(const state::snapshot_reader& in, Map& m) {
     m.insert_or_assign(std::move(k), std::move(s));
   });
 }
-
-/// Keyed processing with user state: for each record,
-/// `void f(const K& key, T value, S& state, collector<Out>& out)`, where `state`
-/// is the key's own value of type `S` (default-constructed on first use).
-template <class T, class K, class S, class Out, class KeyFn, class F>
-class keyed_process_operator final : public operator_base {
-public:
-  keyed_process_operator(KeyFn key, F f) : key_(std::move(key)), f_(std::move(f)) {}
-
-  void process(size_t, batch_base& b) override {
-    for (auto& r : batch_cast<T>(b).records) {
-      K k = std::invoke(key_, std::as_const(r.value));
-      S& s = state_[k];
-      collector<Out> c{out_, r.ts};
-      std::invoke(f_, std::as_const(k), std::move(r.value), s, c);
-    }
-  }
-
-  size_t num_ports() const noexcept override { return 1; }
-  output_port_base& out(size_t) override { return out_; }
-  const std::unordered_map<K, S, key_hash<K>>& state() const noexcept { return state_; }
-  void snapshot(state::snapshot_writer& w) override { snapshot_map<K, S>(w, state_); }
-  void restore(const state::snapshot_reader& in) override { restore_map<K, S>(in, state_); }
-
-private:
-  KeyFn key_;
-  F f_;
-  std::unordered_map<K, S, key_hash<K>> state_;
-  port<Out> out_;
-};
 
 /// Two keyed inputs sharing per-key state `S` (stream-table enrichment,
 /// joins): input 0 calls `f1(key, A, S&, collector<Out>&)`, input 1 calls

@@ -21,6 +21,7 @@
 #include "sluice/fields.hpp"
 #include "sluice/ids.hpp"
 #include "sluice/time.hpp"
+#include "sluice/type_traits.hpp"
 #include "sluice/window/window.hpp"
 
 /// Binary codec for records and state: what travels between nodes and into
@@ -104,34 +105,13 @@ template <class T, class A>
 struct is_vec<std::vector<T, A>> : std::true_type {};
 template <class T, class A>
 struct is_vec<std::deque<T, A>> : std::true_type {};
+using traits::is_array;
+using traits::is_map;
+using traits::is_pair;
+using traits::is_set;
+using traits::is_tuple;
 template <class T>
-struct is_map : std::false_type {};
-template <class K, class V, class... R>
-struct is_map<std::map<K, V, R...>> : std::true_type {};
-template <class K, class V, class... R>
-struct is_map<std::unordered_map<K, V, R...>> : std::true_type {};
-template <class T>
-struct is_set : std::false_type {};
-template <class K, class... R>
-struct is_set<std::set<K, R...>> : std::true_type {};
-template <class K, class... R>
-struct is_set<std::unordered_set<K, R...>> : std::true_type {};
-template <class T>
-struct is_opt : std::false_type {};
-template <class T>
-struct is_opt<std::optional<T>> : std::true_type {};
-template <class T>
-struct is_pair : std::false_type {};
-template <class A, class B>
-struct is_pair<std::pair<A, B>> : std::true_type {};
-template <class T>
-struct is_tuple : std::false_type {};
-template <class... Ts>
-struct is_tuple<std::tuple<Ts...>> : std::true_type {};
-template <class T>
-struct is_array : std::false_type {};
-template <class T, size_t N>
-struct is_array<std::array<T, N>> : std::true_type {};
+using is_opt = traits::is_optional<T>;
 template <class T>
 struct is_named_id : std::false_type {};
 template <class Tag, class Rep>
