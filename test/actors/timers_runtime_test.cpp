@@ -31,6 +31,14 @@ struct tx {
   int64_t amount = 0;
   int64_t ts = 0;
 };
+SLUICE_FIELDS(tx, account, amount, ts)
+
+/// A card event of an account (the other side of the interval join).
+struct card {
+  int64_t account = 0;
+  int64_t ts = 0;
+};
+SLUICE_FIELDS(card, account, ts)
 
 /// Transactions of `accounts` accounts over about 16 years, in arrival order:
 /// out of event-time order by less than `disorder`.
@@ -203,6 +211,78 @@ BOOST_AUTO_TEST_CASE(an_unread_side_output_is_counted_in_the_summary) {
       unconsumed += m.unconsumed;
   BOOST_TEST(unconsumed == refunds);
   fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(runtime_interval_join)
+
+BOOST_AUTO_TEST_CASE(interval_join_through_the_api_is_exact_through_a_failure) {
+  // Transactions joined with the card events of the same account within
+  // [-2 days, +1 day], at parallelism 1 and 3, with a failure in the middle.
+  const auto txns = arrivals(8, 25, 3000);
+  std::vector<card> cards;
+  {
+    std::mt19937_64 rng{9};
+    for (auto& x : txns)
+      if (rng() % 3 == 0)
+        cards.push_back(
+            {static_cast<int64_t>(rng() % 25), x.ts + static_cast<int64_t>(rng() % day)});
+  }
+  std::vector<std::string> expected;
+  for (auto& a : txns)
+    for (auto& b : cards)
+      if (a.account == b.account && b.ts >= a.ts - 2 * day && b.ts <= a.ts + day)
+        expected.push_back(std::to_string(a.account) + ":" + std::to_string(a.ts) + ":" +
+                           std::to_string(b.ts));
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST_REQUIRE(expected.size() > 100u);
+  for (uint32_t par : {1u, 3u}) {
+    BOOST_TEST_CONTEXT("parallelism " << par) {
+      const fs::path dir =
+          fs::temp_directory_path() /
+          ("sluice-ijoin-" + std::to_string(::getpid()) + "-" + std::to_string(par));
+      fs::remove_all(dir);
+      auto failed = std::make_shared<std::atomic<bool>>(false);
+      pipeline p{"interval_join"};
+      auto left = p.from_collection(txns)
+                      .with_watermarks(watermark_strategy<tx>::bounded(
+                          duration{disorder}, [](const tx& x) { return timestamp{x.ts}; }))
+                      .rate_limit(20000)
+                      .map([failed, seen = uint64_t{0}, par](tx x) mutable {
+                        if (++seen == 1500 / par && !failed->exchange(true))
+                          throw std::runtime_error("injected failure");
+                        return x;
+                      })
+                      .parallelism(par);
+      auto right = p.from_collection(cards).with_watermarks(watermark_strategy<card>::bounded(
+          duration{day}, [](const card& c) { return timestamp{c.ts}; }));
+      auto joined = left.key_by([](const tx& x) { return x.account; })
+                        .interval_join(right.key_by([](const card& c) { return c.account; }))
+                        .between(duration{-2 * day}, duration{day})
+                        .process([](const tx& a, const card& b, collector<std::string>& out) {
+                          out.emit(std::to_string(a.account) + ":" + std::to_string(a.ts) + ":" +
+                                   std::to_string(b.ts));
+                        })
+                        .name("tx-card")
+                        .parallelism(par);
+      joined.write_csv_exactly_once((dir / "out").string()).parallelism(par);
+      auto cfg = config(par);
+      cfg.state_dir = (dir / "state").string();
+      cfg.checkpoints.interval = std::chrono::milliseconds(20);
+      cfg.restart = "fixed-delay:attempts=3,delay=10ms";
+      auto r = execute(p, cfg);
+      require_ok(r);
+      BOOST_TEST(r.restarts == 1u);
+      BOOST_TEST((read_lines(dir / "out") == expected));
+      uint64_t late = 0;
+      for (auto& m : r.metrics)
+        if (m.name == "tx-card")
+          late += m.unconsumed;
+      BOOST_TEST(late == 0u);  // bounded disorder: nothing is late
+      fs::remove_all(dir);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

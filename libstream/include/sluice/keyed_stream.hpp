@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "sluice/key_selector.hpp"
+#include "sluice/ops/interval_join.hpp"
 #include "sluice/process_context.hpp"
 #include "sluice/stream.hpp"
 #include "sluice/window/assigner.hpp"
@@ -87,6 +88,8 @@ private:
 
 template <class A, class B, class K>
 class connected_streams;
+template <class A, class B, class K>
+class interval_join_builder;
 
 /// A stream partitioned by key: keyed state and windows are per key. Its type
 /// names the record and key types only, like Flink's `KeyedStream<T, KEY>`,
@@ -143,7 +146,9 @@ public:
                   "lambda?): write f(const K&, T, S&, sluice::collector<Out>&), or name them: "
                   "process<S, Out>(f)");
     if constexpr (!std::is_void_v<St> && !std::is_void_v<O>) {
-      if constexpr (sizeof...(Rest) > 0 && !detail::is_output_tag_v<detail::first_t<Rest...>>)
+      if constexpr (sizeof...(Rest) == 0)
+        return make_process<St, O>(std::move(f), ops::no_timer_fn{});
+      else if constexpr (!detail::is_output_tag_v<detail::first_t<Rest...>>)
         return with_timer<St, O>(std::move(f), std::move(rest)...);
       else
         return make_process<St, O>(std::move(f), ops::no_timer_fn{}, std::move(rest)...);
@@ -161,6 +166,15 @@ public:
   /// keyed operator such as stream-table enrichment.
   template <class B>
   connected_streams<T, B, K> connect(keyed_stream<B, K> other) {
+    return {*this, std::move(other)};
+  }
+
+  /// Joins with another keyed stream (same key type) by event time: each
+  /// record `a` of this stream meets the records `b` of `other` with
+  /// `a.ts + lower <= b.ts <= a.ts + upper` — `.between(lower, upper)`, then
+  /// `.process(f)`. See `interval_join_builder`.
+  template <class B>
+  interval_join_builder<T, B, K> interval_join(keyed_stream<B, K> other) {
     return {*this, std::move(other)};
   }
 
@@ -204,7 +218,10 @@ private:
           return std::make_unique<op_t>(key, f, on_timer, tags_tuple);
         },
         1 + sizeof...(Tags));
-    return process_output<O, typename Tags::value_type...>{std::move(s), tags_tuple};
+    if constexpr (sizeof...(Tags) == 0)
+      return s;  // no side outputs: a plain stream<Out>
+    else
+      return process_output<O, typename Tags::value_type...>{std::move(s), tags_tuple};
   }
 
   stream<T> in_;
@@ -322,6 +339,97 @@ public:
 private:
   keyed_stream<A, K> a_;
   keyed_stream<B, K> b_;
+};
+
+/// The result of a join: the joined stream, plus the records that arrived too
+/// late to join (older than the watermark) from each side. Late records are
+/// never dropped silently: read them here, or they are counted in the job
+/// summary as unconsumed.
+template <class Out, class A, class B>
+class join_output : public stream<Out> {
+public:
+  explicit join_output(stream<Out> s) : stream<Out>(std::move(s)) {}
+  join_output& name(std::string n) {
+    stream<Out>::name(std::move(n));
+    return *this;
+  }
+  join_output& uid(std::string u) {
+    stream<Out>::uid(std::move(u));
+    return *this;
+  }
+  join_output& parallelism(uint32_t n) {
+    stream<Out>::parallelism(n);
+    return *this;
+  }
+  stream<A> late_left() const {
+    return stream<A>{&this->owner(), this->node_id(), 1, partitioning::rebalance};
+  }
+  stream<B> late_right() const {
+    return stream<B>{&this->owner(), this->node_id(), 2, partitioning::rebalance};
+  }
+};
+
+/// `a.key_by(fa).interval_join(b.key_by(fb)).between(lower, upper).process(f)`:
+/// Flink's interval join. Bounds are inclusive unless `lower_bound_exclusive()`
+/// / `upper_bound_exclusive()` say otherwise; `lower <= upper` (else
+/// `std::invalid_argument`). `f(const A&, const B&, collector<Out>&)` is called
+/// once per matching pair; its records carry the later of the two times. Event
+/// time only: both inputs need watermarks.
+template <class A, class B, class K>
+class interval_join_builder {
+public:
+  interval_join_builder(keyed_stream<A, K> a, keyed_stream<B, K> b)
+      : a_(std::move(a)), b_(std::move(b)) {}
+
+  interval_join_builder& between(duration lower, duration upper) {
+    lower_ = lower;
+    upper_ = upper;
+    bounds_ = true;
+    return *this;
+  }
+  interval_join_builder& lower_bound_exclusive() {
+    lower_exclusive_ = true;
+    return *this;
+  }
+  interval_join_builder& upper_bound_exclusive() {
+    upper_exclusive_ = true;
+    return *this;
+  }
+
+  template <class Out = detail::deduced, class F>
+  auto process(F f) {
+    using O = detail::given_or_t<Out, collector_type_t<F>>;
+    static_assert(!std::is_void_v<O>,
+                  "interval join: the output type cannot be deduced from f (a generic lambda?): "
+                  "write f(const A&, const B&, sluice::collector<Out>&), or name it: "
+                  "process<Out>(f)");
+    if constexpr (!std::is_void_v<O>) {
+      static_assert(std::is_invocable_v<F&, const A&, const B&, collector<O>&>,
+                    "interval join: f must be callable as f(const A&, const B&, "
+                    "sluice::collector<Out>&)");
+      if (!bounds_)
+        throw std::logic_error("interval join: call between(lower, upper) before process(f)");
+      const auto iv =
+          ops::join_interval::between(lower_, upper_, lower_exclusive_, upper_exclusive_);
+      using op_t =
+          ops::interval_join_operator<A, B, K, O, key_selector<A, K>, key_selector<B, K>, F>;
+      auto out = a_.template keyed<O>(
+          "interval_join",
+          [ka = a_.key(), kb = b_.key(), iv, f] { return std::make_unique<op_t>(ka, kb, iv, f); },
+          3);
+      b_.input().connect_to(out.node_id(), 1, partitioning::hash, b_.partitioner());
+      out.node().chainable = false;
+      return join_output<O, A, B>{std::move(out)};
+    }
+  }
+
+private:
+  keyed_stream<A, K> a_;
+  keyed_stream<B, K> b_;
+  duration lower_{0}, upper_{0};
+  bool bounds_ = false;
+  bool lower_exclusive_ = false;
+  bool upper_exclusive_ = false;
 };
 
 }  // namespace sluice
