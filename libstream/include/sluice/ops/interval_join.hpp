@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -14,7 +15,6 @@
 #include "sluice/hash.hpp"
 #include "sluice/operator.hpp"
 #include "sluice/state/codec.hpp"
-#include "sluice/state/timer_queue.hpp"
 
 namespace sluice::ops {
 
@@ -54,14 +54,14 @@ public:
 
   void process(size_t input, batch_base& b) override {
     if (input == 0)
-      run<true, A>(b, ka_, left_, right_, late_a_, iv_.lower, iv_.upper, left_timers_);
+      run<true, A>(b, ka_, left_, right_, late_a_, iv_.lower, iv_.upper, left_cleanup_);
     else
-      run<false, B>(b, kb_, right_, left_, late_b_, -iv_.upper, -iv_.lower, right_timers_);
+      run<false, B>(b, kb_, right_, left_, late_b_, -iv_.upper, -iv_.lower, right_cleanup_);
   }
 
   void on_watermark(timestamp wm) override {
-    expire(left_, left_timers_, wm, left_keep(), left_count_);
-    expire(right_, right_timers_, wm, right_keep(), right_count_);
+    expire(left_, left_cleanup_, wm, left_keep(), left_count_);
+    expire(right_, right_cleanup_, wm, right_keep(), right_count_);
   }
 
   size_t num_ports() const noexcept override { return 3; }
@@ -97,14 +97,46 @@ public:
     in.for_each_keyed([&](state::reader& r) {
       K k{};
       state::decode_checked(r, k, "key");
-      read_side(r, k, left_, left_timers_, left_keep(), left_count_, "left record");
-      read_side(r, k, right_, right_timers_, right_keep(), right_count_, "right record");
+      read_side(r, k, left_, left_cleanup_, left_keep(), left_count_, "left record");
+      read_side(r, k, right_, right_cleanup_, right_keep(), right_count_, "right record");
     });
   }
 
 private:
+  /// A key's records of one side, sorted by time (appended when they arrive in order).
   template <class T>
-  using buffer = std::map<timestamp, std::vector<T>>;
+  using buffer = std::deque<std::pair<timestamp, T>>;
+
+  /// When a key's oldest records may go: (time, key) pairs, mostly arriving in
+  /// time order (a deque, no allocation per record), the others in a multimap.
+  class cleanup_queue {
+  public:
+    void add(timestamp t, const K& k) {
+      if (in_order_.empty() || in_order_.back().first <= t)
+        in_order_.emplace_back(t, k);
+      else
+        others_.emplace(t, k);
+    }
+    bool pop_due(timestamp wm, K& k) {
+      const bool a = !in_order_.empty() && in_order_.front().first <= wm;
+      const bool b = !others_.empty() && others_.begin()->first <= wm;
+      if (a && (!b || in_order_.front().first <= others_.begin()->first)) {
+        k = std::move(in_order_.front().second);
+        in_order_.pop_front();
+        return true;
+      }
+      if (b) {
+        k = std::move(others_.begin()->second);
+        others_.erase(others_.begin());
+        return true;
+      }
+      return false;
+    }
+
+  private:
+    std::deque<std::pair<timestamp, K>> in_order_;
+    std::multimap<timestamp, K> others_;
+  };
 
   // How long past its own time a record stays buffered.
   duration left_keep() const { return iv_.upper.count() > 0 ? iv_.upper : duration{0}; }
@@ -112,8 +144,11 @@ private:
 
   template <bool Left, class T, class KeyFn, class Own, class Other, class Late>
   void run(batch_base& b, KeyFn& key, Own& own, Other& other, Late& late, duration lo, duration hi,
-           state::timer_queue<K>& timers) {
+           cleanup_queue& cleanup) {
     const timestamp wm = context().watermark();
+    auto before = [](const auto& e, timestamp t) {
+      return e.first < t;
+    };
     for (auto& r : batch_cast<T>(b).records) {
       if (wm != timestamp::min() && r.ts < wm) {
         late.emit(std::move(r.value), r.ts);
@@ -121,37 +156,42 @@ private:
       }
       K k = std::invoke(key, std::as_const(r.value));
       if (auto it = other.find(k); it != other.end()) {
-        auto& bucket = it->second;
-        for (auto o = bucket.lower_bound(r.ts + lo), end = bucket.upper_bound(r.ts + hi); o != end;
-             ++o)
-          for (auto& partner : o->second) {
-            collector<Out> c{out_, std::max(r.ts, o->first)};
-            if constexpr (Left)
-              std::invoke(f_, std::as_const(r.value), std::as_const(partner), c);
-            else
-              std::invoke(f_, std::as_const(partner), std::as_const(r.value), c);
-          }
+        auto& buf = it->second;
+        const timestamp from = r.ts + lo, to = r.ts + hi;
+        for (auto o = std::lower_bound(buf.begin(), buf.end(), from, before);
+             o != buf.end() && o->first <= to; ++o) {
+          collector<Out> c{out_, std::max(r.ts, o->first)};
+          if constexpr (Left)
+            std::invoke(f_, std::as_const(r.value), std::as_const(o->second), c);
+          else
+            std::invoke(f_, std::as_const(o->second), std::as_const(r.value), c);
+        }
       }
-      timers.add(k, r.ts + (Left ? left_keep() : right_keep()));
-      own[std::move(k)][r.ts].push_back(std::move(r.value));
+      cleanup.add(r.ts + (Left ? left_keep() : right_keep()), k);
+      auto& mine = own[std::move(k)];
+      if (mine.empty() || mine.back().first <= r.ts)
+        mine.emplace_back(r.ts, std::move(r.value));
+      else
+        mine.emplace(std::upper_bound(mine.begin(), mine.end(), r.ts,
+                                      [](timestamp t, const auto& e) { return t < e.first; }),
+                     r.ts, std::move(r.value));
       ++(Left ? left_count_ : right_count_);
     }
   }
 
   template <class Own>
-  void expire(Own& own, state::timer_queue<K>& timers, timestamp wm, duration keep, size_t& count) {
+  void expire(Own& own, cleanup_queue& cleanup, timestamp wm, duration keep, size_t& count) {
     K k{};
-    timestamp when;
-    while (timers.pop_due(wm, k, when)) {
+    while (cleanup.pop_due(wm, k)) {
       auto it = own.find(k);
       if (it == own.end())
         continue;
-      auto b = it->second.find(when - keep);
-      if (b != it->second.end()) {
-        count -= b->second.size();
-        it->second.erase(b);
+      auto& buf = it->second;
+      while (!buf.empty() && buf.front().first + keep <= wm) {
+        buf.pop_front();
+        --count;
       }
-      if (it->second.empty())
+      if (buf.empty())
         own.erase(it);
     }
   }
@@ -161,34 +201,26 @@ private:
     state::encode(out, static_cast<uint64_t>(b ? b->size() : 0));
     if (!b)
       return;
-    for (auto& [ts, rs] : *b) {
+    for (auto& [ts, x] : *b) {
       state::encode(out, ts);
-      state::encode(out, static_cast<uint64_t>(rs.size()));
-      for (auto& x : rs)
-        state::encode_checked(out, x, what);
+      state::encode_checked(out, x, what);
     }
   }
 
   template <class T>
   static void read_side(state::reader& r, const K& k,
-                        std::unordered_map<K, buffer<T>, key_hash<K>>& own,
-                        state::timer_queue<K>& timers, duration keep, size_t& count,
-                        const char* what) {
-    uint64_t buckets = 0;
-    state::decode(r, buckets);
-    for (uint64_t i = 0; i < buckets; ++i) {
+                        std::unordered_map<K, buffer<T>, key_hash<K>>& own, cleanup_queue& cleanup,
+                        duration keep, size_t& count, const char* what) {
+    uint64_t n = 0;
+    state::decode(r, n);
+    for (uint64_t i = 0; i < n; ++i) {
       timestamp ts;
-      uint64_t n = 0;
+      T x{};
       state::decode(r, ts);
-      state::decode(r, n);
-      auto& rs = own[k][ts];
-      for (uint64_t j = 0; j < n; ++j) {
-        T x{};
-        state::decode_checked(r, x, what);
-        rs.push_back(std::move(x));
-      }
-      count += n;
-      timers.add(k, ts + keep);
+      state::decode_checked(r, x, what);
+      own[k].emplace_back(ts, std::move(x));  // written in time order
+      cleanup.add(ts + keep, k);
+      ++count;
     }
   }
 
@@ -198,7 +230,7 @@ private:
   F f_;
   std::unordered_map<K, buffer<A>, key_hash<K>> left_;
   std::unordered_map<K, buffer<B>, key_hash<K>> right_;
-  state::timer_queue<K> left_timers_, right_timers_;
+  cleanup_queue left_cleanup_, right_cleanup_;
   size_t left_count_ = 0, right_count_ = 0;
   port<Out> out_;
   port<A> late_a_;
