@@ -36,9 +36,9 @@ uint64_t pair_checksum(int64_t a, int64_t b) {
 }
 
 /// Both streams in event-time order (left i, then right i); per key, the
-/// buffered times of each side in a vector with a read head. A left event at
-/// t can still meet right events up to t + upper; a right event at t left
-/// events down to t - upper... so entries older than that are skipped.
+/// buffered times of each side in a vector with a read head. Times only grow,
+/// so a buffered right event older than `a.ts + lower` and a buffered left
+/// event older than `b.ts - upper` can meet no later event: the head skips them.
 outcome baseline(uint64_t half) {
   struct buf {
     std::vector<int64_t> ts;

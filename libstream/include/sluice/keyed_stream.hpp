@@ -20,6 +20,44 @@ namespace sluice {
 template <class T, class K, class Assigner>
 class windowed_stream;
 
+/// Base of the operator outputs with more than one port (windows, process
+/// functions with side outputs, joins): the main stream whose settings keep
+/// the handle's own type, so `.name(...).late_records()` and the like still
+/// reach the other ports.
+template <class Self, class Out>
+class multi_port_output : public stream<Out> {
+public:
+  using stream<Out>::stream;
+  explicit multi_port_output(stream<Out> s) : stream<Out>(std::move(s)) {}
+
+  Self& name(std::string n) {
+    stream<Out>::name(std::move(n));
+    return self();
+  }
+  Self& uid(std::string u) {
+    stream<Out>::uid(std::move(u));
+    return self();
+  }
+  Self& parallelism(uint32_t n) {
+    stream<Out>::parallelism(n);
+    return self();
+  }
+  Self& start_new_chain() {
+    stream<Out>::start_new_chain();
+    return self();
+  }
+
+protected:
+  /// The records of output port `port` (> 0) of this operator.
+  template <class X>
+  stream<X> port_stream(uint32_t port) const {
+    return stream<X>{&this->owner(), this->node_id(), port, partitioning::rebalance};
+  }
+
+private:
+  Self& self() { return static_cast<Self&>(*this); }
+};
+
 /// The output of a window operator: the results, plus the records that
 /// arrived too late for any window (after watermark passed window end +
 /// allowed lateness). Late records are never silently dropped: consume them
@@ -27,15 +65,16 @@ class windowed_stream;
 /// `HasLate` is false for count windows: no record is late for them, and
 /// their operator has no late-records port.
 template <class R, class T, bool HasLate = true>
-class window_output : public stream<R> {
+class window_output : public multi_port_output<window_output<R, T, HasLate>, R> {
+  using base = multi_port_output<window_output<R, T, HasLate>, R>;
+
 public:
-  using stream<R>::stream;
-  explicit window_output(stream<R> s) : stream<R>(std::move(s)) {}
+  using base::base;
   stream<T> late_records() const {
     static_assert(HasLate,
                   "count windows have no event-time lateness: late_records() is only for time and "
                   "session windows");
-    return stream<T>{&this->owner(), this->node_id(), 1, partitioning::rebalance};
+    return this->template port_stream<T>(1);
   }
 };
 
@@ -43,28 +82,10 @@ public:
 /// outputs declared with it (`side_output(tag)`). Side-output records that no
 /// stream reads are counted in the job summary as unconsumed.
 template <class Out, class... Ts>
-class process_output : public stream<Out> {
+class process_output : public multi_port_output<process_output<Out, Ts...>, Out> {
 public:
   process_output(stream<Out> s, std::tuple<output_tag<Ts>...> tags)
-      : stream<Out>(std::move(s)), tags_(std::move(tags)) {}
-
-  // The settings keep the handle's type, so side outputs stay reachable.
-  process_output& name(std::string n) {
-    stream<Out>::name(std::move(n));
-    return *this;
-  }
-  process_output& uid(std::string u) {
-    stream<Out>::uid(std::move(u));
-    return *this;
-  }
-  process_output& parallelism(uint32_t n) {
-    stream<Out>::parallelism(n);
-    return *this;
-  }
-  process_output& start_new_chain() {
-    stream<Out>::start_new_chain();
-    return *this;
-  }
+      : multi_port_output<process_output, Out>(std::move(s)), tags_(std::move(tags)) {}
 
   /// The records written to side output `tag`.
   template <class U>
@@ -74,7 +95,7 @@ public:
     if (port == 0)
       throw std::invalid_argument("side_output: '" + tag.name() +
                                   "' was not declared with this process function");
-    return stream<U>{&this->owner(), this->node_id(), port, partitioning::rebalance};
+    return this->template port_stream<U>(port);
   }
 
 private:
@@ -346,27 +367,11 @@ private:
 /// never dropped silently: read them here, or they are counted in the job
 /// summary as unconsumed.
 template <class Out, class A, class B>
-class join_output : public stream<Out> {
+class join_output : public multi_port_output<join_output<Out, A, B>, Out> {
 public:
-  explicit join_output(stream<Out> s) : stream<Out>(std::move(s)) {}
-  join_output& name(std::string n) {
-    stream<Out>::name(std::move(n));
-    return *this;
-  }
-  join_output& uid(std::string u) {
-    stream<Out>::uid(std::move(u));
-    return *this;
-  }
-  join_output& parallelism(uint32_t n) {
-    stream<Out>::parallelism(n);
-    return *this;
-  }
-  stream<A> late_left() const {
-    return stream<A>{&this->owner(), this->node_id(), 1, partitioning::rebalance};
-  }
-  stream<B> late_right() const {
-    return stream<B>{&this->owner(), this->node_id(), 2, partitioning::rebalance};
-  }
+  using multi_port_output<join_output, Out>::multi_port_output;
+  stream<A> late_left() const { return this->template port_stream<A>(1); }
+  stream<B> late_right() const { return this->template port_stream<B>(2); }
 };
 
 /// `a.key_by(fa).interval_join(b.key_by(fb)).between(lower, upper).process(f)`:

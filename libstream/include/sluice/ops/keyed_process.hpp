@@ -83,7 +83,7 @@ public:
   void end_input() override { fire(event_, timestamp::max(), time_domain::event_time); }
 
   size_t num_ports() const noexcept override { return 1 + sizeof...(Ts); }
-  output_port_base& out(size_t i) override { return i == 0 ? out_ : *side_ports()[i - 1]; }
+  output_port_base& out(size_t i) override { return i == 0 ? out_ : *side_ptrs_[i - 1]; }
 
   const std::unordered_map<K, S, key_hash<K>>& state() const noexcept { return state_; }
   /// Registered timers (event time, processing time): bounded-state checks.
@@ -141,15 +141,12 @@ public:
   }
 
 private:
+  /// Points the context and `out(i)` at the side ports (once, at open).
   template <size_t... I>
   void add_sides(std::vector<typename process_context<K>::side>& sides, std::index_sequence<I...>) {
-    (sides.push_back({std::get<I>(tags_).id(), &std::get<I>(side_ports_)}), ...);
-  }
-
-  std::array<output_port_base*, sizeof...(Ts)> side_ports() {
-    return std::apply(
-        [](auto&... p) { return std::array<output_port_base*, sizeof...(Ts)>{&p...}; },
-        side_ports_);
+    ((side_ptrs_[I] = &std::get<I>(side_ports_),
+      sides.push_back({std::get<I>(tags_).id(), side_ptrs_[I]})),
+     ...);
   }
 
   void fire(state::timer_queue<K>& q, timestamp upto, time_domain d) {
@@ -180,6 +177,7 @@ private:
   std::optional<process_context<K>> pctx_;
   port<Out> out_;
   std::tuple<port<Ts>...> side_ports_;
+  std::array<output_port_base*, sizeof...(Ts)> side_ptrs_{};
 };
 
 }  // namespace sluice::ops

@@ -98,9 +98,6 @@ public:
   /// Lines this instance has read since it opened (header included).
   uint64_t lines_read() const noexcept { return lines_read_; }
 
-  /// The byte size of one split (the last may be shorter).
-  uint64_t split_bytes() const noexcept { return split_bytes_; }
-
 protected:
   bool splittable() const noexcept override { return true; }
 
