@@ -438,3 +438,5 @@ private:
 };
 
 }  // namespace sluice
+
+#include "sluice/window_join.hpp"

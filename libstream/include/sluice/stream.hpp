@@ -12,6 +12,7 @@
 
 #include "sluice/ops/keyed.hpp"
 #include "sluice/ops/stateless.hpp"
+#include "sluice/ops/window_join.hpp"
 #include "sluice/pipeline.hpp"
 #include "sluice/sink/lmdb_table_sink.hpp"
 #include "sluice/sink/transactional_file.hpp"
@@ -74,6 +75,8 @@ public:
 
 template <class T, class K>
 class keyed_stream;
+template <class A, class B, ops::join_kind Kind>
+class join_builder;
 
 /// A stream of records of type `T`: the output port of one plan node. Each
 /// transformation adds a node and returns a handle on its output.
@@ -165,6 +168,24 @@ public:
     return add_actor_stage(*this, std::type_identity<Out>{}, std::move(name), std::move(spawn),
                            std::forward<Options>(options)...);
   }
+
+  /// Window join with `other` (Flink's `join`): pairs of records with equal
+  /// keys in the same window,
+  /// `a.join(b).where(fa).equal_to(fb).window(w).apply(f)`; see
+  /// `windowed_join::apply`. The outer variants also emit the records of a
+  /// window the other side has none for.
+  template <class B>
+  join_builder<T, B, ops::join_kind::inner> join(const stream<B>& other);
+  template <class B>
+  join_builder<T, B, ops::join_kind::left_outer> left_outer_join(const stream<B>& other);
+  template <class B>
+  join_builder<T, B, ops::join_kind::right_outer> right_outer_join(const stream<B>& other);
+  template <class B>
+  join_builder<T, B, ops::join_kind::full_outer> full_outer_join(const stream<B>& other);
+  /// Window co-group with `other`: per key and window, both sides' records at
+  /// once, `a.co_group(b).where(fa).equal_to(fb).window(w).apply(f)`.
+  template <class B>
+  join_builder<T, B, ops::join_kind::co_group> co_group(const stream<B>& other);
 
   /// Sends records round-robin to all instances of the next operator.
   stream rebalance() const { return stream{this->p_, this->node_, port_, partitioning::rebalance}; }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace sluice::traits {
@@ -56,5 +57,10 @@ template <class T>
 struct is_array : std::false_type {};
 template <class T, size_t N>
 struct is_array<std::array<T, N>> : std::true_type {};
+
+template <class T>
+struct is_variant : std::false_type {};
+template <class... Ts>
+struct is_variant<std::variant<Ts...>> : std::true_type {};
 
 }  // namespace sluice::traits

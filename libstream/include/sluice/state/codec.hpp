@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "sluice/dead_letter.hpp"
@@ -28,10 +29,10 @@
 /// snapshots. Little-endian fixed-width numbers, length-prefixed strings and
 /// containers. Supported out of the box: arithmetic types, enums, strings,
 /// vectors, deques, arrays, (unordered) maps and sets, optionals, pairs,
-/// tuples, `timestamp`, ids, windows, window results, dead letters, and
-/// structs declared with SLUICE_FIELDS (one line). Other types can provide
-/// `void sluice_encode(sluice::state::writer&, const T&)` and
-/// `void sluice_decode(sluice::state::reader&, T&)` found by ADL.
+/// tuples, variants (the index as one byte, then the value), `timestamp`, ids, windows, window
+/// results, dead letters, and structs declared with SLUICE_FIELDS (one line). Other types can
+/// provide `void sluice_encode(sluice::state::writer&, const T&)` and `void
+/// sluice_decode(sluice::state::reader&, T&)` found by ADL.
 namespace sluice::state {
 
 /// Thrown when bytes do not decode (truncated or malformed input).
@@ -110,6 +111,7 @@ using traits::is_map;
 using traits::is_pair;
 using traits::is_set;
 using traits::is_tuple;
+using traits::is_variant;
 template <class T>
 using is_opt = traits::is_optional<T>;
 template <class T>
@@ -144,6 +146,10 @@ constexpr bool serializable() {
       return (serializable<std::tuple_element_t<I, T>>() && ...);
     }
   (std::make_index_sequence<std::tuple_size_v<T>>{});
+  else if constexpr (is_variant<T>::value) return []<size_t... I>(std::index_sequence<I...>) {
+    return (serializable<std::variant_alternative_t<I, T>>() && ...);
+  }
+  (std::make_index_sequence<std::variant_size_v<T>>{});
   else if constexpr (has_fields<T>) return true;
   else if constexpr (requires(const T& x) {
                        x.key, x.window, x.value;
@@ -189,6 +195,10 @@ void encode(writer& w, const T& x) {
     encode(w, x.second);
   } else if constexpr (is_tuple<T>::value) {
     std::apply([&](const auto&... xs) { (encode(w, xs), ...); }, x);
+  } else if constexpr (is_variant<T>::value) {
+    static_assert(std::variant_size_v<T> < 256, "variants of up to 255 alternatives");
+    w.number<uint8_t>(static_cast<uint8_t>(x.index()));
+    std::visit([&](const auto& v) { encode(w, v); }, x);
   } else if constexpr (has_fields<T>) {
     std::apply([&](const auto&... xs) { (encode(w, xs), ...); }, sluice_fields(x));
   } else if constexpr (requires { x.key, x.window, x.value; }) {
@@ -270,6 +280,14 @@ void decode(reader& r, T& x) {
     decode(r, x.second);
   } else if constexpr (is_tuple<T>::value) {
     std::apply([&](auto&... xs) { (decode(r, xs), ...); }, x);
+  } else if constexpr (is_variant<T>::value) {
+    const size_t index = r.number<uint8_t>();
+    if (index >= std::variant_size_v<T>)
+      throw codec_error("corrupt variant index " + std::to_string(index));
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      ((index == I ? (decode(r, x.template emplace<I>()), 0) : 0), ...);
+    }
+    (std::make_index_sequence<std::variant_size_v<T>>{});
   } else if constexpr (has_fields<T>) {
     std::apply([&](auto&... xs) { (decode(r, xs), ...); }, sluice_fields(x));
   } else if constexpr (requires { x.key, x.window, x.value; }) {
