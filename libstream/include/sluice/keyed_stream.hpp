@@ -111,6 +111,10 @@ template <class A, class B, class K>
 class connected_streams;
 template <class A, class B, class K>
 class interval_join_builder;
+template <class V>
+struct change;
+template <class A, class V, class K, bool Lookup>
+class table_join_builder;
 
 /// A stream partitioned by key: keyed state and windows are per key. Its type
 /// names the record and key types only, like Flink's `KeyedStream<T, KEY>`,
@@ -198,6 +202,21 @@ public:
   interval_join_builder<T, B, K> interval_join(keyed_stream<B, K> other) {
     return {*this, std::move(other)};
   }
+
+  /// Joins each record with the version of its key's row valid at the
+  /// record's event time, in the table the changelog `table` (upserts and
+  /// deletes of `V`, keyed like this stream) describes — Flink's event-time
+  /// temporal join: `.process(f(const T&, const V* row, collector<Out>&))`.
+  /// Records wait until the watermark passes their time. See
+  /// `ops::temporal_join_operator`.
+  template <class V>
+  table_join_builder<T, V, K, false> temporal_join(keyed_stream<change<V>, K> table);
+
+  /// Joins each record at once with the latest row of its key that has
+  /// arrived on `table` (a lookup join: processing-time semantics, no
+  /// waiting). See `ops::lookup_join_operator`.
+  template <class V>
+  table_join_builder<T, V, K, true> lookup_join(keyed_stream<change<V>, K> table);
 
   template <class Out, class Make>
   stream<Out> keyed(std::string kind, Make make, uint32_t num_ports = 1) {
@@ -439,4 +458,5 @@ private:
 
 }  // namespace sluice
 
+#include "sluice/table_join.hpp"
 #include "sluice/window_join.hpp"

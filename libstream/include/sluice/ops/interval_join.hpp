@@ -14,6 +14,7 @@
 #include "sluice/collector.hpp"
 #include "sluice/hash.hpp"
 #include "sluice/operator.hpp"
+#include "sluice/ops/key_time_queue.hpp"
 #include "sluice/state/codec.hpp"
 
 namespace sluice::ops {
@@ -107,44 +108,13 @@ private:
   template <class T>
   using buffer = std::deque<std::pair<timestamp, T>>;
 
-  /// When a key's oldest records may go: (time, key) pairs, mostly arriving in
-  /// time order (a deque, no allocation per record), the others in a multimap.
-  class cleanup_queue {
-  public:
-    void add(timestamp t, const K& k) {
-      if (in_order_.empty() || in_order_.back().first <= t)
-        in_order_.emplace_back(t, k);
-      else
-        others_.emplace(t, k);
-    }
-    bool pop_due(timestamp wm, K& k) {
-      const bool a = !in_order_.empty() && in_order_.front().first <= wm;
-      const bool b = !others_.empty() && others_.begin()->first <= wm;
-      if (a && (!b || in_order_.front().first <= others_.begin()->first)) {
-        k = std::move(in_order_.front().second);
-        in_order_.pop_front();
-        return true;
-      }
-      if (b) {
-        k = std::move(others_.begin()->second);
-        others_.erase(others_.begin());
-        return true;
-      }
-      return false;
-    }
-
-  private:
-    std::deque<std::pair<timestamp, K>> in_order_;
-    std::multimap<timestamp, K> others_;
-  };
-
   // How long past its own time a record stays buffered.
   duration left_keep() const { return iv_.upper.count() > 0 ? iv_.upper : duration{0}; }
   duration right_keep() const { return iv_.lower.count() < 0 ? -iv_.lower : duration{0}; }
 
   template <bool Left, class T, class KeyFn, class Own, class Other, class Late>
   void run(batch_base& b, KeyFn& key, Own& own, Other& other, Late& late, duration lo, duration hi,
-           cleanup_queue& cleanup) {
+           key_time_queue<K>& cleanup) {
     const timestamp wm = context().watermark();
     auto before = [](const auto& e, timestamp t) {
       return e.first < t;
@@ -180,7 +150,7 @@ private:
   }
 
   template <class Own>
-  void expire(Own& own, cleanup_queue& cleanup, timestamp wm, duration keep, size_t& count) {
+  void expire(Own& own, key_time_queue<K>& cleanup, timestamp wm, duration keep, size_t& count) {
     K k{};
     while (cleanup.pop_due(wm, k)) {
       auto it = own.find(k);
@@ -209,8 +179,9 @@ private:
 
   template <class T>
   static void read_side(state::reader& r, const K& k,
-                        std::unordered_map<K, buffer<T>, key_hash<K>>& own, cleanup_queue& cleanup,
-                        duration keep, size_t& count, const char* what) {
+                        std::unordered_map<K, buffer<T>, key_hash<K>>& own,
+                        key_time_queue<K>& cleanup, duration keep, size_t& count,
+                        const char* what) {
     uint64_t n = 0;
     state::decode(r, n);
     for (uint64_t i = 0; i < n; ++i) {
@@ -230,7 +201,7 @@ private:
   F f_;
   std::unordered_map<K, buffer<A>, key_hash<K>> left_;
   std::unordered_map<K, buffer<B>, key_hash<K>> right_;
-  cleanup_queue left_cleanup_, right_cleanup_;
+  key_time_queue<K> left_cleanup_, right_cleanup_;
   size_t left_count_ = 0, right_count_ = 0;
   port<Out> out_;
   port<A> late_a_;
