@@ -4,6 +4,12 @@
 // against a hand-written single-threaded loop that merges the two streams in
 // event-time order with per-key buffers in flat vectors.
 //
+//
+// `window_join`: the same two streams joined per key in tumbling 100 s
+// windows (about one partner per event again), against a loop that collects
+// each window's times per key in reused flat vectors and pairs them when the
+// window ends.
+//
 //   bench_join [--events N] [--case interval_join_p2] [--repeat R] ...
 #include <cstdint>
 #include <vector>
@@ -77,6 +83,78 @@ outcome baseline(uint64_t half) {
   return out;
 }
 
+constexpr int64_t window_ms = 100'000;
+
+/// Both streams in event-time order; each window's times per key and side in
+/// vectors reused across windows, the keys touched in a list; at a window's
+/// end, every pair of every touched key.
+outcome window_baseline(uint64_t half) {
+  std::vector<std::vector<int64_t>> left(keys), right(keys);
+  std::vector<uint64_t> touched;
+  std::vector<uint8_t> is_touched(keys, 0);
+  outcome out;
+  auto close = [&] {
+    for (auto k : touched) {
+      for (auto a : left[k])
+        for (auto b : right[k]) {
+          ++out.results;
+          out.checksum += pair_checksum(a, b);
+        }
+      left[k].clear();
+      right[k].clear();
+      is_touched[k] = 0;
+    }
+    touched.clear();
+  };
+  auto touch = [&](uint64_t k) {
+    if (!is_touched[k]) {
+      is_touched[k] = 1;
+      touched.push_back(k);
+    }
+  };
+  int64_t window = 0;
+  for (uint64_t i = 0; i < half; ++i) {
+    const auto a = left_event(i);
+    if (a.ts / window_ms != window) {
+      close();
+      window = a.ts / window_ms;
+    }
+    left[a.key].push_back(a.ts);
+    touch(a.key);
+    const auto b = right_event(i);
+    right[b.key].push_back(b.ts);
+    touch(b.key);
+  }
+  close();
+  return out;
+}
+
+void window_job(sluice::pipeline& p, uint64_t half, std::shared_ptr<totals> t) {
+  auto by_time = [](const side_event& e) {
+    return sluice::timestamp::of(e.ts);
+  };
+  auto l = p.generate(half, [](uint64_t i) { return left_event(i); })
+               .name("left")
+               .with_watermarks(sluice::watermark_strategy<side_event>::bounded(
+                   std::chrono::milliseconds{0}, by_time));
+  auto r = p.generate(half, [](uint64_t i) { return right_event(i); })
+               .name("right")
+               .with_watermarks(sluice::watermark_strategy<side_event>::bounded(
+                   std::chrono::milliseconds{0}, by_time));
+  auto key = [](const side_event& e) {
+    return e.key;
+  };
+  auto joined = l.join(r)
+                    .where(key)
+                    .equal_to(key)
+                    .window(sluice::window::tumbling::of(sluice::duration{window_ms}))
+                    .apply([](const side_event& a, const side_event& b) {
+                      return pair_checksum(a.ts, b.ts);
+                    });
+  joined.name("window_join");
+  count_into(joined, t, [](uint64_t c) { return c; }).name("count");
+}
+
 void job(sluice::pipeline& p, uint64_t half, std::shared_ptr<totals> t) {
   auto by_time = [](const side_event& e) {
     return sluice::timestamp::of(e.ts);
@@ -110,5 +188,10 @@ int main(int argc, char** argv) {
   r.run(
       "interval_join", 2 * half, [half] { return bench::baseline(half); },
       [half](sluice::pipeline& p, std::shared_ptr<bench::totals> t) { bench::job(p, half, t); });
+  r.run(
+      "window_join", 2 * half, [half] { return bench::window_baseline(half); },
+      [half](sluice::pipeline& p, std::shared_ptr<bench::totals> t) {
+        bench::window_job(p, half, t);
+      });
   return r.finish(argv[0]);
 }

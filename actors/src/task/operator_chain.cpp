@@ -148,6 +148,10 @@ std::vector<state::snapshot_store::entry> operator_chain::snapshot(uint64_t id) 
       entries.push_back(
           {state::snapshot_key{uid, instance_index{instance_}, state::snapshot_key::operator_state},
            std::move(w.operator_bytes())});
+    if (w.has_broadcast_state() && instance_ == 0)  // the same in every instance: stored once
+      entries.push_back(
+          {state::snapshot_key{uid, instance_index{0}, state::snapshot_key::broadcast_state},
+           std::move(w.broadcast_bytes())});
     for (auto& [kg, bytes] : w.keyed_bytes())
       entries.push_back(
           {state::snapshot_key{uid, instance_index{instance_}, key_group{kg}}, std::move(bytes)});
@@ -156,7 +160,8 @@ std::vector<state::snapshot_store::entry> operator_chain::snapshot(uint64_t id) 
 }
 
 /// Restores operator k: its own operator state when the parallelism is
-/// unchanged, and the keyed state of the key groups it owns.
+/// unchanged, the keyed state of the key groups it owns, and the broadcast
+/// state whatever the parallelism.
 void operator_chain::restore(size_t k, const state::checkpoint_meta& meta,
                              state::snapshot_store& store) {
   const auto& p = graph_.logical();
@@ -177,11 +182,13 @@ void operator_chain::restore(size_t k, const state::checkpoint_meta& meta,
   const uint32_t par = ops_[k].ctx->parallelism();
   const uint32_t lo = first_key_group(instance_index{instance_}, par, p.max_parallelism).value;
   const uint32_t hi = first_key_group(instance_index{instance_ + 1}, par, p.max_parallelism).value;
-  std::optional<std::string> op_state;
+  std::optional<std::string> op_state, broadcast;
   std::vector<std::string> keyed;
   bool any_op_state = false;
   for (auto& [key, bytes] : entries) {
-    if (key.is_operator_state()) {
+    if (key.is_broadcast_state()) {
+      broadcast = std::move(bytes);
+    } else if (key.is_operator_state()) {
       any_op_state = true;
       if (old_par == par && key.instance.value == instance_)
         op_state = std::move(bytes);
@@ -195,7 +202,8 @@ void operator_chain::restore(size_t k, const state::checkpoint_meta& meta,
                     "from parallelism {} "
                     "(only keyed state can be redistributed)",
                     node.name, par, old_par));
-  ops_[k].op->restore(state::snapshot_reader{std::move(op_state), std::move(keyed)});
+  ops_[k].op->restore(
+      state::snapshot_reader{std::move(op_state), std::move(keyed), std::move(broadcast)});
 }
 
 std::vector<operator_metrics> operator_chain::metrics() const {

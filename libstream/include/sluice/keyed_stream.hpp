@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "sluice/key_selector.hpp"
+#include "sluice/ops/broadcast_process.hpp"
 #include "sluice/ops/interval_join.hpp"
 #include "sluice/process_context.hpp"
 #include "sluice/stream.hpp"
@@ -115,6 +116,8 @@ template <class V>
 struct change;
 template <class A, class V, class K, bool Lookup>
 class table_join_builder;
+template <class T, class K, class R>
+class broadcast_connected;
 
 /// A stream partitioned by key: keyed state and windows are per key. Its type
 /// names the record and key types only, like Flink's `KeyedStream<T, KEY>`,
@@ -202,6 +205,14 @@ public:
   interval_join_builder<T, B, K> interval_join(keyed_stream<B, K> other) {
     return {*this, std::move(other)};
   }
+
+  /// Connects a low-volume stream of rules, thresholds or model parameters,
+  /// sent to every instance, whose records update broadcast state that
+  /// every instance sees alike: `.process(on_record, on_broadcast)`. See
+  /// `broadcast_connected::process` and `broadcast_order`.
+  template <class R>
+  broadcast_connected<T, K, R> connect_broadcast(const stream<R>& rules,
+                                                 broadcast_order order = broadcast_order::arrival);
 
   /// Joins each record with the version of its key's row valid at the
   /// record's event time, in the table the changelog `table` (upserts and
@@ -458,5 +469,6 @@ private:
 
 }  // namespace sluice
 
+#include "sluice/broadcast.hpp"
 #include "sluice/table_join.hpp"
 #include "sluice/window_join.hpp"

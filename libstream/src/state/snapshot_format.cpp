@@ -269,6 +269,8 @@ std::string describe(const snapshot_key& k) {
   if (k.is_operator_state())
     return fmt::format("operator \"{}\" instance {} operator state", k.operator_uid,
                        k.instance.value);
+  if (k.is_broadcast_state())
+    return fmt::format("operator \"{}\" broadcast state", k.operator_uid);
   return fmt::format("operator \"{}\" instance {} key group {}", k.operator_uid, k.instance.value,
                      k.group.value);
 }

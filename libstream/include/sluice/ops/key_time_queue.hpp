@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "sluice/time.hpp"
@@ -38,6 +39,16 @@ public:
       return true;
     }
     return false;
+  }
+
+  /// The earliest time queued, if any.
+  std::optional<timestamp> next_time() const {
+    std::optional<timestamp> t;
+    if (!in_order_.empty())
+      t = in_order_.front().first;
+    if (!others_.empty() && (!t || others_.begin()->first < *t))
+      t = others_.begin()->first;
+    return t;
   }
 
   size_t size() const noexcept { return in_order_.size() + others_.size(); }

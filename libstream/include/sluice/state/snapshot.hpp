@@ -37,6 +37,13 @@ public:
     has_operator_state_ = true;
     return writer{operator_state_};
   }
+  /// Writer for broadcast state: state every instance holds identically
+  /// (rules, thresholds), stored once per checkpoint — the runtime keeps
+  /// instance 0's — and handed to every instance on restore.
+  writer broadcast_state() {
+    has_broadcast_state_ = true;
+    return writer{broadcast_state_};
+  }
   /// Writer for the key group of `key`.
   template <class K>
   writer keyed(const K& key) {
@@ -61,6 +68,8 @@ public:
   uint32_t max_parallelism() const noexcept { return max_parallelism_; }
   bool has_operator_state() const noexcept { return has_operator_state_; }
   std::string& operator_bytes() noexcept { return operator_state_; }
+  bool has_broadcast_state() const noexcept { return has_broadcast_state_; }
+  std::string& broadcast_bytes() noexcept { return broadcast_state_; }
   std::map<uint32_t, std::string>& keyed_bytes() noexcept {
     index_.clear();  // the caller may erase sections
     return keyed_;
@@ -70,20 +79,27 @@ private:
   uint32_t max_parallelism_;
   uint64_t checkpoint_;
   bool has_operator_state_ = false;
+  bool has_broadcast_state_ = false;
   std::string operator_state_;
+  std::string broadcast_state_;
   std::map<uint32_t, std::string> keyed_;
   std::vector<std::string*> index_;  ///< Per key group: its node in `keyed_`, or null.
 };
 
 /// The state handed to one operator instance on restore: its own operator
-/// state (only when the parallelism did not change) and the keyed sections of
-/// every key group it owns now, whichever instance wrote them.
+/// state (only when the parallelism did not change), the keyed sections of
+/// every key group it owns now, whichever instance wrote them, and the
+/// broadcast state (at any parallelism).
 class snapshot_reader {
 public:
-  snapshot_reader(std::optional<std::string> operator_state, std::vector<std::string> keyed)
-      : operator_state_(std::move(operator_state)), keyed_(std::move(keyed)) {}
+  snapshot_reader(std::optional<std::string> operator_state, std::vector<std::string> keyed,
+                  std::optional<std::string> broadcast_state = std::nullopt)
+      : operator_state_(std::move(operator_state)),
+        keyed_(std::move(keyed)),
+        broadcast_state_(std::move(broadcast_state)) {}
 
   const std::optional<std::string>& operator_state() const noexcept { return operator_state_; }
+  const std::optional<std::string>& broadcast_state() const noexcept { return broadcast_state_; }
   const std::vector<std::string>& keyed_sections() const noexcept { return keyed_; }
 
   /// Calls `f(reader&)` until every keyed section is consumed.
@@ -99,6 +115,7 @@ public:
 private:
   std::optional<std::string> operator_state_;
   std::vector<std::string> keyed_;
+  std::optional<std::string> broadcast_state_;
 };
 
 /// Throws `not_serializable` naming the type unless `T` has a codec; used by

@@ -27,12 +27,17 @@ using sluice::checkpoint_id;
 struct snapshot_key {
   /// The `group` of per-instance operator state.
   static constexpr key_group operator_state{UINT32_MAX};
+  /// The `group` of broadcast state: the same in every instance, so written
+  /// once (by instance 0) and handed to every instance on restore, at any
+  /// parallelism.
+  static constexpr key_group broadcast_state{UINT32_MAX - 1};
 
   std::string operator_uid;
   instance_index instance{};
   key_group group = operator_state;
 
   bool is_operator_state() const noexcept { return group == operator_state; }
+  bool is_broadcast_state() const noexcept { return group == broadcast_state; }
   /// The order of the store: operator uid, then instance, then key group.
   friend auto operator<=>(const snapshot_key&, const snapshot_key&) = default;
 };
