@@ -366,9 +366,13 @@ public:
 
   /// `f1(const K&, A, S&, collector<Out>&)` for input 0 and
   /// `f2(const K&, B, S&, collector<Out>&)` for input 1, sharing state `S`
-  /// per key. `S` and `Out` are deduced from `f1`'s parameters unless named.
-  template <class S = detail::deduced, class Out = detail::deduced, class F1, class F2>
-  auto process(F1 f1, F2 f2) {
+  /// per key; either may take a `process_context<K>&` before the collector
+  /// for timers and side outputs, as a keyed `process` does, and
+  /// `on_timer` and `output_tag`s may follow. `S` and `Out` are deduced from
+  /// `f1`'s parameters unless named.
+  template <class S = detail::deduced, class Out = detail::deduced, class F1, class F2,
+            class... Rest>
+  auto process(F1 f1, F2 f2, Rest... rest) {
     using Args = typename detail::callable_args<F1>::type;
     using St = detail::given_or_t<S, typename detail::nth_arg<2, Args>::type>;
     using O = detail::given_or_t<Out, collector_type_t<F1>>;
@@ -377,17 +381,68 @@ public:
                   "generic lambda?): write f1(const K&, A, S&, sluice::collector<Out>&), or name "
                   "them: process<S, Out>(f1, f2)");
     if constexpr (!std::is_void_v<St> && !std::is_void_v<O>) {
-      auto out = a_.template keyed<O>("co_process", [ka = a_.key(), kb = b_.key(), f1, f2] {
-        return std::make_unique<ops::co_process_operator<A, B, K, St, O, KeyA, KeyB, F1, F2>>(
-            ka, kb, f1, f2);
-      });
-      b_.input().connect_to(out.node_id(), 1, partitioning::hash, b_.partitioner());
-      out.node().chainable = false;
-      return out;
+      constexpr bool plain = sizeof...(Rest) == 0 &&
+                             std::is_invocable_v<F1&, const K&, A&&, St&, collector<O>&> &&
+                             std::is_invocable_v<F2&, const K&, B&&, St&, collector<O>&>;
+      if constexpr (plain) {
+        auto out = a_.template keyed<O>("co_process", [ka = a_.key(), kb = b_.key(), f1, f2] {
+          return std::make_unique<ops::co_process_operator<A, B, K, St, O, KeyA, KeyB, F1, F2>>(
+              ka, kb, f1, f2);
+        });
+        b_.input().connect_to(out.node_id(), 1, partitioning::hash, b_.partitioner());
+        out.node().chainable = false;
+        return out;
+      } else if constexpr (sizeof...(Rest) > 0 &&
+                           !detail::is_output_tag_v<detail::first_t<Rest...>>) {
+        return with_timer<St, O>(std::move(f1), std::move(f2), std::move(rest)...);
+      } else {
+        return make<St, O>(std::move(f1), std::move(f2), ops::no_timer_fn{}, std::move(rest)...);
+      }
     }
   }
 
 private:
+  template <class St, class O, class F1, class F2, class TimerF, class... Tags>
+  auto with_timer(F1 f1, F2 f2, TimerF on_timer, Tags... tags) {
+    static_assert(
+        std::is_invocable_v<TimerF&, const K&, timestamp, St&, process_context<K>&, collector<O>&>,
+        "connected process: on_timer must be callable as on_timer(const K&, sluice::timestamp, "
+        "S&, sluice::process_context<K>&, sluice::collector<Out>&)");
+    return make<St, O>(std::move(f1), std::move(f2), std::move(on_timer), std::move(tags)...);
+  }
+
+  template <class St, class O, class F1, class F2, class TimerF, class... Tags>
+  auto make(F1 f1, F2 f2, TimerF on_timer, Tags... tags) {
+    static_assert((detail::is_output_tag_v<Tags> && ...),
+                  "connected process: after f1, f2 (and on_timer) only sluice::output_tag<T> "
+                  "values may follow");
+    static_assert(
+        std::is_invocable_v<F1&, const K&, A&&, St&, collector<O>&> ||
+            std::is_invocable_v<F1&, const K&, A&&, St&, process_context<K>&, collector<O>&>,
+        "connected process: f1 must be callable as f1(const K&, A, S&[, "
+        "sluice::process_context<K>&], sluice::collector<Out>&)");
+    static_assert(
+        std::is_invocable_v<F2&, const K&, B&&, St&, collector<O>&> ||
+            std::is_invocable_v<F2&, const K&, B&&, St&, process_context<K>&, collector<O>&>,
+        "connected process: f2 must be callable as f2(const K&, B, S&[, "
+        "sluice::process_context<K>&], sluice::collector<Out>&)");
+    using op_t = ops::co_keyed_process_operator<A, B, K, St, O, KeyA, KeyB, F1, F2, TimerF,
+                                                typename Tags::value_type...>;
+    auto tags_tuple = std::make_tuple(tags...);
+    auto out = a_.template keyed<O>(
+        "co_process",
+        [ka = a_.key(), kb = b_.key(), f1, f2, on_timer, tags_tuple] {
+          return std::make_unique<op_t>(ka, kb, f1, f2, on_timer, tags_tuple);
+        },
+        1 + sizeof...(Tags));
+    b_.input().connect_to(out.node_id(), 1, partitioning::hash, b_.partitioner());
+    out.node().chainable = false;
+    if constexpr (sizeof...(Tags) == 0)
+      return out;
+    else
+      return process_output<O, typename Tags::value_type...>{std::move(out), tags_tuple};
+  }
+
   keyed_stream<A, K> a_;
   keyed_stream<B, K> b_;
 };

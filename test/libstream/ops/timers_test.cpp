@@ -16,6 +16,7 @@
 
 #include "sluice/key_group.hpp"
 #include "sluice/ops/keyed_process.hpp"
+#include "sluice/pipeline.hpp"
 #include "sluice/source/splits.hpp"
 #include "sluice/state/snapshot.hpp"
 #include "sluice/state/timer_queue.hpp"
@@ -32,6 +33,7 @@ struct txn {
   int64_t account = 0;
   int64_t amount = 0;
 };
+SLUICE_FIELDS(txn, account, amount)
 
 struct by_account {
   int64_t operator()(const txn& t) const { return t.account; }
@@ -319,6 +321,59 @@ BOOST_AUTO_TEST_CASE(an_undeclared_side_output_or_a_timer_without_on_timer_is_an
       h.watermark(timestamp{10}), std::logic_error, [](const std::logic_error& e) {
         return std::string{e.what()}.find("has no on_timer function") != std::string::npos;
       });
+}
+
+BOOST_AUTO_TEST_CASE(connected_process_functions_share_timers_and_side_outputs) {
+  // Invoices (input 0) are due 10 ms after they are issued; a payment (input
+  // 1) settles its account's invoice. An invoice unpaid when its timer fires
+  // is overdue (main output); a payment without an invoice goes to a side output.
+  pipeline p{"t"};
+  auto invoices = p.from_collection(std::vector<txn>{});
+  auto payments = p.from_collection(std::vector<txn>{});
+  output_tag<txn> unmatched{"unmatched"};
+  auto out = invoices.key_by(by_account{})
+                 .connect(payments.key_by(by_account{}))
+                 .process(
+                     [](const int64_t&, txn t, int64_t& open, process_context<int64_t>& ctx,
+                        collector<std::string>&) {
+                       open = t.amount;
+                       ctx.register_event_time_timer(ctx.time() + duration{10});
+                     },
+                     [unmatched](const int64_t&, txn t, int64_t& open,
+                                 process_context<int64_t>& ctx, collector<std::string>&) {
+                       if (open == 0)
+                         ctx.output(unmatched, t);
+                       else
+                         ctx.clear_state();
+                     },
+                     [](const int64_t& k, timestamp, int64_t& open, process_context<int64_t>& ctx,
+                        collector<std::string>& o) {
+                       if (open != 0)
+                         o.emit(std::to_string(k) + " owes " + std::to_string(open));
+                       ctx.clear_state();
+                     },
+                     unmatched);
+  testing::harness h{out.node().make()};
+  h.push<txn>({1, 50}, timestamp{0}, 0);
+  h.push<txn>({2, 70}, timestamp{1}, 0);
+  h.push<txn>({1, 50}, timestamp{5}, 1);  // pays in time
+  h.push<txn>({3, 20}, timestamp{6}, 1);  // nothing to pay
+  h.watermark(timestamp{20});
+  BOOST_TEST(h.values<std::string>() == std::vector<std::string>{"2 owes 70"});
+  auto side = h.values<txn>(1);
+  BOOST_TEST_REQUIRE(side.size() == 1u);
+  BOOST_TEST(side[0].account == 3);
+  // Timers and state restore with their keys.
+  h.push<txn>({4, 9}, timestamp{30}, 0);
+  state::snapshot_writer w{128, 1};
+  h.op().snapshot(w);
+  std::vector<std::string> sections;
+  for (auto& [g, b] : w.keyed_bytes())
+    sections.push_back(b);
+  testing::harness r{out.node().make()};
+  r.op().restore(state::snapshot_reader{std::nullopt, sections});
+  r.watermark(timestamp{100});
+  BOOST_TEST(r.values<std::string>() == std::vector<std::string>{"4 owes 9"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

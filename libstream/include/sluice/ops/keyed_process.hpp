@@ -34,9 +34,7 @@ struct no_timer_fn {};
 /// group, so a restore at another parallelism moves timers with their keys.
 template <class T, class K, class S, class Out, class KeyFn, class F, class TimerF = no_timer_fn,
           class... Ts>
-class keyed_process_operator final : public operator_base {
-  static constexpr bool with_context =
-      std::is_invocable_v<F&, const K&, T&&, S&, process_context<K>&, collector<Out>&>;
+class keyed_process_operator : public operator_base {
   static constexpr bool with_timers = !std::is_same_v<TimerF, no_timer_fn>;
 
 public:
@@ -54,21 +52,7 @@ public:
     pctx_.emplace(ctx, event_, processing_, std::move(sides));
   }
 
-  void process(size_t, batch_base& b) override {
-    for (auto& r : batch_cast<T>(b).records) {
-      K k = std::invoke(key_, std::as_const(r.value));
-      S& s = state_[k];
-      collector<Out> c{out_, r.ts};
-      if constexpr (with_context) {
-        pctx_->enter(k, r.ts, time_domain::event_time);
-        std::invoke(f_, std::as_const(k), std::move(r.value), s, *pctx_, c);
-        if (pctx_->clear_requested())
-          state_.erase(k);
-      } else {
-        std::invoke(f_, std::as_const(k), std::move(r.value), s, c);
-      }
-    }
-  }
+  void process(size_t, batch_base& b) override { run<T>(b, key_, f_); }
 
   void on_watermark(timestamp wm) override { fire(event_, wm, time_domain::event_time); }
 
@@ -140,6 +124,28 @@ public:
       context().request_timer(*next);
   }
 
+protected:
+  /// Hands each record of `b` (of type `X`) to `g` with its key's state,
+  /// as `f` is for input 0 (`co_keyed_process_operator` adds input 1).
+  template <class X, class KF, class G>
+  void run(batch_base& b, KF& key, G& g) {
+    constexpr bool ctx =
+        std::is_invocable_v<G&, const K&, X&&, S&, process_context<K>&, collector<Out>&>;
+    for (auto& r : batch_cast<X>(b).records) {
+      K k = std::invoke(key, std::as_const(r.value));
+      S& s = state_[k];
+      collector<Out> c{out_, r.ts};
+      if constexpr (ctx) {
+        pctx_->enter(k, r.ts, time_domain::event_time);
+        std::invoke(g, std::as_const(k), std::move(r.value), s, *pctx_, c);
+        if (pctx_->clear_requested())
+          state_.erase(k);
+      } else {
+        std::invoke(g, std::as_const(k), std::move(r.value), s, c);
+      }
+    }
+  }
+
 private:
   /// Points the context and `out(i)` at the side ports (once, at open).
   template <size_t... I>
@@ -178,6 +184,35 @@ private:
   port<Out> out_;
   std::tuple<port<Ts>...> side_ports_;
   std::array<output_port_base*, sizeof...(Ts)> side_ptrs_{};
+};
+
+/// Two keyed inputs sharing per-key state, timers and side outputs (a
+/// connected stream's `process` with a context): input 0 (`A`, keyed by
+/// `KeyA`) goes to `f1`, input 1 (`B`, by `KeyB`) to `f2`, each
+/// `f(const K&, X, S&[, process_context<K>&], collector<Out>&)`.
+template <class A, class B, class K, class S, class Out, class KeyA, class KeyB, class F1, class F2,
+          class TimerF, class... Ts>
+class co_keyed_process_operator final
+    : public keyed_process_operator<A, K, S, Out, KeyA, F1, TimerF, Ts...> {
+  using base = keyed_process_operator<A, K, S, Out, KeyA, F1, TimerF, Ts...>;
+
+public:
+  co_keyed_process_operator(KeyA ka, KeyB kb, F1 f1, F2 f2, TimerF on_timer = {},
+                            std::tuple<output_tag<Ts>...> tags = {})
+      : base(std::move(ka), std::move(f1), std::move(on_timer), std::move(tags)),
+        kb_(std::move(kb)),
+        f2_(std::move(f2)) {}
+
+  void process(size_t input, batch_base& b) override {
+    if (input == 0)
+      base::process(0, b);
+    else
+      this->template run<B>(b, kb_, f2_);
+  }
+
+private:
+  KeyB kb_;
+  F2 f2_;
 };
 
 }  // namespace sluice::ops
