@@ -108,6 +108,31 @@ private:
   std::tuple<output_tag<Ts>...> tags_;
 };
 
+template <class T>
+template <class Out, class F, class... Tags>
+auto stream<T>::process(F f, Tags... tags) {
+  using O = detail::given_or_t<Out, collector_type_t<F>>;
+  static_assert(!std::is_void_v<O>,
+                "process: the output type cannot be deduced from f (a generic lambda?): take a "
+                "sluice::collector<Out>&, or name it: process<Out>(f, tags...)");
+  static_assert((detail::is_output_tag_v<Tags> && ...),
+                "process: after f only sluice::output_tag<T> values may follow");
+  if constexpr (!std::is_void_v<O>) {
+    static_assert(std::is_invocable_v<F&, T&&, process_context<no_key>&, collector<O>&>,
+                  "process: f must be callable as f(T, sluice::process_context<sluice::no_key>&, "
+                  "sluice::collector<Out>&)");
+    using op_t = ops::process_operator<T, O, F, typename Tags::value_type...>;
+    auto tags_tuple = std::make_tuple(tags...);
+    auto s = then<O>(
+        "process", [f, tags_tuple] { return std::make_unique<op_t>(f, tags_tuple); },
+        1 + sizeof...(Tags));
+    if constexpr (sizeof...(Tags) == 0)
+      return s;
+    else
+      return process_output<O, typename Tags::value_type...>{std::move(s), tags_tuple};
+  }
+}
+
 template <class A, class B, class K>
 class connected_streams;
 template <class A, class B, class K>

@@ -50,6 +50,12 @@ template <class... A>
 using first_t = typename first<A...>::type;
 }  // namespace detail
 
+/// The key of a stream that is not keyed: what `current_key()` returns in
+/// the context of `stream::process`.
+struct no_key {
+  friend bool operator==(no_key, no_key) = default;
+};
+
 /// Which clock a timer belongs to.
 enum class time_domain { event_time, processing_time };
 
@@ -76,13 +82,27 @@ public:
   timestamp current_watermark() const { return op_ctx_->watermark(); }
   timestamp current_processing_time() const { return op_ctx_->processing_time(); }
 
-  void register_event_time_timer(timestamp t) { event_->add(*key_, t); }
-  void delete_event_time_timer(timestamp t) { event_->remove(*key_, t); }
+  void register_event_time_timer(timestamp t) {
+    static_assert(!std::is_same_v<K, no_key>,
+                  "timers need a keyed stream: key_by(...) before process(...), as in Flink");
+    timers(event_).add(*key_, t);
+  }
+  void delete_event_time_timer(timestamp t) {
+    static_assert(!std::is_same_v<K, no_key>,
+                  "timers need a keyed stream: key_by(...) before process(...), as in Flink");
+    timers(event_).remove(*key_, t);
+  }
   void register_processing_time_timer(timestamp t) {
-    if (processing_->add(*key_, t))
+    static_assert(!std::is_same_v<K, no_key>,
+                  "timers need a keyed stream: key_by(...) before process(...), as in Flink");
+    if (timers(processing_).add(*key_, t))
       op_ctx_->request_timer(t);  // keeps only the earliest request
   }
-  void delete_processing_time_timer(timestamp t) { processing_->remove(*key_, t); }
+  void delete_processing_time_timer(timestamp t) {
+    static_assert(!std::is_same_v<K, no_key>,
+                  "timers need a keyed stream: key_by(...) before process(...), as in Flink");
+    timers(processing_).remove(*key_, t);
+  }
 
   /// Emits `value` to side output `tag` at the current time. The tag must
   /// have been declared with the function.
@@ -101,9 +121,10 @@ public:
     const void* id;
     output_port_base* port;
   };
-  process_context(operator_context& ctx, state::timer_queue<K>& event,
-                  state::timer_queue<K>& processing, std::vector<side> sides)
-      : op_ctx_(&ctx), event_(&event), processing_(&processing), sides_(std::move(sides)) {}
+  /// `event` and `processing` are null for a stream that is not keyed.
+  process_context(operator_context& ctx, state::timer_queue<K>* event,
+                  state::timer_queue<K>* processing, std::vector<side> sides)
+      : op_ctx_(&ctx), event_(event), processing_(processing), sides_(std::move(sides)) {}
   void enter(const K& key, timestamp t, time_domain d) noexcept {
     key_ = &key;
     time_ = t;
@@ -113,6 +134,13 @@ public:
   bool clear_requested() const noexcept { return clear_; }
 
 private:
+  state::timer_queue<K>& timers(state::timer_queue<K>* q) const {
+    if (!q)  // a process function on a stream that is not keyed, as in Flink
+      throw std::logic_error("timers need a keyed stream: call key_by(...) before process in '" +
+                             op_ctx_->name() + "'");
+    return *q;
+  }
+
   output_port_base* side_port(const void* id, const std::string& name) {
     for (auto& s : sides_)
       if (s.id == id)

@@ -140,6 +140,13 @@ public:
                      [f] { return std::make_unique<ops::flat_map_operator<T, O, F>>(f); });
   }
 
+  /// `f(T, process_context<no_key>&, collector<Out>&)` per record, writing
+  /// to the side outputs whose `output_tag`s follow `f` (read them with
+  /// `.side_output(tag)` on the result; unread ones are counted in the
+  /// summary). Timers need a keyed stream: `key_by(k).process(...)`.
+  template <class Out = detail::deduced, class F, class... Tags>
+  auto process(F f, Tags... tags);
+
   /// Adds an operator of the user's own: `make()` returns an `operator_base`
   /// whose port 0 emits `Out`.
   template <class Out, class Make>

@@ -376,4 +376,28 @@ BOOST_AUTO_TEST_CASE(connected_process_functions_share_timers_and_side_outputs) 
   BOOST_TEST(r.values<std::string>() == std::vector<std::string>{"4 owes 9"});
 }
 
+BOOST_AUTO_TEST_CASE(a_process_function_on_a_stream_that_is_not_keyed_writes_side_outputs) {
+  pipeline p{"t"};
+  output_tag<std::string> rejected{"rejected"};
+  auto valid =
+      p.from_collection(std::vector<txn>{})
+          .process(
+              [rejected](txn t, process_context<no_key>& ctx, collector<txn>& out) {
+                if (t.amount < 0)
+                  ctx.output(rejected, "negative amount at " + std::to_string(ctx.time().ms));
+                else
+                  out.emit(t);
+              },
+              rejected);
+  testing::harness h{valid.node().make()};
+  h.push_batch<txn>({{{1, 5}, timestamp{1}}, {{2, -3}, timestamp{2}}, {{3, 0}, timestamp{3}}});
+  BOOST_TEST(h.values<txn>(0).size() == 2u);
+  BOOST_TEST(h.values<std::string>(1) == std::vector<std::string>{"negative amount at 2"});
+  // Without tags it is a plain stream of Out.
+  stream<int64_t> amounts = p.from_collection(std::vector<txn>{})
+                                .process([](txn t, process_context<no_key>&,
+                                            collector<int64_t>& out) { out.emit(t.amount); });
+  BOOST_TEST(amounts.node().kind == "process");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,7 +49,7 @@ public:
     operator_base::open(ctx);
     std::vector<typename process_context<K>::side> sides;
     add_sides(sides, std::index_sequence_for<Ts...>{});
-    pctx_.emplace(ctx, event_, processing_, std::move(sides));
+    pctx_.emplace(ctx, &event_, &processing_, std::move(sides));
   }
 
   void process(size_t, batch_base& b) override { run<T>(b, key_, f_); }
@@ -181,6 +181,49 @@ private:
   state::timer_queue<K> event_;
   state::timer_queue<K> processing_;
   std::optional<process_context<K>> pctx_;
+  port<Out> out_;
+  std::tuple<port<Ts>...> side_ports_;
+  std::array<output_port_base*, sizeof...(Ts)> side_ptrs_{};
+};
+
+/// A process function on a stream that is not keyed (Flink's
+/// ProcessFunction): `f(T, process_context<no_key>&, collector<Out>&)` per
+/// record, with side outputs `Ts...` on ports 1..; timers need a keyed
+/// stream (registering one fails the task, naming the operator).
+template <class T, class Out, class F, class... Ts>
+class process_operator final : public operator_base {
+public:
+  process_operator(F f, std::tuple<output_tag<Ts>...> tags)
+      : f_(std::move(f)), tags_(std::move(tags)) {}
+
+  void open(operator_context& ctx) override {
+    operator_base::open(ctx);
+    std::vector<typename process_context<no_key>::side> sides;
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      ((side_ptrs_[I] = &std::get<I>(side_ports_),
+        sides.push_back({std::get<I>(tags_).id(), side_ptrs_[I]})),
+       ...);
+    }
+    (std::index_sequence_for<Ts...>{});
+    pctx_.emplace(ctx, nullptr, nullptr, std::move(sides));
+  }
+
+  void process(size_t, batch_base& b) override {
+    static const no_key key;
+    for (auto& r : batch_cast<T>(b).records) {
+      collector<Out> c{out_, r.ts};
+      pctx_->enter(key, r.ts, time_domain::event_time);
+      std::invoke(f_, std::move(r.value), *pctx_, c);
+    }
+  }
+
+  size_t num_ports() const noexcept override { return 1 + sizeof...(Ts); }
+  output_port_base& out(size_t i) override { return i == 0 ? out_ : *side_ptrs_[i - 1]; }
+
+private:
+  F f_;
+  std::tuple<output_tag<Ts>...> tags_;
+  std::optional<process_context<no_key>> pctx_;
   port<Out> out_;
   std::tuple<port<Ts>...> side_ports_;
   std::array<output_port_base*, sizeof...(Ts)> side_ptrs_{};
