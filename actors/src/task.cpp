@@ -184,7 +184,8 @@ void task_actor::stage_failed(const caf::error& err) {
   chain_->blame_head();
   if (err == caf::sec::request_timeout)
     fail(fmt::format("actor stage '{}' instance {} did not reply within {} ms", stage_name(),
-                     spec_.instance, stage_->timeout().count()));
+                     spec_.instance, stage_->timeout().count()),
+         errc::stage_timeout);
   else
     fail(fmt::format("actor stage '{}' instance {} failed: {}", stage_name(), spec_.instance,
                      system().render(err)));

@@ -180,6 +180,18 @@ caf::behavior mute_on_snapshot(caf::stateful_actor<silent_state>* self, int /*un
   };
 }
 
+/// Answers batches and snapshots (its count of records), but knows no
+/// restore message.
+caf::behavior no_restore(caf::stateful_actor<ledger_state>* self, int /*unused*/) {
+  return {
+      [self](std::vector<int64_t>& xs) {
+        self->state.balance += static_cast<int64_t>(xs.size());
+        return xs;
+      },
+      [self](actors::snapshot_atom, uint64_t) { return self->state.balance; },
+  };
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(runtime_actor_stage)
@@ -256,6 +268,7 @@ BOOST_AUTO_TEST_CASE(a_stateful_actor_without_snapshot_handler_is_refused_at_the
       auto cfg = config(1);
       cfg.state_dir = (dir.path / "state").string();
       cfg.checkpoints.interval = std::chrono::milliseconds(20);
+      cfg.restart = "fixed-delay:attempts=3,delay=10ms";  // a refusal is not retried
       const auto t0 = std::chrono::steady_clock::now();
       auto r = execute(p, cfg);
       const auto took = std::chrono::steady_clock::now() - t0;
@@ -269,9 +282,37 @@ BOOST_AUTO_TEST_CASE(a_stateful_actor_without_snapshot_handler_is_refused_at_the
                      std::string::npos,
                  r.error);
       BOOST_TEST(r.checkpoints_completed == 0u);
+      BOOST_TEST(r.restarts == 0u);
       BOOST_TEST((took < std::chrono::seconds(4)));  // 100,000 records take 5 s
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_stateful_actor_that_rejects_its_restored_state_fails_the_job) {
+  temp_dir dir{"no-restore"};
+  pipeline p{"no_restore"};
+  auto out = std::make_shared<collected<int64_t>>();
+  p.generate(6000, [](uint64_t i) { return static_cast<int64_t>(i); })
+      .rate_limit(20000)
+      .via_actor<int64_t>(
+          "counter", [](caf::actor_system& sys) { return sys.spawn(no_restore, 0); },
+          actors::with_state<int64_t>)
+      .parallelism(1)
+      .map([](int64_t x) { return x; })
+      .name("after")
+      .collect(out);
+  auto cfg = config(1);
+  cfg.state_dir = (dir.path / "state").string();
+  cfg.checkpoints.interval = std::chrono::milliseconds(20);
+  cfg.restart = "fixed-delay:attempts=3,delay=10ms";
+  cfg.faults = "throw:operator=after,instance=0,record=3000";
+  auto r = execute(p, cfg);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.restarts == 1u);  // the injected failure; the refusal is not retried
+  BOOST_TEST(r.error.find("actor stage 'counter' instance 0 cannot be restored from checkpoint") !=
+                 std::string::npos,
+             r.error);
+  BOOST_TEST(r.error.find("unexpected_message") != std::string::npos, r.error);
 }
 
 BOOST_AUTO_TEST_CASE(a_stateless_stage_is_not_asked_for_snapshots) {

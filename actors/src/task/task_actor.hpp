@@ -87,8 +87,8 @@ private:
   void stage_failed(const caf::error& err);
   const std::string& stage_name() const;
 
-  void fail(std::string cause);
-  void report_failure(std::string cause);
+  void fail(std::string cause, errc code = errc::operator_failed);
+  void report_failure(std::string cause, errc code = errc::operator_failed);
 
   task_spec spec_;
   std::shared_ptr<const actors::clock> clock_;  ///< The job's processing time.
@@ -104,6 +104,9 @@ private:
   /// a snapshot, the restore); what the task would do meanwhile waits here
   /// and runs after the reply, in order.
   bool stage_busy_ = false;
+  /// The stage's actor answered a snapshot request of this attempt: from
+  /// then on a failed one is an ordinary failure, not a refusal.
+  bool stage_snapshotted_ = false;
   std::deque<std::function<void()>> stage_waiting_;
   std::string position_;  ///< What the chain is processing (for failure reports).
   std::optional<timestamp> timer_scheduled_;

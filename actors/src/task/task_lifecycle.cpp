@@ -50,10 +50,14 @@ void task_actor::start() {
           this, user_, [this] { stage_reply([] {}); },
           [this, from](const caf::error& err) {
             chain_->blame_head();
-            fail(
-                fmt::format("actor stage '{}' instance {} cannot be restored from checkpoint {}: "
-                            "its actor did not take (restore_atom, state): {}",
-                            stage_name(), spec_.instance, from, system().render(err)));
+            const bool timeout = err == caf::sec::request_timeout;
+            fail(fmt::format("actor stage '{}' instance {} cannot be restored from checkpoint {}: "
+                             "its actor did not take (restore_atom, state): {}",
+                             stage_name(), spec_.instance, from,
+                             timeout
+                                 ? fmt::format("no reply within {} ms", stage_->timeout().count())
+                                 : system().render(err)),
+                 timeout ? errc::stage_timeout : errc::stage_refused);
           });
     }
   }
@@ -163,6 +167,7 @@ void task_actor::snapshot_and_forward(uint64_t id, std::function<void()> then) {
   stage_->request_snapshot(
       this, user_, id,
       [this, id, then] {
+        stage_snapshotted_ = true;
         stage_reply([&] {
           write_snapshot(id);
           if (then)
@@ -171,13 +176,18 @@ void task_actor::snapshot_and_forward(uint64_t id, std::function<void()> then) {
       },
       [this, id](const caf::error& err) {
         chain_->blame_head();
-        fail(fmt::format(
-            "actor stage '{}' instance {} is stateful but its actor did not answer the snapshot "
-            "request (snapshot_atom, {}) with its state: {}",
-            stage_name(), spec_.instance, id,
-            err == caf::sec::request_timeout
-                ? fmt::format("no reply within {} ms", stage_->timeout().count())
-                : system().render(err)));
+        // Refused when it never answered one: it would fail every attempt.
+        const errc code = !stage_snapshotted_                ? errc::stage_refused
+                          : err == caf::sec::request_timeout ? errc::stage_timeout
+                                                             : errc::operator_failed;
+        fail(fmt::format("actor stage '{}' instance {} is stateful but its actor did not answer "
+                         "the snapshot "
+                         "request (snapshot_atom, {}) with its state: {}",
+                         stage_name(), spec_.instance, id,
+                         err == caf::sec::request_timeout
+                             ? fmt::format("no reply within {} ms", stage_->timeout().count())
+                             : system().render(err)),
+             code);
       });
 }
 
@@ -274,12 +284,12 @@ void task_actor::try_finish() {
 
 // -- failures ------------------------------------------------------------------
 
-void task_actor::fail(std::string cause) {
-  report_failure(std::move(cause));
+void task_actor::fail(std::string cause, errc code) {
+  report_failure(std::move(cause), code);
   quit(caf::sec::runtime_error);
 }
 
-void task_actor::report_failure(std::string cause) {
+void task_actor::report_failure(std::string cause, errc code) {
   if (failed_)
     return;
   failed_ = true;
@@ -291,6 +301,7 @@ void task_actor::report_failure(std::string cause) {
     f.position +=
         fmt::format("{}while aligning checkpoint {}", f.position.empty() ? "" : ", ", a->value);
   f.cause = std::move(cause);
+  f.code = code;
   send(spec_.supervisor, failed_atom::value, spec_.vertex, spec_.instance, std::move(f));
   if (user_)
     send_exit(user_, caf::exit_reason::user_shutdown);
