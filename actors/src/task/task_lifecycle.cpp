@@ -181,8 +181,7 @@ void task_actor::snapshot_and_forward(uint64_t id, std::function<void()> then) {
                           : err == caf::sec::request_timeout ? errc::stage_timeout
                                                              : errc::operator_failed;
         fail(fmt::format("actor stage '{}' instance {} is stateful but its actor did not answer "
-                         "the snapshot "
-                         "request (snapshot_atom, {}) with its state: {}",
+                         "the snapshot request (snapshot_atom, {}) with its state: {}",
                          stage_name(), spec_.instance, id,
                          err == caf::sec::request_timeout
                              ? fmt::format("no reply within {} ms", stage_->timeout().count())
