@@ -86,6 +86,11 @@ caf::behavior task_actor::make_behavior() {
 /// Routes an input element: held back before the start and while its
 /// channel is blocked by an alignment, processed otherwise.
 void task_actor::dispatch(arrival&& a) {
+  if (stage_busy_) {
+    auto later = std::make_shared<arrival>(std::move(a));
+    stage_waiting_.push_back([this, later] { dispatch(std::move(*later)); });
+    return;
+  }
   if (inputs_.hold(a))
     return;
   const uint32_t ch = a.channel;
@@ -125,26 +130,69 @@ void task_actor::on_stage_data(uint32_t ch, batch_ptr& b) {
   position_ = fmt::format("batch of {} records from {} (records {}..{} of this instance's input)",
                           b->size(), upstream_name(ch), m.records_in + 1, m.records_in + b->size());
   m.records_in += b->size();
+  stage_wait();
   stage_->request(
       this, user_, *b,
       [this, ch] {
-        guarded([&] {
+        stage_reply([this, ch] {
+          position_.clear();
           chain_->drain_head();
           release_credit(ch);
           after_emit();
         });
       },
-      [this](const caf::error& err) {
-        chain_->blame_head();
-        const auto& name =
-            spec_.graph->logical().nodes[spec_.graph->vertices()[spec_.vertex].chain[0]].name;
-        if (err == caf::sec::request_timeout)
-          fail(fmt::format("actor stage '{}' instance {} did not reply within {} ms", name,
-                           spec_.instance, stage_->timeout().count()));
-        else
-          fail(fmt::format("actor stage '{}' instance {} failed: {}", name, spec_.instance,
-                           system().render(err)));
-      });
+      [this](const caf::error& err) { stage_failed(err); });
+}
+
+// -- actor stages --------------------------------------------------------------
+// The task awaits each reply of its user actor (CAF suspends its mailbox
+// meanwhile), but one handler can dispatch several arrivals (releasing held
+// ones); those after the one that made a request wait in `stage_waiting_`.
+
+void task_actor::stage_wait() {
+  stage_busy_ = true;
+}
+
+/// The user actor replied: `continuation` finishes what made the request;
+/// what it dispatches goes before what waited already (it arrived earlier on
+/// its channel), then the waiting work runs until the next request.
+void task_actor::stage_reply(const std::function<void()>& continuation) {
+  guarded([&] {
+    auto waited = std::move(stage_waiting_);
+    stage_waiting_.clear();
+    stage_busy_ = false;
+    continuation();
+    for (auto& f : waited)
+      stage_waiting_.push_back(std::move(f));
+    while (!stage_busy_ && !failed_ && !stage_waiting_.empty()) {
+      auto f = std::move(stage_waiting_.front());
+      stage_waiting_.pop_front();
+      f();
+    }
+  });
+}
+
+/// Runs `f` now, or after the pending reply and what waits for it.
+void task_actor::in_stage_order(std::function<void()> f) {
+  if (stage_busy_)
+    stage_waiting_.push_back(std::move(f));
+  else
+    f();
+}
+
+void task_actor::stage_failed(const caf::error& err) {
+  chain_->blame_head();
+  if (err == caf::sec::request_timeout)
+    fail(fmt::format("actor stage '{}' instance {} did not reply within {} ms", stage_name(),
+                     spec_.instance, stage_->timeout().count()),
+         errc::stage_timeout);
+  else
+    fail(fmt::format("actor stage '{}' instance {} failed: {}", stage_name(), spec_.instance,
+                     system().render(err)));
+}
+
+const std::string& task_actor::stage_name() const {
+  return spec_.graph->logical().nodes[spec_.graph->vertices()[spec_.vertex].chain[0]].name;
 }
 
 void task_actor::on_watermark(uint32_t ch, timestamp wm) {
@@ -163,17 +211,23 @@ void task_actor::on_status(uint32_t ch, channel_status s) {
 
 void task_actor::on_end(uint32_t ch) {
   auto out = inputs_.on_end(ch);
+  auto rest = [this, wm = out.wm, all_ended = out.all_ended] {
+    if (wm)
+      chain_->advance_watermark(*wm, 0);
+    if (all_ended)
+      end_input();
+    else
+      update_idleness();
+    after_emit();
+  };
   if (out.alignment.is_aligned()) {
-    snapshot_and_forward(out.alignment.id.value);
-    release_held();
+    snapshot_and_forward(out.alignment.id.value, [this, rest] {
+      release_held();
+      in_stage_order(rest);  // after the replies to what was held (an actor stage)
+    });
+  } else {
+    rest();
   }
-  if (out.wm)
-    chain_->advance_watermark(*out.wm, 0);
-  if (out.all_ended)
-    end_input();
-  else
-    update_idleness();
-  after_emit();
 }
 
 /// Barrier alignment: the channel is held back until every channel
@@ -184,8 +238,7 @@ void task_actor::on_barrier(uint32_t ch, checkpoint_id id) {
   if (out.aborted)
     decline(out.aborted->value, "alignment aborted by a newer barrier");
   if (out.is_aligned()) {
-    snapshot_and_forward(out.id.value);
-    release_held();
+    snapshot_and_forward(out.id.value, [this] { release_held(); });
   } else if (out.aborted) {
     release_held();
   }

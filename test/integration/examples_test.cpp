@@ -7,12 +7,16 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -108,4 +112,67 @@ BOOST_AUTO_TEST_CASE(custom_actor_example_runs_the_user_actor) {
     ++lines;
   }
   BOOST_TEST(lines == 7000);
+}
+
+BOOST_AUTO_TEST_CASE(custom_actor_ledger_keeps_exact_balances_through_kill_9_and_restart) {
+  // The ledger actor's balance is its checkpointed state: killed mid-run
+  // and started again, the job must write the exact running balances.
+  using namespace std::chrono_literals;
+  temp_dir dir;
+  const long count = 20000;
+  const fs::path out = dir.path / "b.csv";
+  const std::string job = std::string(CUSTOM_ACTOR_BIN) + " --count " + std::to_string(count) +
+                          " --rate 5000 --checkpoint-ms 100 --output " + out.string() +
+                          " --state-dir " + (dir.path / "state").string();
+  const fs::path first_log = dir.path / "first.log";
+  {
+    it::child first{job, first_log.string()};
+    // Until a good part of the transactions went through (many checkpoints
+    // completed by then): at least 30,000 bytes of balances staged.
+    const fs::path staged = dir.path / "b.csv.inprogress";
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    auto staged_bytes = [&] {
+      std::error_code ec;
+      const auto n = fs::file_size(staged, ec);
+      return ec ? uintmax_t{0} : n;
+    };
+    while (std::chrono::steady_clock::now() < deadline && first.running() && staged_bytes() < 30000)
+      std::this_thread::sleep_for(20ms);
+    std::ifstream log{first_log};
+    const std::string text{std::istreambuf_iterator<char>{log}, std::istreambuf_iterator<char>{}};
+    BOOST_REQUIRE_MESSAGE(first.running(), "the job ended before it was killed: " << text);
+    BOOST_REQUIRE_MESSAGE(staged_bytes() >= 30000, "no progress within 30 s: " << text);
+    const int st = first.kill9();
+    BOOST_TEST((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
+  }
+  BOOST_TEST(!fs::exists(out));  // killed mid-run: nothing published yet
+  auto second = run(job);
+  BOOST_TEST_INFO("restarted run output: " << second.output);
+  BOOST_REQUIRE(second.code == 0);
+  BOOST_TEST(second.output.find("resuming from checkpoint") != std::string::npos);
+  // It resumed: the ledger saw only what followed the checkpoint, so a
+  // ledger starting from zero again could not give the exact balances.
+  std::istringstream summary{second.output};
+  long ledger_in = -1;
+  for (std::string line; std::getline(summary, line);) {
+    std::istringstream words{line};
+    std::string name;
+    long par = 0;
+    if (words >> name >> par >> ledger_in && name == "ledger")
+      break;
+    ledger_in = -1;
+  }
+  BOOST_TEST(ledger_in > 0);
+  BOOST_TEST(ledger_in < count);
+  // The expected balances, computed here: running sums of the amounts.
+  std::vector<long> expected;
+  long balance = 0;
+  for (long i = 0; i < count; ++i)
+    expected.push_back(balance += (i % 7) * 100 - 250);
+  std::vector<long> got;
+  std::ifstream in(out);
+  for (std::string line; std::getline(in, line);)
+    got.push_back(std::stol(line));
+  BOOST_TEST(got.size() == expected.size());
+  BOOST_TEST((got == expected));
 }

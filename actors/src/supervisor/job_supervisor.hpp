@@ -83,8 +83,9 @@ private:
   void on_down(const caf::down_msg& dm);
 
   /// A task failed: restart from the latest completed checkpoint if the
-  /// restart strategy allows, else fail the job with the cause.
-  void on_failure(const std::string& why);
+  /// restart strategy allows (and the failure is `retryable`), else fail the
+  /// job with the cause.
+  void on_failure(const std::string& why, bool retryable = true);
 
   /// A recovery made no progress within the limit: the attempt failed; go
   /// on by the restart strategy without waiting for what never came.
@@ -92,7 +93,7 @@ private:
 
   /// Records a failure and asks the restart strategy. False when the job
   /// failed for good (it has been reported); true when a new attempt is due.
-  bool restart_after(const std::string& why);
+  bool restart_after(const std::string& why, bool retryable = true);
 
   /// The new attempt starts once the restart delay has passed on the
   /// injected clock (checked every tick; at once without a delay).

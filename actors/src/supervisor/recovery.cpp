@@ -39,10 +39,10 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
       }
 }
 
-void job_supervisor::on_failure(const std::string& why) {
+void job_supervisor::on_failure(const std::string& why, bool retryable) {
   if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting)
     return;
-  if (!restart_after(why))
+  if (!restart_after(why, retryable))
     return;
   // Wait until every task of the old attempt is down before the new one
   // starts (a task's state directory, ports and sinks are then free).
@@ -77,13 +77,17 @@ void job_supervisor::on_stall(const std::string& why) {
   redeploy_later();
 }
 
-bool job_supervisor::restart_after(const std::string& why) {
+bool job_supervisor::restart_after(const std::string& why, bool retryable) {
   report_.failures.push_back(why);
   log(true, why);
   if (args_.cluster)
     args_.cluster->cancel(attempt_, why);
   if (checkpoints_)
     checkpoints_->abort_all("job failed: " + why, clock_->now());
+  if (!retryable) {
+    fail_job(why);
+    return false;
+  }
   auto decision = restart_->on_failure(clock_->now());
   if (!decision.restart) {
     fail_job(report_.restarts == 0 ? why

@@ -61,7 +61,8 @@ caf::behavior job_supervisor::make_behavior() {
         if (phase_ == phase::restarting)
           return;
         failed_.insert({v, i});
-        on_failure(f.describe());
+        // A refused stage fails again in every attempt: no restart.
+        on_failure(f.describe(), f.code != errc::stage_refused);
       },
       [this](dead_atom, std::vector<dead_letter>& ds) {
         if (auto r = dead_.append(ds); !r)

@@ -2,9 +2,12 @@
 
 #include <caf/all.hpp>
 
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/actors/actor_stage.hpp"
@@ -59,7 +62,8 @@ private:
   void on_timer();
   void on_trigger(uint64_t id);
   void on_complete(uint64_t id);
-  void snapshot_and_forward(uint64_t id);
+  void snapshot_and_forward(uint64_t id, std::function<void()> then = {});
+  void write_snapshot(uint64_t id);
   void decline(uint64_t id, std::string reason);
   void end_input();
   void transmit(size_t gate, size_t target, channel_element&& e);
@@ -76,8 +80,15 @@ private:
       fail(e.what());
     }
   }
-  void fail(std::string cause);
-  void report_failure(std::string cause);
+  // -- actor stages --------------------------------------------------------
+  void stage_wait();
+  void stage_reply(const std::function<void()>& continuation);
+  void in_stage_order(std::function<void()> f);
+  void stage_failed(const caf::error& err);
+  const std::string& stage_name() const;
+
+  void fail(std::string cause, errc code = errc::operator_failed);
+  void report_failure(std::string cause, errc code = errc::operator_failed);
 
   task_spec spec_;
   std::shared_ptr<const actors::clock> clock_;  ///< The job's processing time.
@@ -89,6 +100,14 @@ private:
   std::unique_ptr<source_driver> driver_;
   actor_stage_base* stage_ = nullptr;
   caf::actor user_;
+  /// An actor stage awaits one reply of its user actor at a time (a batch,
+  /// a snapshot, the restore); what the task would do meanwhile waits here
+  /// and runs after the reply, in order.
+  bool stage_busy_ = false;
+  /// The stage's actor answered a snapshot request of this attempt: from
+  /// then on a failed one is an ordinary failure, not a refusal.
+  bool stage_snapshotted_ = false;
+  std::deque<std::function<void()>> stage_waiting_;
   std::string position_;  ///< What the chain is processing (for failure reports).
   std::optional<timestamp> timer_scheduled_;
   timestamp flush_due_;

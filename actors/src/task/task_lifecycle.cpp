@@ -41,6 +41,25 @@ void task_actor::start() {
   if (stage_) {
     user_ = stage_->spawn_user(system());
     link_to(user_);
+    if (stage_->has_restored_state()) {
+      // The restored state reaches the actor before any batch: what
+      // arrives meanwhile waits for its answer.
+      stage_wait();
+      const uint64_t from = spec_.restore->id.value;
+      stage_->request_restore(
+          this, user_, [this] { stage_reply([] {}); },
+          [this, from](const caf::error& err) {
+            chain_->blame_head();
+            const bool timeout = err == caf::sec::request_timeout;
+            fail(fmt::format("actor stage '{}' instance {} cannot be restored from checkpoint {}: "
+                             "its actor did not take (restore_atom, state): {}",
+                             stage_name(), spec_.instance, from,
+                             timeout
+                                 ? fmt::format("no reply within {} ms", stage_->timeout().count())
+                                 : system().render(err)),
+                 timeout ? errc::stage_timeout : errc::stage_refused);
+          });
+    }
   }
   if (source) {
     const double rate = head.rate_limit > 0 ? head.rate_limit / vx.parallelism : 0;
@@ -133,7 +152,45 @@ void task_actor::on_trigger(uint64_t id) {
   snapshot_and_forward(id);
 }
 
-void task_actor::snapshot_and_forward(uint64_t id) {
+/// Snapshots the chain for checkpoint `id`, forwards the barrier, then runs
+/// `then`. A stateful actor stage first asks its user actor for its state
+/// (the rest waits for the answer); an actor that does not answer fails the
+/// task: its checkpoints would silently miss its state.
+void task_actor::snapshot_and_forward(uint64_t id, std::function<void()> then) {
+  if (!stage_ || !stage_->stateful()) {
+    write_snapshot(id);
+    if (then)
+      then();
+    return;
+  }
+  stage_wait();
+  stage_->request_snapshot(
+      this, user_, id,
+      [this, id, then] {
+        stage_snapshotted_ = true;
+        stage_reply([&] {
+          write_snapshot(id);
+          if (then)
+            then();
+        });
+      },
+      [this, id](const caf::error& err) {
+        chain_->blame_head();
+        // Refused when it never answered one: it would fail every attempt.
+        const errc code = !stage_snapshotted_                ? errc::stage_refused
+                          : err == caf::sec::request_timeout ? errc::stage_timeout
+                                                             : errc::operator_failed;
+        fail(fmt::format("actor stage '{}' instance {} is stateful but its actor did not answer "
+                         "the snapshot request (snapshot_atom, {}) with its state: {}",
+                         stage_name(), spec_.instance, id,
+                         err == caf::sec::request_timeout
+                             ? fmt::format("no reply within {} ms", stage_->timeout().count())
+                             : system().render(err)),
+             code);
+      });
+}
+
+void task_actor::write_snapshot(uint64_t id) {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<state::snapshot_store::entry> entries;
   std::string declined;
@@ -226,12 +283,12 @@ void task_actor::try_finish() {
 
 // -- failures ------------------------------------------------------------------
 
-void task_actor::fail(std::string cause) {
-  report_failure(std::move(cause));
+void task_actor::fail(std::string cause, errc code) {
+  report_failure(std::move(cause), code);
   quit(caf::sec::runtime_error);
 }
 
-void task_actor::report_failure(std::string cause) {
+void task_actor::report_failure(std::string cause, errc code) {
   if (failed_)
     return;
   failed_ = true;
@@ -243,6 +300,7 @@ void task_actor::report_failure(std::string cause) {
     f.position +=
         fmt::format("{}while aligning checkpoint {}", f.position.empty() ? "" : ", ", a->value);
   f.cause = std::move(cause);
+  f.code = code;
   send(spec_.supervisor, failed_atom::value, spec_.vertex, spec_.instance, std::move(f));
   if (user_)
     send_exit(user_, caf::exit_reason::user_shutdown);

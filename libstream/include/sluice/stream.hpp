@@ -167,7 +167,8 @@ public:
   /// Plugs a user-defined CAF actor in as a stage; see
   /// `sluice/actors/actor_stage.hpp`, which must be included. `Out` is
   /// deduced from a typed actor handle `spawn` returns, else named:
-  /// `via_actor<Out>(name, spawn)`. Further arguments go to the stage.
+  /// `via_actor<Out>(name, spawn)`. Further arguments go to the stage: a
+  /// timeout, `actors::with_state<State>` (stateful stages: see there).
   template <class Out = detail::deduced, class Spawn, class... Options>
   auto via_actor(std::string name, Spawn spawn, Options&&... options) {
     // Found by argument-dependent lookup when the actors layer is included;

@@ -21,7 +21,8 @@ enum class errc : uint8_t {
   recovery_stalled,     ///< A recovery made no progress within the configured limit.
   checkpoint_failed,    ///< A completed checkpoint could not be committed.
   cancelled,            ///< The attempt was replaced or the job was stopped.
-  refused,  ///< A peer refused this node (wrong secret or cluster); retrying will not help.
+  refused,        ///< A peer refused this node (wrong secret or cluster); retrying will not help.
+  stage_refused,  ///< A stateful actor stage's actor cannot snapshot or restore; fails the job.
 };
 
 constexpr std::string_view to_string(errc c) noexcept {
@@ -48,6 +49,8 @@ constexpr std::string_view to_string(errc c) noexcept {
       return "cancelled";
     case errc::refused:
       return "refused";
+    case errc::stage_refused:
+      return "stage_refused";
   }
   return "unknown";
 }
