@@ -262,20 +262,23 @@ BOOST_AUTO_TEST_CASE(window_join_is_exact_through_a_failure) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE(runtime_temporal_join)
+namespace {
 
-BOOST_AUTO_TEST_CASE(temporal_join_is_exact_through_a_failure) {
-  // Each transaction with its account's risk class valid at its time, from a
-  // changelog of class changes (upserts and deletes), at parallelism 1 and 3.
-  const auto txns = data(25, 30, 3000).first;
-  std::vector<change<txn>> changes;  // a row: (account, level in amount, ts)
-  {
-    std::mt19937_64 rng{26};
-    for (int64_t t = 0; t < 3000; t += 7) {
-      txn row{static_cast<int64_t>(rng() % 30), static_cast<int64_t>(rng() % 5), t};
-      changes.push_back(rng() % 6 == 0 ? change<txn>::erase(row) : change<txn>::upsert(row));
-    }
+/// Each transaction with its account's risk class valid at its time, from a
+/// changelog of class changes (upserts and deletes): rows are (account,
+/// level in `amount`, time).
+std::vector<change<txn>> class_changes(uint32_t seed, int accounts, int64_t until) {
+  std::vector<change<txn>> changes;
+  std::mt19937_64 rng{seed};
+  for (int64_t t = 0; t < until; t += 7) {
+    txn row{static_cast<int64_t>(rng() % accounts), static_cast<int64_t>(rng() % 5), t};
+    changes.push_back(rng() % 6 == 0 ? change<txn>::erase(row) : change<txn>::upsert(row));
   }
+  return changes;
+}
+
+std::vector<std::string> classes_reference(const std::vector<txn>& txns,
+                                           const std::vector<change<txn>>& changes) {
   std::vector<std::string> expected;
   for (auto& a : txns) {
     const change<txn>* best = nullptr;
@@ -287,35 +290,77 @@ BOOST_AUTO_TEST_CASE(temporal_join_is_exact_through_a_failure) {
     expected.push_back(std::to_string(a.account) + ":" + std::to_string(a.ts) + ":" + level);
   }
   std::sort(expected.begin(), expected.end());
+  return expected;
+}
+
+void classes_pipeline(pipeline& p, const std::vector<txn>& txns,
+                      const std::vector<change<txn>>& changes, uint32_t par, uint64_t fail_at,
+                      const fs::path& out) {
+  auto left = p.from_collection(txns)
+                  .with_watermarks(watermark_strategy<txn>::bounded(
+                      duration{disorder}, [](const txn& t) { return timestamp{t.ts}; }))
+                  .rate_limit(20000)
+                  .map(fail_once(fail_at))
+                  .parallelism(par);
+  auto table = p.from_collection(changes).with_watermarks(
+      watermark_strategy<change<txn>>::bounded(
+          duration{0}, [](const change<txn>& c) { return timestamp{c.value.ts}; }));
+  left.key_by([](const txn& t) { return t.account; })
+      .temporal_join(table.key_by([](const change<txn>& c) { return c.value.account; }))
+      .process([](const txn& a, const txn* row, collector<std::string>& o) {
+        o.emit(std::to_string(a.account) + ":" + std::to_string(a.ts) + ":" +
+               (row ? std::to_string(row->amount) : "none"));
+      })
+      .name("tx-class")
+      .parallelism(par)
+      .write_csv_exactly_once(out.string())
+      .parallelism(par);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(runtime_temporal_join)
+
+BOOST_AUTO_TEST_CASE(temporal_join_is_exact_through_a_failure) {
+  const auto txns = data(25, 30, 3000).first;
+  const auto changes = class_changes(26, 30, 3000);
+  const auto expected = classes_reference(txns, changes);
   for (uint32_t par : {1u, 3u}) {
     BOOST_TEST_CONTEXT("parallelism " << par) {
       temp_dir dir{"tjoin-" + std::to_string(par)};
       pipeline p{"temporal_join"};
-      auto left = p.from_collection(txns)
-                      .with_watermarks(watermark_strategy<txn>::bounded(
-                          duration{disorder}, [](const txn& t) { return timestamp{t.ts}; }))
-                      .rate_limit(20000)
-                      .map(fail_once(1500 / par))
-                      .parallelism(par);
-      auto table =
-          p.from_collection(changes).with_watermarks(watermark_strategy<change<txn>>::bounded(
-              duration{0}, [](const change<txn>& c) { return timestamp{c.value.ts}; }));
-      left.key_by([](const txn& t) { return t.account; })
-          .temporal_join(table.key_by([](const change<txn>& c) { return c.value.account; }))
-          .process([](const txn& a, const txn* row, collector<std::string>& o) {
-            o.emit(std::to_string(a.account) + ":" + std::to_string(a.ts) + ":" +
-                   (row ? std::to_string(row->amount) : "none"));
-          })
-          .name("tx-class")
-          .parallelism(par)
-          .write_csv_exactly_once((dir.path / "out").string())
-          .parallelism(par);
+      classes_pipeline(p, txns, changes, par, 1500 / par, dir.path / "out");
       auto r = execute(p, job_config(par, dir.path));
       require_ok(r);
       BOOST_TEST(r.restarts == 1u);
       BOOST_TEST((read_lines(dir.path / "out") == expected));
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(temporal_join_state_survives_a_savepoint_restored_at_another_parallelism) {
+  // Waiting records and row versions move with their key groups: 2 -> 3.
+  const auto txns = data(27, 30, 6000).first;
+  const auto changes = class_changes(28, 30, 6000);
+  const auto expected = classes_reference(txns, changes);
+  temp_dir dir{"tjoin-rescale"};
+  auto run = [&](uint32_t par, std::optional<uint64_t> from, bool stop) {
+    pipeline p{"temporal_join"};
+    classes_pipeline(p, txns, changes, par, 0, dir.path / "out");
+    auto cfg = job_config(par, dir.path);
+    cfg.checkpoints.interval = std::chrono::milliseconds(0);  // savepoints only
+    cfg.restore_from = from;
+    if (stop)
+      cfg.stop_with_savepoint_after = std::chrono::milliseconds(100);
+    auto r = execute(p, cfg);
+    require_ok(r);
+    return r;
+  };
+  auto r1 = run(2, std::nullopt, true);
+  BOOST_REQUIRE(r1.savepoint.has_value());
+  auto r2 = run(3, r1.savepoint, false);
+  BOOST_TEST((r2.restored_from == r1.savepoint));
+  BOOST_TEST((read_lines(dir.path / "out") == expected));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
