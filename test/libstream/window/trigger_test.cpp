@@ -370,4 +370,46 @@ BOOST_AUTO_TEST_CASE(dynamic_session_gap_from_each_record) {
   BOOST_TEST(dead[0].reason.find("gap must be positive") != std::string::npos);
 }
 
+namespace {
+
+/// The custom trigger of docs/joins-and-timers.md: fire and purge when the
+/// window's sum reaches a limit.
+struct threshold_trigger {
+  int64_t limit;
+  using state_type = int64_t;
+  template <class T>
+  window::trigger_result on_element(const T& t, timestamp, const time_window&, int64_t& sum,
+                                    window::trigger_context&) const {
+    if ((sum += t.second) < limit)
+      return window::trigger_result::continue_;
+    sum = 0;
+    return window::trigger_result::fire_and_purge;
+  }
+  window::trigger_result on_event_time(timestamp, const time_window&, int64_t&,
+                                       window::trigger_context&) const {
+    return window::trigger_result::continue_;
+  }
+  window::trigger_result on_processing_time(timestamp, const time_window&, int64_t&,
+                                            window::trigger_context&) const {
+    return window::trigger_result::continue_;
+  }
+  void clear(const time_window&, int64_t& sum, window::trigger_context&) const { sum = 0; }
+};
+
+}  // namespace
+
+// The documented custom trigger: its state lives per (key, window).
+BOOST_AUTO_TEST_CASE(custom_trigger_keeps_state_per_key_and_window) {
+  testing::harness h{make_kv_op(window::tumbling::of(duration{10}), threshold_trigger{5})};
+  h.push(kv{"a", 3}, ts(1));
+  h.push(kv{"b", 4}, ts(2));
+  h.push(kv{"a", 1}, ts(12));  // another window of a
+  BOOST_TEST(take_fired(h).empty());
+  h.push(kv{"a", 2}, ts(3));
+  BOOST_TEST((take_fired(h) == std::vector<fired>{{"a", 5, 9}}));
+  h.push(kv{"a", 4}, ts(4));
+  h.push(kv{"b", 1}, ts(5));
+  BOOST_TEST((take_fired(h) == std::vector<fired>{{"b", 5, 9}}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
