@@ -14,11 +14,14 @@
 #include "sluice/stream.hpp"
 #include "sluice/window/assigner.hpp"
 #include "sluice/window/count.hpp"
+#include "sluice/window/evictor.hpp"
 #include "sluice/window/session.hpp"
+#include "sluice/window/trigger.hpp"
 
 namespace sluice {
 
-template <class T, class K, class Assigner>
+template <class T, class K, class Assigner, class Trigger = window::no_trigger,
+          class Evictor = window::no_evictor>
 class windowed_stream;
 
 /// Base of the operator outputs with more than one port (windows, process
@@ -305,80 +308,6 @@ private:
   KeyFn key_;
 };
 
-/// A keyed stream cut into windows, waiting for its aggregation.
-template <class T, class K, class Assigner>
-class windowed_stream {
-  using KeyFn = key_selector<T, K>;
-
-public:
-  windowed_stream(keyed_stream<T, K> in, Assigner a)
-      : in_(std::move(in)), assigner_(std::move(a)) {}
-
-  /// Keeps window state for `d` after the watermark passed a window's end;
-  /// each late record within that bound fires the window again.
-  windowed_stream& allowed_lateness(duration d) {
-    lateness_ = d;
-    return *this;
-  }
-
-  /// Incremental aggregation with an aggregate function: a type with
-  /// `acc_type`, `create()`, `add(acc&, const T&)`, `result(const acc&)` and,
-  /// for session windows, `merge(acc&, acc&&)`.
-  template <class Agg>
-  auto aggregate(Agg agg) {
-    if constexpr (std::is_same_v<Assigner, window::assigner>)  // the operator of the kind it holds
-      return assigner_.visit([&](const auto& a) { return build<true>(a, std::move(agg)); });
-    else
-      return build<false>(assigner_, std::move(agg));
-  }
-
-  /// Reduces each window with `T f(T, T)`.
-  template <class F>
-  auto reduce(F f) {
-    return aggregate(window::reduce_aggregate<T, F>{std::move(f)});
-  }
-
-private:
-  /// The window operator node for assigner `a`. `AnyKind`: the assigner was
-  /// chosen at run time, so the output has late records whatever the kind
-  /// (a count window's stay empty).
-  template <bool AnyKind, class A, class Agg>
-  auto build(const A& a, Agg agg) {
-    if constexpr (requires { a.validate(); })
-      a.validate();  // also an assigner built field by field
-    using R = window::aggregate_result_t<Agg>;
-    using Out = window::window_result<K, R>;
-    auto key = in_.key();
-    auto lateness = lateness_;
-    if constexpr (std::is_same_v<A, window::count>) {
-      return window_output<Out, T, AnyKind>{in_.template keyed<Out>(
-          "count_window",
-          [key, a, agg] {
-            return std::make_unique<window::count_window_operator<T, K, KeyFn, Agg>>(key, a, agg,
-                                                                                     AnyKind);
-          },
-          AnyKind ? 2 : 1)};
-    } else if constexpr (std::is_same_v<A, window::session>) {
-      return window_output<Out, T>{in_.template keyed<Out>(
-          "session_window",
-          [key, a, agg, lateness] {
-            return std::make_unique<window::session_window_operator<T, K, KeyFn, Agg>>(key, a, agg,
-                                                                                       lateness);
-          },
-          2)};
-    } else {
-      using op = window::time_window_operator<T, K, KeyFn, A, Agg>;
-      return window_output<Out, T>{in_.template keyed<Out>(
-          "window", [key, a, agg, lateness] { return std::make_unique<op>(key, a, agg, lateness); },
-          op::ports)};
-    }
-  }
-
-  keyed_stream<T, K> in_;
-  Assigner assigner_;
-  duration lateness_{0};
-};
-
 /// Two keyed streams with the same key type, processed together.
 template <class A, class B, class K>
 class connected_streams {
@@ -549,6 +478,7 @@ private:
 
 }  // namespace sluice
 
+#include "sluice/windowed_stream.hpp"  // IWYU pragma: export
 #include "sluice/broadcast.hpp"
 #include "sluice/table_join.hpp"
 #include "sluice/window_join.hpp"

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "sluice/fields.hpp"
 #include "sluice/format.hpp"
 #include "sluice/testing/harness.hpp"
 #include "sluice/window/window.hpp"
@@ -31,6 +32,7 @@ struct event {
   int64_t ts = 0;
   uint32_t id = 0;
 };
+SLUICE_FIELDS(event, key, ts, id)  // windows that keep their records checkpoint them
 
 struct by_key {
   uint32_t operator()(const event& e) const { return e.key; }
