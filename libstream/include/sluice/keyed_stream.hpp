@@ -478,7 +478,7 @@ private:
 
 }  // namespace sluice
 
-#include "sluice/windowed_stream.hpp"  // IWYU pragma: export
 #include "sluice/broadcast.hpp"
 #include "sluice/table_join.hpp"
 #include "sluice/window_join.hpp"
+#include "sluice/windowed_stream.hpp"  // IWYU pragma: export

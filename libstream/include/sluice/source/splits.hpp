@@ -37,6 +37,9 @@ struct strided_walk {
   uint32_t count = 1;
   uint64_t first(uint32_t split) const noexcept { return split; }
   uint64_t next(uint64_t i) const noexcept { return i + count; }
+  /// One round of turns covers indices [lowest, lowest + span): a split
+  /// further ahead waits (see index_splits::take).
+  uint64_t span() const noexcept { return count; }
 };
 
 /// Positions of an index-addressed source (generator, collection, the
@@ -62,7 +65,17 @@ public:
     if (active_.empty())
       return false;
     if (cursor_ >= active_.size())
-      cursor_ = 0;
+      wrap();
+    if constexpr (requires(const Walk& w) { w.span(); }) {
+      // Splits restored from instances that had read further than others
+      // wait until the least advanced ones catch up, so that this instance
+      // emits indices (and, for sources in time order, event times) in
+      // order after a restore at another parallelism, instead of turning the
+      // laggards' records late. In normal turns no split is that far ahead.
+      while (next_[active_[cursor_]] >= round_low_ + walk_.span())
+        if (++cursor_ >= active_.size())
+          wrap();
+    }
     const uint32_t k = active_[cursor_];
     index = next_[k];
     next_[k] = walk_.next(index);
@@ -95,15 +108,29 @@ public:
     for (size_t j = 1; j < active_.size(); ++j)
       if (next_[active_[j]] < next_[active_[cursor_]])
         cursor_ = j;
+    if (!active_.empty())
+      round_low_ = next_[active_[cursor_]];
   }
 
 private:
+  /// Starts a new round of turns: the lowest next index sets what may go.
+  void wrap() {
+    cursor_ = 0;
+    round_low_ = UINT64_MAX;
+    for (auto k : active_)
+      round_low_ = std::min(round_low_, next_[k]);
+  }
+
   void rebuild() {
     active_.clear();
     for (uint32_t k = 0; k < next_.size(); ++k)
       if (next_[k] < limit_)
         active_.push_back(k);
     cursor_ = 0;
+    round_low_ = 0;
+    for (size_t j = 0; j < active_.size(); ++j)
+      if (j == 0 || next_[active_[j]] < round_low_)
+        round_low_ = next_[active_[j]];
   }
 
   split_range range_;
@@ -112,6 +139,7 @@ private:
   std::vector<uint64_t> next_;    ///< Per owned split (index split - begin).
   std::vector<uint32_t> active_;  ///< Owned splits not yet exhausted, in turn order.
   size_t cursor_ = 0;
+  uint64_t round_low_ = 0;  ///< Lowest next index at the start of this round.
   uint64_t taken_ = 0;
 };
 
