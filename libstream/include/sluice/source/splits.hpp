@@ -71,10 +71,12 @@ public:
       // wait until the least advanced ones catch up, so that this instance
       // emits indices (and, for sources in time order, event times) in
       // order after a restore at another parallelism, instead of turning the
-      // laggards' records late. In normal turns no split is that far ahead.
-      while (next_[active_[cursor_]] >= round_low_ + walk_.span())
-        if (++cursor_ >= active_.size())
-          wrap();
+      // laggards' records late. In normal turns no split is that far ahead,
+      // and this costs one predictable branch.
+      if (catching_up_)
+        while (next_[active_[cursor_]] >= round_low_ + walk_.span())
+          if (++cursor_ >= active_.size())
+            wrap();
     }
     const uint32_t k = active_[cursor_];
     index = next_[k];
@@ -110,15 +112,32 @@ public:
         cursor_ = j;
     if (!active_.empty())
       round_low_ = next_[active_[cursor_]];
+    uint64_t high = 0;
+    for (auto k : active_)
+      high = std::max(high, next_[k]);
+    catching_up_ = !active_.empty() && high - round_low_ >= span();
   }
 
 private:
   /// Starts a new round of turns: the lowest next index sets what may go.
   void wrap() {
     cursor_ = 0;
+    if (!catching_up_)
+      return;
+    uint64_t high = 0;
     round_low_ = UINT64_MAX;
-    for (auto k : active_)
+    for (auto k : active_) {
       round_low_ = std::min(round_low_, next_[k]);
+      high = std::max(high, next_[k]);
+    }
+    catching_up_ = high - round_low_ >= span();
+  }
+
+  uint64_t span() const noexcept {
+    if constexpr (requires(const Walk& w) { w.span(); })
+      return walk_.span();
+    else
+      return UINT64_MAX;
   }
 
   void rebuild() {
@@ -139,7 +158,8 @@ private:
   std::vector<uint64_t> next_;    ///< Per owned split (index split - begin).
   std::vector<uint32_t> active_;  ///< Owned splits not yet exhausted, in turn order.
   size_t cursor_ = 0;
-  uint64_t round_low_ = 0;  ///< Lowest next index at the start of this round.
+  uint64_t round_low_ = 0;    ///< Lowest next index at the start of this round.
+  bool catching_up_ = false;  ///< Restored splits are more than a round apart.
   uint64_t taken_ = 0;
 };
 
