@@ -15,6 +15,7 @@
 #include "sluice/hash.hpp"
 #include "sluice/operator.hpp"
 #include "sluice/ops/key_time_queue.hpp"
+#include "sluice/ops/timed_lists.hpp"
 #include "sluice/state/codec.hpp"
 
 namespace sluice::ops {
@@ -79,19 +80,7 @@ public:
     state::require_serializable<K>("key");
     state::require_serializable<A>("left record");
     state::require_serializable<B>("right record");
-    auto write = [&](const K& k, const auto* l, const auto* r) {
-      auto out = w.keyed(k);
-      state::encode_checked(out, k, "key");
-      write_side(out, l, "left record");
-      write_side(out, r, "right record");
-    };
-    for (auto& [k, l] : left_) {
-      auto it = right_.find(k);
-      write(k, &l, it == right_.end() ? nullptr : &it->second);
-    }
-    for (auto& [k, r] : right_)
-      if (!left_.count(k))
-        write(k, static_cast<const buffer<A>*>(nullptr), &r);
+    snapshot_timed_lists<K>(w, left_, right_, "left record", "right record");
   }
 
   void restore(const state::snapshot_reader& in) override {
@@ -106,7 +95,7 @@ public:
 private:
   /// A key's records of one side, sorted by time (appended when they arrive in order).
   template <class T>
-  using buffer = std::deque<std::pair<timestamp, T>>;
+  using buffer = timed_list<T>;
 
   // How long past its own time a record stays buffered.
   duration left_keep() const { return iv_.upper.count() > 0 ? iv_.upper : duration{0}; }
@@ -163,17 +152,6 @@ private:
       }
       if (buf.empty())
         own.erase(it);
-    }
-  }
-
-  template <class T>
-  static void write_side(state::writer& out, const buffer<T>* b, const char* what) {
-    state::encode(out, static_cast<uint64_t>(b ? b->size() : 0));
-    if (!b)
-      return;
-    for (auto& [ts, x] : *b) {
-      state::encode(out, ts);
-      state::encode_checked(out, x, what);
     }
   }
 

@@ -12,6 +12,7 @@
 #include "sluice/hash.hpp"
 #include "sluice/operator.hpp"
 #include "sluice/ops/key_time_queue.hpp"
+#include "sluice/ops/timed_lists.hpp"
 #include "sluice/state/codec.hpp"
 
 namespace sluice::ops {
@@ -89,19 +90,7 @@ public:
     state::require_serializable<K>("key");
     state::require_serializable<A>("waiting record");
     state::require_serializable<V>("table row");
-    auto write = [&](const K& k, const auto* p, const auto* v) {
-      auto out = w.keyed(k);
-      state::encode_checked(out, k, "key");
-      write_list(out, p, "waiting record");
-      write_list(out, v, "table row");
-    };
-    for (auto& [k, p] : pending_) {
-      auto it = versions_.find(k);
-      write(k, &p, it == versions_.end() ? nullptr : &it->second);
-    }
-    for (auto& [k, v] : versions_)
-      if (!pending_.count(k))
-        write(k, static_cast<const list<A>*>(nullptr), &v);
+    snapshot_timed_lists<K>(w, pending_, versions_, "waiting record", "table row");
   }
 
   void restore(const state::snapshot_reader& in) override {
@@ -116,7 +105,7 @@ public:
 private:
   /// One key's entries, sorted by time (appended when they arrive in order).
   template <class T>
-  using list = std::deque<std::pair<timestamp, T>>;
+  using list = timed_list<T>;
 
   template <class T>
   static void insert_sorted(list<T>& l, timestamp ts, T x) {
@@ -169,16 +158,6 @@ private:
       return nullptr;
     --it;
     return it->second ? &*it->second : nullptr;
-  }
-
-  template <class T>
-  static void write_list(state::writer& out, const list<T>* l, const char* what) {
-    state::encode(out, static_cast<uint64_t>(l ? l->size() : 0));
-    if (l)
-      for (auto& [ts, x] : *l) {
-        state::encode(out, ts);
-        state::encode_checked(out, x, what);
-      }
   }
 
   template <class T>
