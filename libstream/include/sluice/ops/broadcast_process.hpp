@@ -11,6 +11,7 @@
 #include "sluice/hash.hpp"
 #include "sluice/operator.hpp"
 #include "sluice/ops/key_time_queue.hpp"
+#include "sluice/ops/timed_lists.hpp"
 #include "sluice/state/codec.hpp"
 
 namespace sluice {
@@ -70,13 +71,7 @@ public:
         late_.emit(std::move(r));
       } else {
         due_.add(r.ts, k);
-        auto& w = waiting_[std::move(k)];
-        if (w.empty() || w.back().first <= r.ts)
-          w.emplace_back(r.ts, std::move(r.value));
-        else
-          w.emplace(std::upper_bound(w.begin(), w.end(), r.ts,
-                                     [](timestamp t, const auto& e) { return t < e.first; }),
-                    r.ts, std::move(r.value));
+        insert_by_time(waiting_[std::move(k)], r.ts, std::move(r.value));
         ++waiting_count_;
       }
     }
@@ -208,7 +203,7 @@ private:
   BS bs_{};
   std::multimap<timestamp, R> updates_;
   std::unordered_map<K, S, key_hash<K>> states_;
-  std::unordered_map<K, std::deque<std::pair<timestamp, T>>, key_hash<K>> waiting_;
+  std::unordered_map<K, timed_list<T>, key_hash<K>> waiting_;
   key_time_queue<K> due_;
   size_t waiting_count_ = 0;
   port<Out> out_;

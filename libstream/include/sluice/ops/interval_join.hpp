@@ -127,13 +127,7 @@ private:
         }
       }
       cleanup.add(r.ts + (Left ? left_keep() : right_keep()), k);
-      auto& mine = own[std::move(k)];
-      if (mine.empty() || mine.back().first <= r.ts)
-        mine.emplace_back(r.ts, std::move(r.value));
-      else
-        mine.emplace(std::upper_bound(mine.begin(), mine.end(), r.ts,
-                                      [](timestamp t, const auto& e) { return t < e.first; }),
-                     r.ts, std::move(r.value));
+      insert_by_time(own[std::move(k)], r.ts, std::move(r.value));
       ++(Left ? left_count_ : right_count_);
     }
   }

@@ -48,7 +48,7 @@ public:
         }
         K k = std::invoke(ka_, std::as_const(r.value));
         due_.add(r.ts, k);
-        insert_sorted(pending_[std::move(k)], r.ts, std::move(r.value));
+        insert_by_time(pending_[std::move(k)], r.ts, std::move(r.value));
         ++pending_count_;
       }
     } else {
@@ -62,7 +62,7 @@ public:
         std::optional<V> row;
         if (!r.value.is_erase())
           row = std::move(r.value.value);
-        insert_sorted(versions_[std::move(k)], r.ts, std::move(row));
+        insert_by_time(versions_[std::move(k)], r.ts, std::move(row));
         ++version_count_;
       }
     }
@@ -106,16 +106,6 @@ private:
   /// One key's entries, sorted by time (appended when they arrive in order).
   template <class T>
   using list = timed_list<T>;
-
-  template <class T>
-  static void insert_sorted(list<T>& l, timestamp ts, T x) {
-    if (l.empty() || l.back().first <= ts)
-      l.emplace_back(ts, std::move(x));
-    else
-      l.emplace(std::upper_bound(l.begin(), l.end(), ts,
-                                 [](timestamp t, const auto& e) { return t < e.first; }),
-                ts, std::move(x));
-  }
 
   /// Joins key `k`'s records up to `wm` and drops the versions no later
   /// record can see.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <utility>
@@ -14,6 +15,18 @@ namespace sluice::ops {
 /// per key and side.
 template <class T>
 using timed_list = std::deque<std::pair<timestamp, T>>;
+
+/// Inserts `x` at `ts` after the entries of the same or an earlier time:
+/// an append when entries arrive in time order.
+template <class T>
+void insert_by_time(timed_list<T>& l, timestamp ts, T x) {
+  if (l.empty() || l.back().first <= ts)
+    l.emplace_back(ts, std::move(x));
+  else
+    l.emplace(std::upper_bound(l.begin(), l.end(), ts,
+                               [](timestamp t, const auto& e) { return t < e.first; }),
+              ts, std::move(x));
+}
 
 /// Writes a list (none: empty) as its length, then (time, value) pairs.
 template <class T>
