@@ -20,7 +20,16 @@ packages=(
   libtomlplusplus-dev
   libcli11-dev
   libspdlog-dev
+  libzstd-dev
+  libxgboost-dev
+  libjs-chart.js
 )
+
+# `setup.sh --test` adds what only the tests need: a headless browser for the
+# churn report check.
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(chromium)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -40,7 +40,7 @@ source "${script_dir}/common.sh"
 root="$(sluice_root)"
 cd "$root"
 
-"${script_dir}/setup.sh"
+"${script_dir}/setup.sh" --test
 
 if [[ $asan -eq 1 ]]; then
   builddir=build-asan
