@@ -20,7 +20,6 @@ packages=(
   libtomlplusplus-dev
   libcli11-dev
   libspdlog-dev
-  libzstd-dev
   libxgboost-dev
   libjs-chart.js
 )

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
-#include <zstd.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -39,7 +38,7 @@ using namespace churn;
 namespace {
 
 /// The lines of every published part file of an exactly-once output
-/// directory (part-*, zstd-compressed ones too), in file-name order.
+/// directory (part-*), in file-name order.
 std::vector<std::string> read_parts(const fs::path& dir) {
   std::vector<fs::path> files;
   std::error_code ec;
@@ -51,16 +50,6 @@ std::vector<std::string> read_parts(const fs::path& dir) {
   for (auto& f : files) {
     std::ifstream in{f, std::ios::binary};
     std::string bytes{std::istreambuf_iterator<char>{in}, {}};
-    if (f.extension() == ".zst") {
-      const auto size = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
-      if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
-        throw std::runtime_error(fmt::format("{}: not a zstd frame of known size", f.string()));
-      std::string plain(size, '\0');
-      const size_t n = ZSTD_decompress(plain.data(), plain.size(), bytes.data(), bytes.size());
-      if (ZSTD_isError(n))
-        throw std::runtime_error(fmt::format("{}: {}", f.string(), ZSTD_getErrorName(n)));
-      bytes = std::move(plain);
-    }
     size_t start = 0;
     while (start < bytes.size()) {
       size_t nl = bytes.find('\n', start);

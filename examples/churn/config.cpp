@@ -39,7 +39,7 @@ void take(const toml::table& t, const std::filesystem::path& file, std::string_v
 
 void check_keys(const toml::table& t, const std::filesystem::path& file) {
   static const std::map<std::string, std::vector<std::string>> known = {
-      {"job", {"mode", "interval_ms", "progress"}},
+      {"job", {"mode", "interval_ms"}},
       {"model",
        {"label_delay_days", "retrain_every", "holdout_seed", "alert_threshold", "rounds",
         "max_depth", "eta"}},
@@ -48,7 +48,7 @@ void check_keys(const toml::table& t, const std::filesystem::path& file) {
         "offer_cooldown_days", "outflow_ratio"}},
       {"capacity",
        {"parallelism", "batch_size", "flush_ms", "credits", "source_rate", "compression",
-        "compression_level", "checkpoint_ms"}},
+        "checkpoint_ms"}},
   };
   for (auto& [section, node] : t) {
     auto it = known.find(std::string{section.str()});
@@ -86,7 +86,6 @@ void load_config_file(const std::filesystem::path& path, job_config& cfg,
     throw std::runtime_error(fmt::format(
         "{}: [job] mode: '{}' is neither continuous nor micro-batch", path.string(), mode_text));
   take(t, path, "job", "interval_ms", cfg.interval_ms);
-  take(t, path, "job", "progress", cfg.progress);
 
   double delay_days = static_cast<double>(cfg.label_delay_ms) / 86400000.0;
   take(t, path, "model", "label_delay_days", delay_days);
@@ -113,7 +112,6 @@ void load_config_file(const std::filesystem::path& path, job_config& cfg,
   take(t, path, "capacity", "credits", rt.credits);
   take(t, path, "capacity", "source_rate", cfg.source_rate);
   take(t, path, "capacity", "compression", cfg.compression);
-  take(t, path, "capacity", "compression_level", cfg.compression_level);
   int64_t cp = rt.checkpoints.interval.count();
   take(t, path, "capacity", "checkpoint_ms", cp);
   rt.checkpoints.interval = std::chrono::milliseconds{cp};

@@ -191,9 +191,8 @@ private:
         scores.push_back(m.predict(vectorize(it->second)));
         labels.push_back(label);
       }
-    const timestamp at = t == end_of_input.ms ? timestamp{end_of_input.ms} : timestamp{t};
     ctx.output(auc_, model_quality{s.version, s.labels_seen, x.size(), scores.size(),
-                                   churn::auc(scores, labels), at.ms});
+                                   churn::auc(scores, labels), t});
     for (uint64_t c : s.unscored)
       score(c, s.features.at(c), t, s, ctx, out);
     s.unscored.clear();
@@ -693,10 +692,6 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
           .uid("inactivity");
 
   // -- tie each signal to its customer: account -> owner -> client -> district --------
-  struct with_account {
-    account_signal s;
-    std::string since;
-  };
   auto owners =
       disps.filter([](const change<bk_disp>& d) { return d.value.type == "OWNER"; }).name("owners");
   auto client_signals =

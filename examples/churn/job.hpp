@@ -37,10 +37,7 @@ struct job_config {
 
   // Capacity controls.
   double source_rate = 0;            ///< records/s per source over all instances (0 = unlimited)
-  std::string compression = "none";  ///< persisted CSV output: none or zstd
-  int compression_level = 3;
-
-  bool progress = true;  ///< progress line on a terminal
+  std::string compression = "none";  ///< persisted CSV output (only none so far)
 };
 
 /// Reads `path` (TOML) into `cfg` and the runtime settings it names
