@@ -20,6 +20,7 @@ packages=(
   libtomlplusplus-dev
   libcli11-dev
   libspdlog-dev
+  libzstd-dev
   libxgboost-dev
   libjs-chart.js
 )

@@ -4,6 +4,39 @@
 
 namespace sluice::actors {
 
+source_driver::source_driver(source_base& src, operator_chain& chain, output_side& out, double rate,
+                             uint32_t batch_size, timestamp now, pacing pace, bool restored)
+    : src_(src),
+      chain_(chain),
+      out_(out),
+      rate_(rate),
+      pace_(pace),
+      batch_size_(batch_size),
+      last_refill_(now) {
+  if (pace_.speedup <= 0)
+    return;
+  // Restored: pacing resumes where the source stood, without waiting for the
+  // event time already replayed. Fresh: from the origin (if any), else from
+  // the first watermark.
+  const timestamp wm = src_.watermark();
+  if (restored && wm != timestamp::min() && wm != timestamp::max())
+    anchor_wm_ = wm;
+  else
+    anchor_wm_ = pace_.origin;
+  anchor_clock_ = now;
+}
+
+size_t source_driver::paced_budget() const {
+  // The data's density (records per ms of event time) since the first
+  // watermark, times the speed-up: the records due in one quantum.
+  const double span_ms = static_cast<double>(source_wm_.ms - density_wm_.ms);
+  if (!density_known_ || span_ms <= 0)
+    return 1;  // no density known yet: feel the way record by record
+  const double per_quantum = static_cast<double>(density_records_) / span_ms * pace_.speedup *
+                             static_cast<double>(pacing_quantum_ms);
+  return static_cast<size_t>(std::clamp(per_quantum, 1.0, static_cast<double>(batch_size_)));
+}
+
 source_driver::next source_driver::poll(timestamp now) {
   using kind = next::kind;
   if (out_.backpressured()) {
@@ -22,6 +55,8 @@ source_driver::next source_driver::poll(timestamp now) {
               duration{std::max<int64_t>(1, static_cast<int64_t>((1 - tokens_) / rate_ * 1000))}};
     budget = std::min<size_t>(budget, static_cast<size_t>(tokens_));
   }
+  if (pace_.speedup > 0)
+    budget = std::min(budget, paced_budget());
   auto& m = chain_.head_metrics();
   const uint64_t before = m.records_out;
   const poll_status st = src_.poll(budget);
@@ -29,9 +64,19 @@ source_driver::next source_driver::poll(timestamp now) {
   const uint64_t produced = m.records_out - before;
   m.records_in += produced;
   tokens_ -= static_cast<double>(produced);
+  if (density_known_)
+    density_records_ += produced;  // records after the first watermark
   if (timestamp wm = src_.watermark(); wm > source_wm_) {
     source_wm_ = wm;
     chain_.advance_watermark(wm, 1);
+    if (pace_.speedup > 0 && !density_known_ && wm != timestamp::max()) {
+      density_known_ = true;
+      density_wm_ = wm;
+      if (!anchor_wm_) {
+        anchor_wm_ = wm;
+        anchor_clock_ = now;
+      }
+    }
   }
   if (st == poll_status::end) {
     chain_.advance_watermark(timestamp::max(), 1);
@@ -50,6 +95,14 @@ source_driver::next source_driver::poll(timestamp now) {
   if (idle_) {
     idle_ = false;
     out_.idle(false);
+  }
+  if (pace_.speedup > 0 && anchor_wm_ && source_wm_ > *anchor_wm_) {
+    // Ahead of the clock: wait until the clock catches up with the watermark.
+    const double due = static_cast<double>(anchor_clock_.ms) +
+                       static_cast<double>(source_wm_.ms - anchor_wm_->ms) / pace_.speedup;
+    if (due > static_cast<double>(now.ms))
+      return {kind::poll_again, duration{std::max<int64_t>(
+                                    1, static_cast<int64_t>(due - static_cast<double>(now.ms)))}};
   }
   return {kind::poll_again, duration{0}};
 }

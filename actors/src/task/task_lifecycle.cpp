@@ -63,8 +63,9 @@ void task_actor::start() {
   }
   if (source) {
     const double rate = head.rate_limit > 0 ? head.rate_limit / vx.parallelism : 0;
-    driver_ = std::make_unique<source_driver>(*source, *chain_, outputs_, rate,
-                                              spec_.cfg.batch_size, clock_->now());
+    driver_ = std::make_unique<source_driver>(
+        *source, *chain_, outputs_, rate, spec_.cfg.batch_size, clock_->now(),
+        source_driver::pacing{head.replay_speedup, head.replay_origin}, spec_.restore.has_value());
     schedule_poll(duration{0});
   } else if (spec_.inputs.empty()) {
     throw std::logic_error("task without inputs that is not a source");

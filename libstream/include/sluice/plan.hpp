@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,12 @@ struct plan_node {
   std::string uid;           ///< Stable identity for state (empty: `op-<id>`, see `uid_of`).
   uint32_t parallelism = 0;  ///< 0 = the job's default parallelism.
   bool is_source = false;
-  bool chainable = true;   ///< May share a task with its forward upstream.
-  double rate_limit = 0;   ///< Sources: records per second over all instances (0 = unlimited).
+  bool chainable = true;  ///< May share a task with its forward upstream.
+  double rate_limit = 0;  ///< Sources: records per second over all instances (0 = unlimited).
+  double replay_speedup =
+      0;  ///< Sources: event time runs this much faster than the clock (0 = off).
+  std::optional<timestamp>
+      replay_origin;       ///< Sources: event time due at the start (see replay_speedup).
   uint32_t num_ports = 1;  ///< Operator output ports; port `num_ports` is the dead-letter stream.
   std::function<std::unique_ptr<operator_base>()> make;
   /// Runtime-specific payload (e.g. the custom actor stage's spawn function);

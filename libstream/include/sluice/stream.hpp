@@ -113,6 +113,28 @@ public:
     return *this;
   }
 
+  /// Sources only: replays in event time, `factor` times faster than real
+  /// time (86400: a day of event time per second), paced by the source's
+  /// watermark (set one with `with_watermarks`). Event time `origin` is due
+  /// when the job starts (give the same origin to sources that should stay
+  /// in step, and to parallel sources whose instances read different parts
+  /// of the data); without one, each instance starts at its first
+  /// watermark. A restored source resumes at its restored watermark.
+  /// Combines with `rate_limit` (the slower wins). Results do not change,
+  /// only when they come.
+  stream& replay_speedup(double factor, std::optional<timestamp> origin = {}) {
+    plan_node& n = this->node();
+    if (!n.is_source)
+      throw std::logic_error("replay_speedup applies to sources, but '" + n.name + "' is a " +
+                             n.kind);
+    if (!(factor > 0))
+      throw std::invalid_argument("replay_speedup of '" + n.name + "' must be positive, not " +
+                                  std::to_string(factor));
+    n.replay_speedup = factor;
+    n.replay_origin = origin;
+    return *this;
+  }
+
   /// `Out f(T)` for every record.
   template <class F>
   auto map(F f) {
@@ -236,16 +258,17 @@ public:
     return text(std::move(path), text_format::json_lines, "write_json");
   }
   /// Exactly-once CSV output into directory `dir` (files `part-<instance>-<checkpoint>`),
-  /// published on checkpoint completion; see transactional_file_sink.
-  sink_ref write_csv_exactly_once(std::string dir) {
-    return sink("write_csv_eo", [dir] {
-      return std::make_unique<transactional_file_sink<T>>(dir, text_format::csv);
+  /// published on checkpoint completion; `opts`: compression and a publish
+  /// hook (see transactional_file_sink and part_file_options).
+  sink_ref write_csv_exactly_once(std::string dir, part_file_options opts = {}) {
+    return sink("write_csv_eo", [dir, opts] {
+      return std::make_unique<transactional_file_sink<T>>(dir, text_format::csv, opts);
     });
   }
   /// Exactly-once JSON-lines output into directory `dir`.
-  sink_ref write_json_lines_exactly_once(std::string dir) {
-    return sink("write_json_eo", [dir] {
-      return std::make_unique<transactional_file_sink<T>>(dir, text_format::json_lines);
+  sink_ref write_json_lines_exactly_once(std::string dir, part_file_options opts = {}) {
+    return sink("write_json_eo", [dir, opts] {
+      return std::make_unique<transactional_file_sink<T>>(dir, text_format::json_lines, opts);
     });
   }
   /// Exactly-once upserts `key(x) -> value(x)` into the LMDB table in

@@ -1,4 +1,5 @@
-// Polling a source: rate limit and idleness on a manual clock, backpressure, end.
+// Polling a source: rate limit, replay speed-up and idleness on a manual clock,
+// backpressure, end.
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
@@ -101,6 +102,79 @@ BOOST_AUTO_TEST_CASE(rate_limit_admits_exactly_what_the_clock_allows) {
   f.clk.set(timestamp::of(0));
   d.poll(f.clk.now());
   BOOST_TEST(f.out->size() == 110u);
+}
+
+BOOST_AUTO_TEST_CASE(a_replay_speedup_paces_event_time_against_the_clock) {
+  // Record i happens at second i of event time; at speed-up 100 one record
+  // is due every 10 ms of the clock.
+  pipeline p{"paced"};
+  auto out = std::make_shared<collected<uint64_t>>();
+  p.generate(1000, [](uint64_t i) { return i; })
+      .with_watermarks(watermark_strategy<uint64_t>::monotonous(
+          [](const uint64_t& x) { return timestamp{static_cast<int64_t>(x) * 1000}; }))
+      .collect(out);
+  job_graph g{p.plan(), chained()};
+  manual_clock clk{timestamp::of(5000)};
+  output_side outputs;
+  operator_chain chain{g, 0, 0, clk, outputs, {}};
+  chain.open(false, nullptr, nullptr);
+  source_driver d{
+      *chain.source(), chain, outputs, 0, 64, clk.now(), source_driver::pacing{100, {}}};
+  const int64_t start = clk.now().ms;
+  bool ended = false;
+  bool on_schedule = true;
+  for (int polls = 0; polls < 100'000 && !ended; ++polls) {
+    const auto n = d.poll(clk.now());
+    ended = n.k == kind::ended;
+    // Never ahead of the schedule by more than one record, never behind it.
+    const auto due = static_cast<int64_t>(out->size()) - 1;  // last record's second
+    const int64_t elapsed = clk.now().ms - start;
+    if (due * 10 > elapsed + 10 || (!ended && elapsed > due * 10 + 20))
+      on_schedule = false;
+    clk.advance(n.delay);
+  }
+  BOOST_TEST(ended);
+  BOOST_TEST(on_schedule);
+  BOOST_TEST(out->size() == 1000u);
+  BOOST_TEST(clk.now().ms - start >= 9'980);  // 999 s of event time / 100
+  BOOST_TEST(clk.now().ms - start <= 10'100);
+}
+
+BOOST_AUTO_TEST_CASE(a_replay_origin_holds_back_data_that_starts_later) {
+  // Records at seconds 500..599 of event time, origin 0, speed-up 100: the
+  // first is due after 5 s of the clock (it is emitted to learn its time),
+  // the last after 5.99 s.
+  pipeline p{"origin"};
+  auto out = std::make_shared<collected<uint64_t>>();
+  p.generate(100, [](uint64_t i) { return 500 + i; })
+      .with_watermarks(watermark_strategy<uint64_t>::monotonous(
+          [](const uint64_t& x) { return timestamp{static_cast<int64_t>(x) * 1000}; }))
+      .collect(out);
+  job_graph g{p.plan(), chained()};
+  manual_clock clk{timestamp::of(0)};
+  output_side outputs;
+  operator_chain chain{g, 0, 0, clk, outputs, {}};
+  chain.open(false, nullptr, nullptr);
+  source_driver d{*chain.source(),
+                  chain,
+                  outputs,
+                  0,
+                  64,
+                  clk.now(),
+                  source_driver::pacing{100, timestamp::of(0)}};
+  auto n = d.poll(clk.now());
+  BOOST_TEST(out->size() == 1u);
+  BOOST_TEST(n.delay.count() >= 4'990);  // waits for the clock to reach second 500 / 100
+  bool ended = false;
+  for (int polls = 0; polls < 10'000 && !ended; ++polls) {
+    clk.advance(n.delay);
+    n = d.poll(clk.now());
+    ended = n.k == kind::ended;
+  }
+  BOOST_TEST(ended);
+  BOOST_TEST(out->size() == 100u);
+  BOOST_TEST(clk.now().ms >= 5'970);
+  BOOST_TEST(clk.now().ms <= 6'100);
 }
 
 BOOST_AUTO_TEST_CASE(a_backpressured_output_blocks_polling) {

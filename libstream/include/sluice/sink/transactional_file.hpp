@@ -2,19 +2,33 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
-#include <unistd.h>
-
 #include "sluice/format.hpp"
+#include "sluice/sink/part_file.hpp"
 #include "sluice/sink/sinks.hpp"
 
 namespace sluice {
+
+/// Options of the exactly-once file sinks (`write_csv_exactly_once`,
+/// `write_json_lines_exactly_once`).
+struct part_file_options {
+  /// Part files compressed with zstd get the suffix ".zst"; read them with
+  /// `read_part_file` or `zstd -d`.
+  sluice::compression compression = sluice::compression::none;
+  int level = 3;  ///< zstd's compression level (1..19)
+  /// Called with the path of each staged part file just before it is
+  /// published (renamed into place), on whichever instance publishes it, to
+  /// hand its records to another system (e.g. alerts to stdout or a socket).
+  /// A part published during recovery is handed over again if the crash came
+  /// between this call and the rename, so receivers that need each record
+  /// once deduplicate by an id in the record. An exception fails the task.
+  std::function<void(const std::string& staged_path)> before_publish;
+};
 
 /// Exactly-once file sink: writes text lines into a directory with a
 /// two-phase commit on checkpoints (as Flink's FileSink).
@@ -29,14 +43,12 @@ namespace sluice {
 /// `<dir>/part-*` see every record exactly once. Without checkpoints the file
 /// is published at close as `part-<k>-final`. The directory itself is the
 /// sink's state, so the sink can be restored with another parallelism.
+/// Part files may be zstd-compressed (one frame per file, suffix ".zst").
 template <class T>
 class transactional_file_sink final : public typed_sink<T> {
 public:
-  transactional_file_sink(std::string dir, text_format fmt) : dir_(std::move(dir)), fmt_(fmt) {}
-  ~transactional_file_sink() override {
-    if (file_)
-      std::fclose(file_);
-  }
+  transactional_file_sink(std::string dir, text_format fmt, part_file_options opts = {})
+      : dir_(std::move(dir)), fmt_(fmt), opts_(std::move(opts)) {}
 
   void open(operator_context& ctx) override {
     typed_sink<T>::open(ctx);
@@ -68,7 +80,7 @@ public:
     recover();
     finish_file();
     if (!this->context().checkpointing() && !current_.empty()) {
-      rename_or_throw(current_, fmt::format("{}/part-{}-final", dir_, instance_));
+      publish(current_, fmt::format("{}/part-{}-final{}", dir_, instance_, suffix()));
       current_.clear();
     }
   }
@@ -82,37 +94,35 @@ protected:
 
 private:
   std::string pending_dir() const { return dir_ + "/.pending"; }
+  std::string_view suffix() const noexcept { return part_suffix(opts_.compression); }
   std::string staged_name(uint32_t inst, uint64_t cp) const {
-    return fmt::format("{}/part-{}-{:012}", pending_dir(), inst, cp);
+    return fmt::format("{}/part-{}-{:012}{}", pending_dir(), inst, cp, suffix());
   }
-
-  void start_file() {
-    current_ = fmt::format("{}/part-{}-inprogress-{}", pending_dir(), instance_, ++seq_);
-    file_ = std::fopen(current_.c_str(), "wb");
-    if (!file_)
-      throw std::runtime_error(
-          fmt::format("cannot create '{}': {}", current_, std::strerror(errno)));
+  std::string published_name(uint32_t inst, uint64_t cp) const {
+    return fmt::format("{}/part-{}-{:012}{}", dir_, inst, cp, suffix());
   }
 
   void flush() {
     if (buf_.empty())
       return;
-    if (!file_)
-      start_file();
-    if (std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size())
-      throw std::runtime_error(
-          fmt::format("cannot write '{}': {}", current_, std::strerror(errno)));
+    if (!file_.is_open()) {
+      current_ = fmt::format("{}/part-{}-inprogress-{}", pending_dir(), instance_, ++seq_);
+      file_.open(current_, opts_.compression, opts_.level);
+    }
+    file_.append(buf_);
     buf_.clear();
   }
 
   void finish_file() {
     flush();
-    if (!file_)
-      return;
-    if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0)
-      throw std::runtime_error(fmt::format("cannot sync '{}': {}", current_, std::strerror(errno)));
-    std::fclose(file_);
-    file_ = nullptr;
+    file_.finish();
+  }
+
+  /// Hands the staged file to `before_publish`, then renames it into place.
+  void publish(const std::string& staged, const std::string& published) {
+    if (opts_.before_publish)
+      opts_.before_publish(staged);
+    rename_or_throw(staged, published);
   }
 
   static void rename_or_throw(const std::string& from, const std::string& to) {
@@ -130,11 +140,7 @@ private:
       uint64_t cp;
       if (!parse_staged(e.path().filename().string(), inst, cp) || inst != instance_ || cp > id)
         continue;
-      std::error_code ec;
-      std::filesystem::rename(e.path(), fmt::format("{}/part-{}-{:012}", dir_, inst, cp), ec);
-      if (ec)
-        throw std::runtime_error(
-            fmt::format("cannot publish '{}': {}", e.path().string(), ec.message()));
+      publish(e.path().string(), published_name(inst, cp));
     }
   }
 
@@ -157,7 +163,7 @@ private:
         if (inst % p != instance_)
           continue;
         if (cp <= restored)
-          std::filesystem::rename(e.path(), fmt::format("{}/part-{}-{:012}", dir_, inst, cp), ec);
+          publish(e.path().string(), published_name(inst, cp));
         else
           std::filesystem::remove(e.path(), ec);
       } else if (parse_inprogress(name, inst)) {
@@ -171,12 +177,12 @@ private:
     }
   }
 
-  static bool parse_staged(const std::string& name, uint32_t& inst, uint64_t& cp) {
+  bool parse_staged(const std::string& name, uint32_t& inst, uint64_t& cp) const {
     unsigned long long c = 0;
     unsigned i = 0;
     int used = 0;
     if (std::sscanf(name.c_str(), "part-%u-%12llu%n", &i, &c, &used) != 2 ||
-        static_cast<size_t>(used) != name.size())
+        name.compare(static_cast<size_t>(used), std::string::npos, suffix()) != 0)
       return false;
     inst = i;
     cp = c;
@@ -189,11 +195,12 @@ private:
 
   std::string dir_;
   text_format fmt_;
+  part_file_options opts_;
   uint32_t instance_ = 0;
   uint64_t seq_ = 0;
   bool recovered_ = false;
   std::string current_;
-  std::FILE* file_ = nullptr;
+  part_writer file_;
   std::string buf_;
 };
 
