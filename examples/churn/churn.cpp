@@ -1,7 +1,8 @@
 // Real-time bank customer churn prediction (README.md in this directory):
 //
 //   churn --data examples/data --output OUT [--config churn.toml] [--mode continuous|micro-batch]
-//         [--interval-ms 1000] [runtime options: --parallelism, --state-dir, --cluster ...]
+//         [--interval-ms 1000] [--speedup X] [--alerts-to stdout|tcp://HOST:PORT]
+//         [--compression none|zstd] [runtime options: --parallelism, --state-dir, --cluster ...]
 //
 // Stage 1 (streaming) runs the job of job.cpp: five source streams on the two
 // real data sets, cleaning and per-customer aggregates, the online churn
@@ -28,7 +29,9 @@
 #include <set>
 
 #include "job.hpp"
+#include "progress.hpp"
 #include "report.hpp"
+#include "sluice/sink/part_file.hpp"
 #include "sluice/state/codec.hpp"
 #include "sluice/state/lmdb_table.hpp"
 
@@ -48,8 +51,7 @@ std::vector<std::string> read_parts(const fs::path& dir) {
   std::sort(files.begin(), files.end());
   std::vector<std::string> lines;
   for (auto& f : files) {
-    std::ifstream in{f, std::ios::binary};
-    std::string bytes{std::istreambuf_iterator<char>{in}, {}};
+    const std::string bytes = sluice::read_part_file(f.string());  // plain or .zst
     size_t start = 0;
     while (start < bytes.size()) {
       size_t nl = bytes.find('\n', start);
@@ -281,7 +283,9 @@ bool is_coordinator(const sluice::runtime_config& rt) {
 int main(int argc, char** argv) {
   job_config cfg;
   sluice::runtime_config rt;
-  std::string data = "examples/data", output = "churn-output", config, rules_file, mode_text;
+  std::string data = "examples/data", output = "churn-output", config, rules_file, mode_text,
+              alerts_to, codec;
+  double speedup = 0;
   bool no_report = false, report_only = false;
   CLI::App app{"Real-time bank customer churn prediction on the shipped bank data"};
   app.add_option("--data", data, "directory with churn_modelling/ and berka/ (examples/data)");
@@ -293,6 +297,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"continuous", "micro-batch"}));
   app.add_option("--interval-ms", cfg.interval_ms, "micro-batch interval")
       ->check(CLI::PositiveNumber);
+  app.add_option("--speedup", speedup,
+                 "replay event time this many times faster than real time (86400: a day per "
+                 "second; default: as fast as possible)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--alerts-to", alerts_to,
+                 "also send alerts to stdout or tcp://HOST:PORT, each once its checkpoint "
+                 "completes");
+  app.add_option("--compression", codec, "persisted part files: none or zstd")
+      ->check(CLI::IsMember({"none", "zstd"}));
   app.add_flag("--no-report", no_report, "skip stage 2 (report)");
   app.add_flag("--report-only", report_only, "only stage 2, on the outputs of a finished run");
   sluice::add_runtime_options(app, rt);
@@ -333,6 +346,12 @@ int main(int argc, char** argv) {
   }
   if (!mode_text.empty())
     cfg.mode = mode_text == "continuous" ? mode::continuous : mode::micro_batch;
+  if (app.count("--speedup"))
+    cfg.replay_speedup = speedup;
+  if (app.count("--alerts-to"))
+    cfg.alerts_to = alerts_to;
+  if (!codec.empty())
+    cfg.compression = parse_compression(codec, "--compression");
   cfg.rules_file = rules_file.empty() ? shipped / "rules.csv" : fs::path{rules_file};
   if (!fs::is_regular_file(cfg.rules_file)) {
     std::fprintf(stderr, "churn: rules file not found: %s (--rules FILE)\n",
@@ -371,14 +390,25 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   int code = 0;
   std::optional<sluice::actors::job_report> rep;
+  std::optional<progress_line> progress;
+  if (::isatty(STDERR_FILENO)) {
+    const fs::path cm = cfg.data / "churn_modelling" / "Churn_Modelling.csv";
+    const fs::path bk = cfg.data / "berka";
+    progress.emplace(
+        data_lines({cm}, 3) +  // profile, account and label streams
+        data_lines({bk / "trans_head100k.asc", bk / "loan.asc", bk / "card.asc", bk / "account.asc",
+                    bk / "client.asc", bk / "disp.asc", bk / "district.asc"}));
+  }
   if (rt.cluster_file.empty()) {
     rep = sluice::execute(p, rt);
+    progress.reset();
     if (!rep->ok) {
       std::fprintf(stderr, "churn: job failed: %s\n", rep->error.c_str());
       return 1;
     }
   } else {
     code = sluice::run(p, rt);
+    progress.reset();
     if (code != 0)
       return code;
   }

@@ -39,16 +39,16 @@ void take(const toml::table& t, const std::filesystem::path& file, std::string_v
 
 void check_keys(const toml::table& t, const std::filesystem::path& file) {
   static const std::map<std::string, std::vector<std::string>> known = {
-      {"job", {"mode", "interval_ms"}},
+      {"job", {"mode", "interval_ms", "replay_speedup", "alerts_to"}},
       {"model",
        {"label_delay_days", "retrain_every", "holdout_seed", "alert_threshold", "rounds",
-        "max_depth", "eta"}},
+        "max_leaves", "max_depth", "eta"}},
       {"rules",
        {"inactivity_days", "loan_asset_share", "offer_min_score", "offer_validity_days",
         "offer_cooldown_days", "outflow_ratio"}},
       {"capacity",
        {"parallelism", "batch_size", "flush_ms", "credits", "source_rate", "compression",
-        "checkpoint_ms"}},
+        "compression_level", "checkpoint_ms"}},
   };
   for (auto& [section, node] : t) {
     auto it = known.find(std::string{section.str()});
@@ -65,6 +65,14 @@ void check_keys(const toml::table& t, const std::filesystem::path& file) {
 }
 
 }  // namespace
+
+sluice::compression parse_compression(const std::string& name, const std::string& where) {
+  if (name == "none")
+    return sluice::compression::none;
+  if (name == "zstd")
+    return sluice::compression::zstd;
+  throw std::runtime_error(fmt::format("{}: '{}' is not a codec (none or zstd)", where, name));
+}
 
 void load_config_file(const std::filesystem::path& path, job_config& cfg,
                       sluice::runtime_config& rt) {
@@ -86,6 +94,11 @@ void load_config_file(const std::filesystem::path& path, job_config& cfg,
     throw std::runtime_error(fmt::format(
         "{}: [job] mode: '{}' is neither continuous nor micro-batch", path.string(), mode_text));
   take(t, path, "job", "interval_ms", cfg.interval_ms);
+  take(t, path, "job", "replay_speedup", cfg.replay_speedup);
+  if (cfg.replay_speedup < 0)
+    throw std::runtime_error(
+        fmt::format("{}: [job] replay_speedup: must not be negative", path.string()));
+  take(t, path, "job", "alerts_to", cfg.alerts_to);
 
   double delay_days = static_cast<double>(cfg.label_delay_ms) / 86400000.0;
   take(t, path, "model", "label_delay_days", delay_days);
@@ -94,7 +107,12 @@ void load_config_file(const std::filesystem::path& path, job_config& cfg,
   take(t, path, "model", "holdout_seed", cfg.holdout_seed);
   take(t, path, "model", "alert_threshold", cfg.alert_threshold);
   take(t, path, "model", "rounds", cfg.model.rounds);
+  take(t, path, "model", "max_leaves", cfg.model.max_leaves);
   take(t, path, "model", "max_depth", cfg.model.max_depth);
+  if (cfg.model.max_leaves == 0 && cfg.model.max_depth == 0)
+    throw std::runtime_error(
+        fmt::format("{}: [model] max_leaves and max_depth are both 0: one must bound the trees",
+                    path.string()));
   take(t, path, "model", "eta", cfg.model.eta);
 
   take(t, path, "rules", "inactivity_days", cfg.inactivity_days);
@@ -111,15 +129,17 @@ void load_config_file(const std::filesystem::path& path, job_config& cfg,
   rt.flush_interval = std::chrono::milliseconds{flush};
   take(t, path, "capacity", "credits", rt.credits);
   take(t, path, "capacity", "source_rate", cfg.source_rate);
-  take(t, path, "capacity", "compression", cfg.compression);
+  std::string codec = cfg.compression == sluice::compression::zstd ? "zstd" : "none";
+  take(t, path, "capacity", "compression", codec);
+  cfg.compression = parse_compression(codec, path.string() + ": [capacity] compression");
+  take(t, path, "capacity", "compression_level", cfg.compression_level);
+  if (cfg.compression_level < 1 || cfg.compression_level > 19)
+    throw std::runtime_error(
+        fmt::format("{}: [capacity] compression_level: {} is not a zstd level (1..19)",
+                    path.string(), cfg.compression_level));
   int64_t cp = rt.checkpoints.interval.count();
   take(t, path, "capacity", "checkpoint_ms", cp);
   rt.checkpoints.interval = std::chrono::milliseconds{cp};
-  if (cfg.compression != "none")
-    throw std::runtime_error(fmt::format(
-        "{}: [capacity] compression: '{}' is not supported yet (only \"none\"; zstd output is "
-        "planned)",
-        path.string(), cfg.compression));
   if (rt.parallelism == 0 || rt.batch_size == 0 || rt.credits == 0)
     throw std::runtime_error(fmt::format(
         "{}: [capacity] parallelism, batch_size and credits must be at least 1", path.string()));

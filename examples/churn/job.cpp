@@ -10,7 +10,9 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "delivery.hpp"
 #include "parse.hpp"
+#include "progress.hpp"
 #include "sluice/key_group.hpp"
 
 namespace churn {
@@ -471,70 +473,78 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
   };
   const sluice::text_file_options cm_csv{true, ','};
   const sluice::text_file_options bk_csv{true, ';'};
-  auto limited = [&](auto& s) {
+  // Rate limit and replay speed-up of the event streams (not of reference data).
+  // Each data set replays from its own start (Churn_Modelling's first row,
+  // Berka's first day), its streams in step with each other.
+  auto limited = [&](auto& s, int64_t origin_ms) {
     if (cfg.source_rate > 0)
       s.rate_limit(cfg.source_rate);
+    if (cfg.replay_speedup > 0)
+      s.replay_speedup(cfg.replay_speedup, timestamp{origin_ms});
   };
+  sluice::part_file_options files;
+  files.compression = cfg.compression;
+  files.level = cfg.compression_level;
 
   // -- sources: Churn_Modelling's one file as three streams ---------------------
-  auto profiles = p.read_csv(cm_file, parse_cm_profile, cm_csv)
+  auto profiles = p.read_csv(cm_file, counted(parse_cm_profile), cm_csv)
                       .name("cm-profiles")
                       .uid("cm-profiles")
                       .with_watermarks(watermark_strategy<change<cm_profile>>::monotonous(
                           [](const change<cm_profile>& c) { return timestamp{c.value.ts}; }));
-  auto accounts = p.read_csv(cm_file, parse_cm_account, cm_csv)
+  auto accounts = p.read_csv(cm_file, counted(parse_cm_account), cm_csv)
                       .name("cm-accounts")
                       .uid("cm-accounts")
                       .with_watermarks(watermark_strategy<cm_account>::monotonous(
                           [](const cm_account& a) { return timestamp{a.ts}; }));
-  auto labels =
-      p.read_csv(
-           cm_file,
-           [delay = cfg.label_delay_ms](const csv_row& r) { return parse_cm_label(r, delay); },
-           cm_csv)
-          .name("cm-labels")
-          .uid("cm-labels")
-          .with_watermarks(watermark_strategy<cm_label>::monotonous(
-              [](const cm_label& l) { return timestamp{l.ts}; }));
-  limited(profiles);
-  limited(accounts);
-  limited(labels);
+  auto labels = p.read_csv(cm_file, counted([delay = cfg.label_delay_ms](const csv_row& r) {
+                             return parse_cm_label(r, delay);
+                           }),
+                           cm_csv)
+                    .name("cm-labels")
+                    .uid("cm-labels")
+                    .with_watermarks(watermark_strategy<cm_label>::monotonous(
+                        [](const cm_label& l) { return timestamp{l.ts}; }));
+  limited(profiles, cm_epoch_ms);
+  limited(accounts, cm_epoch_ms);
+  limited(labels, cm_epoch_ms);
 
   // -- sources: Berka --------------------------------------------------------------
   // The transactions are read by one instance, in file (= date) order, so
   // every account's transactions reach its stages in time order.
-  auto txns = p.read_csv(bk("trans_head100k.asc"), parse_bk_txn, bk_csv)
+  auto txns = p.read_csv(bk("trans_head100k.asc"), counted(parse_bk_txn), bk_csv)
                   .name("bk-transactions")
                   .uid("bk-transactions")
                   .parallelism(1)
                   .with_watermarks(within_a_day<bk_txn>(txn_ts));
-  auto loans = p.read_csv(bk("loan.asc"), parse_bk_loan, bk_csv)
+  auto loans = p.read_csv(bk("loan.asc"), counted(parse_bk_loan), bk_csv)
                    .name("bk-loans")
                    .uid("bk-loans")
                    .with_watermarks(within_a_day<bk_loan>(loan_ts));
-  auto cards = p.read_csv(bk("card.asc"), parse_bk_card, bk_csv)
+  auto cards = p.read_csv(bk("card.asc"), counted(parse_bk_card), bk_csv)
                    .name("bk-cards")
                    .uid("bk-cards")
                    .with_watermarks(within_a_day<bk_card>(card_ts));
-  auto bk_accounts = p.read_csv(bk("account.asc"), parse_bk_account, bk_csv)
+  auto bk_accounts = p.read_csv(bk("account.asc"), counted(parse_bk_account), bk_csv)
                          .name("bk-accounts")
                          .uid("bk-accounts")
                          .with_watermarks(within_a_day<change<bk_account>>(account_ts));
-  auto clients = p.read_csv(bk("client.asc"), parse_bk_client, bk_csv)
+  auto clients = p.read_csv(bk("client.asc"), counted(parse_bk_client), bk_csv)
                      .name("bk-clients")
                      .uid("bk-clients")
                      .with_watermarks(reference_data<bk_client>());
-  auto disps = p.read_csv(bk("disp.asc"), parse_bk_disp, bk_csv)
+  auto disps = p.read_csv(bk("disp.asc"), counted(parse_bk_disp), bk_csv)
                    .name("bk-dispositions")
                    .uid("bk-dispositions")
                    .with_watermarks(reference_data<bk_disp>());
-  auto districts = p.read_csv(bk("district.asc"), parse_bk_district, bk_csv)
+  auto districts = p.read_csv(bk("district.asc"), counted(parse_bk_district), bk_csv)
                        .name("bk-districts")
                        .uid("bk-districts")
                        .with_watermarks(reference_data<bk_district>());
-  limited(txns);
-  limited(loans);
-  limited(cards);
+  const int64_t berka_start = berka_day(930101) * day_ms;  // the data's first day
+  limited(txns, berka_start);
+  limited(loans, berka_start);
+  limited(cards, berka_start);
   auto rule_changes =
       p.from_collection(initial_rule_changes(cfg.initial_rules))
           .name("rules-initial")
@@ -555,7 +565,7 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
       .union_with(accounts.dead_letters(), labels.dead_letters(), txns.dead_letters(),
                   loans.dead_letters(), cards.dead_letters(), bk_accounts.dead_letters(),
                   clients.dead_letters(), disps.dead_letters(), districts.dead_letters())
-      .write_json_lines_exactly_once(out.dead_letters.string())
+      .write_json_lines_exactly_once(out.dead_letters.string(), files)
       .name("write-dead-letters")
       .uid("write-dead-letters");
 
@@ -601,7 +611,7 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
           .uid("churn-model")
           .parallelism(1);
   predictions.side_output(auc_tag)
-      .write_csv_exactly_once(out.auc.string())
+      .write_csv_exactly_once(out.auc.string(), files)
       .name("write-auc")
       .uid("write-auc");
 
@@ -620,7 +630,7 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
   win30.map([](const flow_window& w) { return as_row(w, "30d"); })
       .name("rows-30d")
       .union_with(win90.map([](const flow_window& w) { return as_row(w, "90d"); }).name("rows-90d"))
-      .write_csv_exactly_once(out.aggregates.string())
+      .write_csv_exactly_once(out.aggregates.string(), files)
       .name("write-aggregates")
       .uid("write-aggregates");
 
@@ -762,7 +772,7 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
           o.emit(std::move(*e));
       })
       .name("offer-events")
-      .write_csv_exactly_once(out.offers.string())
+      .write_csv_exactly_once(out.offers.string(), files)
       .name("write-offers")
       .uid("write-offers");
   auto berka_events = marketing
@@ -784,7 +794,7 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
                     .uid("by-customer");
   events.map(to_row)
       .name("rows")
-      .write_csv_exactly_once(out.predictions.string())
+      .write_csv_exactly_once(out.predictions.string(), files)
       .name("write-predictions")
       .uid("write-predictions");
   // The table keeps each customer's latest event by event time (ties by
@@ -840,6 +850,9 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
                    .name("micro-batch")
                    .uid("micro-batch");
   }
+  sluice::part_file_options alert_files = files;
+  if (!cfg.alerts_to.empty())
+    alert_files.before_publish = alert_delivery(cfg.alerts_to);
   to_alert
       .map([](const risk_event& e) {
         return alert{fmt::format("{}/{}/{}", e.customer, e.source, e.ts),
@@ -851,7 +864,7 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
                      e.ts};
       })
       .name("alerts")
-      .write_json_lines_exactly_once(out.alerts.string())
+      .write_json_lines_exactly_once(out.alerts.string(), alert_files)
       .name("write-alerts")
       .uid("write-alerts");
   to_alert

@@ -11,6 +11,7 @@
 #include "records.hpp"
 #include "sluice/pipeline.hpp"
 #include "sluice/run.hpp"
+#include "sluice/sink/part_file.hpp"
 
 namespace churn {
 
@@ -23,6 +24,11 @@ struct job_config {
 
   churn::mode mode = mode::continuous;
   int64_t interval_ms = 1000;  ///< micro-batch interval
+  /// Event-time sources replay this many times faster than real time
+  /// (86400: a day per second); 0 = as fast as possible.
+  double replay_speedup = 0;
+  /// Alerts also go to "stdout" or "tcp://HOST:PORT" (see delivery.hpp); "" = only alerts/.
+  std::string alerts_to;
 
   // The churn model (Churn_Modelling).
   int64_t label_delay_ms = 7 * 86'400'000LL;  ///< labels arrive this much after features
@@ -36,8 +42,10 @@ struct job_config {
   rules initial_rules;
 
   // Capacity controls.
-  double source_rate = 0;            ///< records/s per source over all instances (0 = unlimited)
-  std::string compression = "none";  ///< persisted CSV output (only none so far)
+  double source_rate = 0;  ///< records/s per source over all instances (0 = unlimited)
+  /// Persisted part files (predictions, aggregates, offers, alerts, AUC, dead letters).
+  sluice::compression compression = sluice::compression::none;
+  int compression_level = 3;  ///< zstd level, 1..19
 };
 
 /// Reads `path` (TOML) into `cfg` and the runtime settings it names
@@ -45,6 +53,9 @@ struct job_config {
 /// problem.
 void load_config_file(const std::filesystem::path& path, job_config& cfg,
                       sluice::runtime_config& rt);
+
+/// "none" or "zstd"; throws std::runtime_error starting with `where` otherwise.
+sluice::compression parse_compression(const std::string& name, const std::string& where);
 
 /// The output directories and files under `cfg.output`.
 struct output_paths {

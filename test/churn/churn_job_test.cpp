@@ -9,18 +9,27 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "cluster_fixture.hpp"
 #include "process.hpp"
+#include "sluice/sink/part_file.hpp"
 #include "sluice/source/parse.hpp"
 #include "sluice/state/lmdb_table.hpp"
 
@@ -51,18 +60,87 @@ std::vector<std::string> read_lines(const fs::path& f) {
   return out;
 }
 
-/// Every line of the published part files of an output directory, sorted.
-std::vector<std::string> output_lines(const fs::path& dir) {
+/// The lines of `text`, sorted.
+std::vector<std::string> sorted_lines(const std::string& text) {
   std::vector<std::string> all;
-  if (!fs::exists(dir))
-    return all;
-  for (auto& e : fs::directory_iterator{dir})
-    if (e.path().filename().string().rfind("part-", 0) == 0)
-      for (auto& l : read_lines(e.path()))
-        all.push_back(l);
+  std::istringstream in{text};
+  for (std::string l; std::getline(in, l);)
+    all.push_back(l);
   std::sort(all.begin(), all.end());
   return all;
 }
+
+/// Every line of the published part files (plain or .zst) of an output
+/// directory, sorted.
+std::vector<std::string> output_lines(const fs::path& dir) {
+  std::string text;
+  if (fs::exists(dir))
+    for (auto& e : fs::directory_iterator{dir})
+      if (e.path().filename().string().rfind("part-", 0) == 0)
+        text += sluice::read_part_file(e.path().string());
+  return sorted_lines(text);
+}
+
+/// Accepts connections on 127.0.0.1 (an ephemeral port), one after the
+/// other, and keeps every byte received until destroyed.
+class tcp_receiver {
+public:
+  tcp_receiver() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    BOOST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    BOOST_REQUIRE(::listen(fd_, 4) == 0);
+    BOOST_REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~tcp_receiver() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  std::string received() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return data_;
+  }
+
+private:
+  void serve() {
+    // Bounded: polls every 100 ms until told to stop.
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0)
+        continue;
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0)
+        continue;
+      char buf[1 << 16];
+      while (!stop_) {
+        pollfd q{c, POLLIN, 0};
+        if (::poll(&q, 1, 100) <= 0)
+          continue;
+        const ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0)
+          break;  // the sender closed (or was killed): wait for the next one
+        std::lock_guard<std::mutex> guard{mtx_};
+        data_.append(buf, static_cast<size_t>(n));
+      }
+      ::close(c);
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mtx_;
+  std::string data_;
+  std::thread thread_;
+};
 
 const char* const outputs[] = {"predictions", "alerts",     "offers",
                                "auc",         "aggregates", "dead-letters"};
@@ -318,9 +396,11 @@ BOOST_AUTO_TEST_CASE(kill_and_restart_give_identical_outputs) {
   BOOST_REQUIRE(toml.find(unlimited) != std::string::npos);
   toml.replace(toml.find(unlimited), unlimited.size(), "source_rate = 25000 ");
   std::ofstream{dir / "slow.toml"} << toml;
-  const std::string cmd =
-      fmt::format("{} --data {} --output {} --quiet --no-report --config {}", churn_bin,
-                  data_dir.string(), out.string(), (dir / "slow.toml").string());
+  // Alerts also go to a TCP receiver, from both runs.
+  tcp_receiver receiver;
+  const std::string cmd = fmt::format(
+      "{} --data {} --output {} --quiet --no-report --config {} --alerts-to tcp://127.0.0.1:{}",
+      churn_bin, data_dir.string(), out.string(), (dir / "slow.toml").string(), receiver.port());
   {
     it::child c{cmd, (dir / "run1.log").string()};
     std::this_thread::sleep_for(2500ms);
@@ -333,6 +413,64 @@ BOOST_AUTO_TEST_CASE(kill_and_restart_give_identical_outputs) {
   BOOST_TEST_MESSAGE(r.output);
   BOOST_REQUIRE_EQUAL(r.code, 0);
   require_same_outputs(reference_run(), out);
+  // The receiver got every alert; a part handed over just before the kill
+  // may come again, and a receiver keeping the ids it has seen has each once.
+  const auto got = sorted_lines(receiver.received());
+  std::vector<std::string> distinct = got;
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  BOOST_TEST_MESSAGE("alerts over TCP: " << got.size() << ", distinct " << distinct.size());
+  BOOST_TEST((distinct == output_lines(reference_run() / "alerts")));
+}
+
+BOOST_AUTO_TEST_CASE(compressed_outputs_and_alerts_on_stdout_match_the_reference) {
+  auto out = temp_dir("zstd") / "out";
+  const auto r = it::run(fmt::format(
+      "{} --data {} --output {} --quiet --no-report --compression zstd --alerts-to stdout "
+      "2>/dev/null",
+      churn_bin, data_dir.string(), out.string()));
+  BOOST_REQUIRE_EQUAL(r.code, 0);
+  // Every part file is a zstd frame, and what it holds is the reference's.
+  size_t parts = 0;
+  for (const char* o : outputs)
+    for (auto& e : fs::directory_iterator{out / o})
+      if (e.is_regular_file()) {
+        ++parts;
+        BOOST_TEST(e.path().extension() == ".zst");
+      }
+  BOOST_TEST(parts > 6u);
+  require_same_outputs(reference_run(), out);
+  // Standard output carried the alerts, each once (no failure here).
+  BOOST_TEST((sorted_lines(r.output) == output_lines(reference_run() / "alerts")));
+}
+
+BOOST_AUTO_TEST_CASE(a_replay_speedup_paces_the_job_and_changes_no_result) {
+  // Pace the longest event stream (loans, cards or transactions: days apart)
+  // to about 5 s; a progress line shows on a terminal (util-linux `script`).
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  for (auto [file, col] : {std::pair{"loan.asc", 2}, {"card.asc", 3}, {"trans_head100k.asc", 2}}) {
+    std::vector<std::string> keep;
+    for (auto& r : berka(file, keep)) {
+      const int64_t d = day_of(r.text(static_cast<size_t>(col)));
+      first = std::min(first, d);
+      last = std::max(last, d);
+    }
+  }
+  const double span_ms = static_cast<double>(last - first) * day_ms;
+  const double speedup = span_ms / 5000.0;
+  auto out = temp_dir("speedup") / "out";
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = it::run(
+      fmt::format("script -qfec '{} --data {} --output {} --no-report --speedup {:.0f}' /dev/null",
+                  churn_bin, data_dir.string(), out.string(), speedup));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.output);
+  BOOST_TEST_MESSAGE("speed-up " << speedup << ": " << seconds << " s");
+  BOOST_TEST(seconds >= 0.95 * span_ms / speedup / 1000.0);
+  require_same_outputs(reference_run(), out);
+  // The progress line ends at every input line, once each.
+  BOOST_TEST(r.output.find("progress: ") != std::string::npos);
+  BOOST_TEST(r.output.find("(100 %)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(corrupted_lines_land_in_the_dead_letter_output) {
