@@ -300,6 +300,12 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
                  "file for dead letters not consumed by the pipeline");
   app.add_flag_function(
       "--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
+  app.add_option("--http-port", cfg.http_port,
+                 "serve live metrics on http://HOST:PORT/metrics (Prometheus) and "
+                 "/api/operators (JSON); 0 = an ephemeral port, printed at start")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--http-host", cfg.http_host, "address the HTTP endpoint binds to")
+      ->capture_default_str();
   app.add_option_function<int64_t>(
       "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; },
       "fail the job after this long");

@@ -400,6 +400,13 @@ int main(int argc, char** argv) {
                     bk / "client.asc", bk / "disp.asc", bk / "district.asc"}));
   }
   if (rt.cluster_file.empty()) {
+    std::unique_ptr<sluice::http_endpoint> http;
+    try {
+      http = sluice::serve_http(rt);  // --http-port: live metrics while the job runs
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "churn: %s\n", e.what());
+      return 2;
+    }
     rep = sluice::execute(p, rt);
     progress.reset();
     if (!rep->ok) {

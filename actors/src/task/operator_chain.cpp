@@ -26,6 +26,8 @@ operator_chain::operator_chain(const job_graph& g, uint32_t vertex, uint32_t ins
     c.m.name = node.name;
     c.m.node = node.id;
     c.m.instance = instance;
+    c.live =
+        metrics_registry::process().add(p.job_name, node.name, c.uid, instance, vx.parallelism);
     ops_.push_back(std::move(c));
   }
   const auto& gate_edges = g.gates_of(vertex);
@@ -204,6 +206,18 @@ void operator_chain::restore(size_t k, const state::checkpoint_meta& meta,
                     node.name, par, old_par));
   ops_[k].op->restore(
       state::snapshot_reader{std::move(op_state), std::move(keyed), std::move(broadcast)});
+}
+
+void operator_chain::publish_metrics() noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  for (auto& c : ops_) {
+    c.live->records_in.store(c.m.records_in, relaxed);
+    c.live->records_out.store(c.m.records_out, relaxed);
+    c.live->dead_letters.store(c.m.dead_letters, relaxed);
+    c.live->unconsumed.store(c.m.unconsumed, relaxed);
+    c.live->backpressure_events.store(c.m.backpressure_events, relaxed);
+    c.live->watermark_ms.store(c.ctx->watermark().ms, relaxed);
+  }
 }
 
 std::vector<operator_metrics> operator_chain::metrics() const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/operator_metrics.hpp"
 #include "sluice/dead_letter.hpp"
 #include "sluice/operator.hpp"
@@ -79,6 +80,9 @@ public:
   void blame_head() noexcept { current_ = 0; }
   operator_metrics& head_metrics() noexcept { return ops_[0].m; }
   std::vector<operator_metrics> metrics() const;
+  /// Copies every operator's counters and watermark into its entry of the
+  /// process's metrics_registry (relaxed stores; once per batch).
+  void publish_metrics() noexcept;
 
 private:
   struct link {
@@ -90,6 +94,7 @@ private:
     std::vector<std::vector<uint32_t>> port_gates;
     bool port0_chained = false;
     operator_metrics m;
+    std::shared_ptr<live_operator> live;
   };
 
   void feed(size_t k, size_t input, batch_base& b);

@@ -256,6 +256,7 @@ void task_actor::transmit(size_t gate, size_t target, channel_element&& e) {
 /// After the chain emitted: a flush is due `flush_interval` after records
 /// were first left in a partial batch.
 void task_actor::after_emit() {
+  chain_->publish_metrics();
   if (!flush_scheduled_ && outputs_.has_buffered()) {
     flush_scheduled_ = true;
     flush_due_ = clock_->now() + spec_.cfg.flush_interval;

@@ -151,6 +151,13 @@ int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_
 }  // namespace
 
 int run(const pipeline& p, const runtime_config& given) {
+  std::unique_ptr<http_endpoint> http;
+  try {
+    http = serve_http(given);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
   if (given.cluster_file.empty())
     return actors::run_embedded(p, given);
   runtime_config cfg = given;

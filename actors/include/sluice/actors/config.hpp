@@ -47,6 +47,11 @@ struct runtime_config {
   std::string dead_letter_path = "sluice-dead-letters.jsonl";
   /// Print the per-operator summary when the job ends.
   bool print_summary = true;
+  /// Serve live metrics over HTTP (`sluice::run`, see sluice/run.hpp) on
+  /// this port of `http_host` (0: an ephemeral port, printed at start);
+  /// -1: no HTTP endpoint.
+  int http_port = -1;
+  std::string http_host = "127.0.0.1";
   /// Give up (job fails) when the job has not ended after this long; 0 = never.
   std::chrono::milliseconds timeout{0};
   /// Processing time of the job: its tasks (flush intervals, rate limits,

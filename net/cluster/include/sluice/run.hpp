@@ -4,10 +4,28 @@
 // the same binary with the same options, the coordinating node places the
 // operator instances and the job's result is the same as embedded.
 
+#include <memory>
+
 #include "sluice/actors/run.hpp"
 #include "sluice/pipeline.hpp"
 
 namespace sluice {
+
+/// This process's HTTP endpoint while it lives (see `serve_http`).
+class http_endpoint {
+public:
+  virtual ~http_endpoint() = default;
+  /// The port it listens on.
+  virtual uint16_t port() const noexcept = 0;
+};
+
+/// Serves the live metrics of this process's operator instances on
+/// `cfg.http_host:cfg.http_port` (nothing when the port is -1): GET /metrics
+/// (Prometheus text format), GET /api/operators (JSON). Prints
+/// "http: serving on http://HOST:PORT" to stderr. `run` calls it; jobs that
+/// call `execute` themselves may too. Throws std::runtime_error naming the
+/// address when it cannot listen.
+std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg);
 
 /// Runs `p` with `cfg`: embedded unless `cfg.cluster_file` is set, then as
 /// node `cfg.node` of that cluster. Prints the summary (the coordinating

@@ -1,0 +1,149 @@
+// The HTTP endpoint of a running job (`--http-port 0`), spoken to with plain
+// sockets as any HTTP client would: Prometheus text on /metrics whose
+// counters move while records flow, JSON on /api/operators, clear refusals
+// of other methods, paths and malformed requests — and the job unaffected.
+#define BOOST_TEST_MODULE http_metrics
+#include <boost/test/included/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_file(const fs::path& f) {
+  std::ifstream in{f};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
+/// Sends `raw` to 127.0.0.1:port and returns the response: everything up to
+/// the end of the body its Content-Length announces, or until the server
+/// closed the connection (bounded: 5 s).
+std::string http_exchange(uint16_t port, const std::string& raw) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE_MESSAGE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0,
+                        "cannot connect to 127.0.0.1:" << port);
+  BOOST_REQUIRE(::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(raw.size()));
+  std::string got;
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  char buf[8192];
+  while (std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0)
+      continue;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    got.append(buf, static_cast<size_t>(n));
+    const auto head_end = got.find("\r\n\r\n");
+    const auto len_at = got.find("Content-Length: ");
+    if (head_end != std::string::npos && len_at != std::string::npos && len_at < head_end &&
+        got.size() >= head_end + 4 + std::stoul(got.substr(len_at + 16)))
+      break;  // the whole response (kj-http keeps the connection open)
+  }
+  ::close(fd);
+  return got;
+}
+
+std::string get(uint16_t port, const std::string& path) {
+  return http_exchange(port,
+                       "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+}
+
+/// Sum of a Prometheus counter over the lines whose labels contain `match`.
+double counter(const std::string& text, const std::string& name, const std::string& match) {
+  double sum = 0;
+  std::istringstream in{text};
+  for (std::string l; std::getline(in, l);)
+    if (l.rfind(name + "{", 0) == 0 && l.find(match) != std::string::npos)
+      sum += std::stod(l.substr(l.rfind(' ') + 1));
+  return sum;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
+  const fs::path dir = fs::temp_directory_path() / ("sluice-http-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // 90,000 records at 15,000/s: about 6 s of running job.
+  it::child job{std::string{ORACLE_BIN} + " --count 90000 --keys 100 --rate 15000 --output " +
+                    (dir / "out").string() + " --http-port 0 --parallelism 2",
+                (dir / "job.log").string()};
+  // The port is printed at start.
+  uint16_t port = 0;
+  const std::regex printed{R"(http: serving on http://127\.0\.0\.1:(\d+))"};
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    std::smatch m;
+    const std::string log = read_file(dir / "job.log");
+    if (std::regex_search(log, m, printed))
+      port = static_cast<uint16_t>(std::stoi(m[1]));
+    else
+      std::this_thread::sleep_for(50ms);
+  }
+  BOOST_REQUIRE_MESSAGE(port != 0, "no port printed: " << read_file(dir / "job.log"));
+
+  const std::string first = get(port, "/metrics");
+  BOOST_TEST_MESSAGE(first.substr(0, 600));
+  BOOST_REQUIRE(first.rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_TEST(first.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
+  BOOST_TEST(first.find("# TYPE sluice_records_in_total counter") != std::string::npos);
+  std::this_thread::sleep_for(1s);
+  const std::string second = get(port, "/metrics");
+  // Records flow: the source's counter moved between the two looks.
+  const double a = counter(first, "sluice_records_out_total", "operator=\"sequence\"");
+  const double b = counter(second, "sluice_records_out_total", "operator=\"sequence\"");
+  BOOST_TEST_MESSAGE("generate records out: " << a << " then " << b);
+  BOOST_TEST(b > a);
+  BOOST_TEST(counter(second, "sluice_records_in_total", "instance=\"1\"") > 0);
+
+  const std::string json = get(port, "/api/operators");
+  BOOST_TEST(json.rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_TEST(json.find("application/json") != std::string::npos);
+  BOOST_TEST(json.find("{\"operators\":[{\"job\":") != std::string::npos);
+
+  BOOST_TEST(get(port, "/nope").rfind("HTTP/1.1 404", 0) == 0);
+  BOOST_TEST(http_exchange(port,
+                           "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                           "Connection: close\r\n\r\n")
+                 .rfind("HTTP/1.1 405", 0) == 0);
+  // Garbage and an oversized header are refused; the job goes on.
+  const std::string garbage = http_exchange(port, "\x01\x02 not http at all\r\n\r\n");
+  BOOST_TEST(garbage.find("200 OK") == std::string::npos);
+  const std::string huge = http_exchange(
+      port, "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n");
+  BOOST_TEST(huge.find("200 OK") == std::string::npos);
+  BOOST_TEST(get(port, "/metrics").rfind("HTTP/1.1 200", 0) == 0);
+
+  // The job finishes normally and its output is exact.
+  for (int i = 0; i < 600 && job.running(); ++i)
+    std::this_thread::sleep_for(100ms);
+  BOOST_REQUIRE(!job.running());
+  const auto check = it::run(std::string{ORACLE_CHECK_BIN} + " --count 90000 --keys 100 --output " +
+                             (dir / "out").string());
+  BOOST_TEST_MESSAGE(check.output);
+  BOOST_TEST(check.code == 0);
+  fs::remove_all(dir);
+}
