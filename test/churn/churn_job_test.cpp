@@ -247,42 +247,72 @@ BOOST_AUTO_TEST_CASE(model_quality_and_counts) {
   BOOST_TEST(churn_rows == 10000u);
   BOOST_TEST(scored.size() == 10000u);
   BOOST_TEST(output_lines(out / "dead-letters").empty());  // the shipped files are clean
+
+  // One alert per persisted event scoring at least the threshold (0.7), with
+  // its id, and no other.
+  std::vector<std::string> want_ids, got_ids;
+  for (auto& l : output_lines(out / "predictions")) {
+    sluice::csv_row r{l, ','};
+    if (r.get<double>(2) >= 0.7)
+      want_ids.push_back(fmt::format("{}/{}/{}", r.text(0), r.text(1), r.text(5)));
+  }
+  for (auto& l : output_lines(out / "alerts")) {
+    const auto at = l.find("{\"id\":\"");
+    BOOST_REQUIRE(at == 0u);
+    got_ids.push_back(l.substr(7, l.find('"', 7) - 7));
+  }
+  std::sort(want_ids.begin(), want_ids.end());
+  std::sort(got_ids.begin(), got_ids.end());
+  BOOST_TEST_MESSAGE("alerts: " << got_ids.size());
+  BOOST_TEST(!got_ids.empty());
+  BOOST_TEST((got_ids == want_ids));
   BOOST_TEST(fs::file_size(out / "report.html") > 100'000u);
 }
 
-BOOST_AUTO_TEST_CASE(thirty_day_aggregates_match_a_brute_force_reference) {
+BOOST_AUTO_TEST_CASE(window_aggregates_match_a_brute_force_reference) {
+  // 30-day tumbling and 90-day sliding (30-day slide) windows per account:
+  // every window that holds a transaction, with exact counts and sums.
   std::vector<std::string> keep;
-  // (account, window start) -> credits, credit sum, debits, debit sum
-  std::map<std::pair<uint64_t, int64_t>, std::tuple<uint64_t, double, uint64_t, double>> want;
-  for (auto& r : berka("trans_head100k.asc", keep)) {
-    const int64_t ts = day_of(r.text(2)) * day_ms + r.get<int64_t>(0) % 80'000'000;
-    const int64_t start = ts / (30 * day_ms) * (30 * day_ms);
-    auto& w = want[{r.get<uint64_t>(1), start}];
-    if (r.text(3) == "PRIJEM") {
-      ++std::get<0>(w);
-      std::get<1>(w) += r.get<double>(5);
-    } else {
-      ++std::get<2>(w);
-      std::get<3>(w) += r.get<double>(5);
+  const auto rows = berka("trans_head100k.asc", keep);
+  for (const auto& [name, days] : {std::pair<std::string, int64_t>{"30d", 30}, {"90d", 90}}) {
+    const int64_t slide = 30 * day_ms, size = days * day_ms;
+    // (account, window start) -> credits, credit sum, debits, debit sum
+    std::map<std::pair<uint64_t, int64_t>, std::tuple<uint64_t, double, uint64_t, double>> want;
+    for (auto& r : rows) {
+      const int64_t ts = day_of(r.text(2)) * day_ms + r.get<int64_t>(0) % 80'000'000;
+      for (int64_t start = ts / slide * slide; start > ts - size; start -= slide) {
+        auto& w = want[{r.get<uint64_t>(1), start}];
+        if (r.text(3) == "PRIJEM") {
+          ++std::get<0>(w);
+          std::get<1>(w) += r.get<double>(5);
+        } else {
+          ++std::get<2>(w);
+          std::get<3>(w) += r.get<double>(5);
+        }
+      }
+    }
+    size_t got = 0, wrong = 0;
+    for (auto& l : output_lines(reference_run() / "aggregates")) {
+      sluice::csv_row r{l, ','};
+      if (r.text(1) != name)
+        continue;
+      ++got;
+      auto it = want.find({r.get<uint64_t>(0), r.get<int64_t>(2)});
+      if (it == want.end() || r.get<int64_t>(3) != r.get<int64_t>(2) + size ||
+          std::get<0>(it->second) != r.get<uint64_t>(4) ||
+          std::abs(std::get<1>(it->second) - r.get<double>(5)) > 0.01 ||
+          std::get<2>(it->second) != r.get<uint64_t>(6) ||
+          std::abs(std::get<3>(it->second) - r.get<double>(7)) > 0.01) {
+        if (++wrong < 5)
+          BOOST_TEST_MESSAGE("unexpected " << name << " row: " << l);
+      }
+    }
+    BOOST_TEST_CONTEXT("windows " << name) {
+      BOOST_TEST_MESSAGE(name << " windows: " << got);
+      BOOST_TEST(got == want.size());
+      BOOST_TEST(wrong == 0u);
     }
   }
-  size_t got = 0, wrong = 0;
-  for (auto& l : output_lines(reference_run() / "aggregates")) {
-    sluice::csv_row r{l, ','};
-    if (r.text(1) != "30d")
-      continue;
-    ++got;
-    auto it = want.find({r.get<uint64_t>(0), r.get<int64_t>(2)});
-    if (it == want.end() || std::get<0>(it->second) != r.get<uint64_t>(4) ||
-        std::abs(std::get<1>(it->second) - r.get<double>(5)) > 0.01 ||
-        std::get<2>(it->second) != r.get<uint64_t>(6) ||
-        std::abs(std::get<3>(it->second) - r.get<double>(7)) > 0.01) {
-      if (++wrong < 5)
-        BOOST_TEST_MESSAGE("unexpected 30-day row: " << l);
-    }
-  }
-  BOOST_TEST(got == want.size());
-  BOOST_TEST(wrong == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(loan_flags_and_offers_match_a_brute_force_reference) {
