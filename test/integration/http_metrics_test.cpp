@@ -110,6 +110,10 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   BOOST_REQUIRE(first.rfind("HTTP/1.1 200", 0) == 0);
   BOOST_TEST(first.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
   BOOST_TEST(first.find("# TYPE sluice_records_in_total counter") != std::string::npos);
+  // Labels that do not clash with Prometheus's own target labels (job, instance).
+  BOOST_TEST(
+      first.find("{job_name=\"oracle\",operator=\"sequence\",uid=\"sequence\",subtask=\"0\"}") !=
+      std::string::npos);
   std::this_thread::sleep_for(1s);
   const std::string second = get(port, "/metrics");
   // Records flow: the source's counter moved between the two looks.
@@ -117,7 +121,7 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   const double b = counter(second, "sluice_records_out_total", "operator=\"sequence\"");
   BOOST_TEST_MESSAGE("generate records out: " << a << " then " << b);
   BOOST_TEST(b > a);
-  BOOST_TEST(counter(second, "sluice_records_in_total", "instance=\"1\"") > 0);
+  BOOST_TEST(counter(second, "sluice_records_in_total", "subtask=\"1\"") > 0);
 
   const std::string json = get(port, "/api/operators");
   BOOST_TEST(json.rfind("HTTP/1.1 200", 0) == 0);

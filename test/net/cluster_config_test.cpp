@@ -94,6 +94,15 @@ BOOST_AUTO_TEST_CASE(defaults_and_constraints) {
   BOOST_TEST((c.constraints.at("score") == std::vector<std::string>{"n2"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_node_may_serve_metrics_over_http) {
+  BOOST_TEST(parse_cluster_config(config(), "c.toml").nodes[1].http_port == -1);  // none
+  BOOST_TEST(parse_cluster_config(config("", "http_port = 0\n"), "c.toml").nodes[1].http_port == 0);
+  BOOST_TEST(parse_cluster_config(config("", "http_port = 9464\n"), "c.toml").nodes[1].http_port ==
+             9464);
+  BOOST_TEST(error_of(config("", "http_port = 70000\n"))
+                 .find("nodes[1].http_port: expected an integer in 0..65535") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_port_names_file_line_and_key) {
   auto text = config();
   text.replace(text.find("port = 7102"), 11, "port = 70000");

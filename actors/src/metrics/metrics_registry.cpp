@@ -137,7 +137,7 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s, 
           break;
       }
       fmt::format_to(std::back_inserter(out),
-                     "{}{{job=\"{}\",operator=\"{}\",uid=\"{}\",instance=\"{}\"}} {}\n",
+                     "{}{{job_name=\"{}\",operator=\"{}\",uid=\"{}\",subtask=\"{}\"}} {}\n",
                      metrics[m].name, label(x.job), label(x.name), label(x.uid), x.instance,
                      m >= 5 ? fmt::format("{}", g) : fmt::format("{}", v));
     }

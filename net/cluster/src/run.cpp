@@ -152,14 +152,17 @@ int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_
 
 int run(const pipeline& p, const runtime_config& given) {
   std::unique_ptr<http_endpoint> http;
-  try {
-    http = serve_http(given);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  }
+  auto serve = [&http](const runtime_config& c) {
+    try {
+      http = serve_http(c);
+      return true;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return false;
+    }
+  };
   if (given.cluster_file.empty())
-    return actors::run_embedded(p, given);
+    return serve(given) ? actors::run_embedded(p, given) : 2;
   runtime_config cfg = given;
   net::cluster_config cc;
   try {
@@ -178,6 +181,10 @@ int run(const pipeline& p, const runtime_config& given) {
     return 2;
   }
   apply(cc, cc.nodes[*me], cfg);
+  if (cfg.http_port < 0)
+    cfg.http_port = cc.nodes[*me].http_port;  // --http-port wins over the cluster file
+  if (!serve(cfg))
+    return 2;
   try {
     actors::job_graph g{p.plan(), cfg};
     if (cc.nodes.size() > 1)

@@ -128,7 +128,7 @@ node_config parse_node(const reader& r, const toml::node& n, size_t i) {
   const auto* t = n.as_table();
   if (!t)
     r.fail(&n, p, "expected a table ([[nodes]])");
-  r.only_known(*t, p + ".", {"name", "host", "port", "workers", "state_dir"});
+  r.only_known(*t, p + ".", {"name", "host", "port", "workers", "state_dir", "http_port"});
   node_config c;
   c.name = r.required_string(*t, "name", p + ".name", &n);
   c.host = r.required_string(*t, "host", p + ".host", &n);
@@ -139,6 +139,8 @@ node_config parse_node(const reader& r, const toml::node& n, size_t i) {
   c.workers =
       static_cast<uint32_t>(r.integer(*t, "workers", p + ".workers", 1, 1024).value_or(c.workers));
   c.state_dir = r.required_string(*t, "state_dir", p + ".state_dir", &n);
+  c.http_port =
+      static_cast<int>(r.integer(*t, "http_port", p + ".http_port", 0, 65535).value_or(-1));
   return c;
 }
 

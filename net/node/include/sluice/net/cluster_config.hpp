@@ -27,6 +27,7 @@ struct node_config {
   uint16_t port = 0;
   uint32_t workers = 2;   ///< CAF worker threads of the node.
   std::string state_dir;  ///< The node's snapshot store (LMDB environment).
+  int http_port = -1;     ///< Live metrics over HTTP on 127.0.0.1 (0: ephemeral; -1: none).
 };
 
 /// Checkpointing of the clustered job (same meaning as actors::checkpoint_config).
