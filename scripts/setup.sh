@@ -26,9 +26,11 @@ packages=(
 )
 
 # `setup.sh --test` adds what only the tests need: a headless browser for the
-# churn report check.
+# churn report check, and Prometheus (with promtool) for the scrape test
+# (test/integration/prometheus_test.sh). Under systemd the package also starts a
+# prometheus service on :9090; the test does not use it (it starts its own).
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(chromium)
+  packages+=(chromium prometheus)
 fi
 
 missing=()
