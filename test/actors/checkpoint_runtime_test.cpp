@@ -261,12 +261,10 @@ std::vector<uint64_t> read_parts(const fs::path& dir) {
   return out;
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_CASE(exactly_once_file_sink_publishes_every_record_once_across_a_failure) {
-  state_dir dir;
-  const fs::path outdir = dir.path / "out";
-  const uint64_t n = 8000;
+/// Records 0..n-1 through a map that fails once (at its 2,500th record)
+/// into an exactly-once CSV directory `outdir` with `opts`; one restart.
+actors::job_report run_failing_once_into(const state_dir& dir, const fs::path& outdir, uint64_t n,
+                                         part_file_options opts = {}) {
   auto failed = std::make_shared<std::atomic<bool>>(false);
   pipeline p{"eo_files"};
   p.generate(n, [](uint64_t i) { return i; })
@@ -278,12 +276,21 @@ BOOST_AUTO_TEST_CASE(exactly_once_file_sink_publishes_every_record_once_across_a
         return x;
       })
       .parallelism(2)
-      .write_csv_exactly_once(outdir.string())
+      .write_csv_exactly_once(outdir.string(), std::move(opts))
       .parallelism(3);
-  auto cfg = ckpt_config(dir, 2);
-  auto r = execute(p, cfg);
+  auto r = execute(p, ckpt_config(dir, 2));
   for (auto& note : r.notes)
     BOOST_TEST_MESSAGE("note: " << note);
+  return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(exactly_once_file_sink_publishes_every_record_once_across_a_failure) {
+  state_dir dir;
+  const fs::path outdir = dir.path / "out";
+  const uint64_t n = 8000;
+  auto r = run_failing_once_into(dir, outdir, n);
   require_ok(r);
   BOOST_TEST(r.restarts == 1u);
   BOOST_TEST(r.restored_from.has_value());
@@ -300,7 +307,6 @@ BOOST_AUTO_TEST_CASE(compressed_parts_and_the_publish_hook_carry_every_record_on
   state_dir dir;
   const fs::path outdir = dir.path / "out";
   const uint64_t n = 8000;
-  auto failed = std::make_shared<std::atomic<bool>>(false);
   // What the hook was handed, read when it was handed over (still staged).
   struct handed {
     std::mutex mtx;
@@ -317,19 +323,7 @@ BOOST_AUTO_TEST_CASE(compressed_parts_and_the_publish_hook_carry_every_record_on
     numbers_in(text, got->records);
     got->names.push_back(fs::path{staged}.filename().string());
   };
-  pipeline p{"eo_zstd"};
-  p.generate(n, [](uint64_t i) { return i; })
-      .rate_limit(40000)
-      .parallelism(2)
-      .map([failed, seen = uint64_t{0}](uint64_t x) mutable {
-        if (++seen == 2500 && !failed->exchange(true))
-          throw std::runtime_error("injected failure");
-        return x;
-      })
-      .parallelism(2)
-      .write_csv_exactly_once(outdir.string(), opts)
-      .parallelism(3);
-  auto r = execute(p, ckpt_config(dir, 2));
+  auto r = run_failing_once_into(dir, outdir, n, opts);
   require_ok(r);
   BOOST_TEST(r.restarts == 1u);
   std::vector<uint64_t> all(n);
