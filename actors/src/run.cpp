@@ -7,13 +7,20 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <unistd.h>
 
 #include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/io/tcp_line_server.hpp"
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/supervisor.hpp"
 
@@ -267,7 +274,10 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
   std::signal(SIGUSR1, on_savepoint_signal);
   std::signal(SIGUSR2, on_savepoint_signal);
   auto t0 = std::chrono::steady_clock::now();
+  std::optional<console_progress> progress;
+  progress.emplace(p.plan().job_name);
   auto r = execute(p, cfg);
+  progress.reset();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (cfg.print_summary || !r.ok)
     std::fputs(format_summary(p, r, secs).c_str(), stderr);
@@ -276,6 +286,78 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
     return 1;
   }
   return 0;
+}
+
+struct console_progress::impl {
+  std::string job;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread thread;
+  /// The latest entry of each source instance (uid, instance): held, so the
+  /// final figures stay readable after the tasks ended; a restarted task's
+  /// entry replaces its predecessor's.
+  std::map<std::pair<std::string, uint32_t>, std::shared_ptr<live_operator>> sources;
+
+  void show(bool last) {
+    for (auto& e : metrics_registry::process().entries_of(job))
+      if (e->is_source)
+        sources[{e->uid, e->instance}] = e;
+    if (sources.empty())
+      return;  // not deployed yet
+    constexpr auto relaxed = std::memory_order_relaxed;
+    uint64_t records = 0, done = 0, total = 0;
+    bool all_known = true;
+    for (auto& [key, e] : sources) {
+      records += e->records_out.load(relaxed);
+      done += e->input_done.load(relaxed);
+      const uint64_t t = e->input_total.load(relaxed);
+      total += t;
+      all_known = all_known && t > 0;
+    }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double fraction =
+        all_known && total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1;
+    std::fprintf(stdout, "\r%s\033[K%s", render(records, secs, fraction).c_str(), last ? "\n" : "");
+    std::fflush(stdout);
+  }
+};
+
+console_progress::console_progress(std::string job_name) {
+  if (!::isatty(STDOUT_FILENO))
+    return;
+  impl_ = std::make_unique<impl>();
+  impl_->job = std::move(job_name);
+  impl_->thread = std::thread([p = impl_.get()] {
+    std::unique_lock<std::mutex> lock{p->mtx};
+    while (!p->cv.wait_for(lock, std::chrono::milliseconds{500}, [p] { return p->stop; }))
+      p->show(false);
+  });
+}
+
+console_progress::~console_progress() {
+  if (!impl_)
+    return;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  impl_->thread.join();
+  impl_->show(true);
+}
+
+std::string console_progress::render(uint64_t records, double seconds, double fraction) {
+  std::string line = fmt::format("progress: {} records from the sources, {:.0f} records/s", records,
+                                 seconds > 0 ? static_cast<double>(records) / seconds : 0.0);
+  if (fraction >= 0) {
+    line += fmt::format(", {:.0f} % of the input", std::min(fraction, 1.0) * 100);
+    if (fraction > 0 && fraction < 1)
+      line += fmt::format(", about {:.0f} s left", seconds * (1 - fraction) / fraction);
+  }
+  return line;
 }
 
 void add_runtime_options(CLI::App& app, runtime_config& cfg) {

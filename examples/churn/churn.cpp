@@ -29,7 +29,6 @@
 #include <set>
 
 #include "job.hpp"
-#include "progress.hpp"
 #include "report.hpp"
 #include "sluice/sink/part_file.hpp"
 #include "sluice/state/codec.hpp"
@@ -390,15 +389,11 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   int code = 0;
   std::optional<sluice::actors::job_report> rep;
-  std::optional<progress_line> progress;
-  if (::isatty(STDERR_FILENO)) {
-    const fs::path cm = cfg.data / "churn_modelling" / "Churn_Modelling.csv";
-    const fs::path bk = cfg.data / "berka";
-    progress.emplace(
-        data_lines({cm}, 3) +  // profile, account and label streams
-        data_lines({bk / "trans_head100k.asc", bk / "loan.asc", bk / "card.asc", bk / "account.asc",
-                    bk / "client.asc", bk / "disp.asc", bk / "district.asc"}));
-  }
+  // On a terminal: records, rate, share of the input read and time left
+  // (not when the alerts themselves go to standard output).
+  std::optional<sluice::actors::console_progress> progress;
+  if (cfg.alerts_to != "stdout")
+    progress.emplace(p.plan().job_name);
   if (rt.cluster_file.empty()) {
     std::unique_ptr<sluice::http_endpoint> http;
     try {

@@ -13,7 +13,6 @@
 #include "behaviour.hpp"
 #include "delivery.hpp"
 #include "parse.hpp"
-#include "progress.hpp"
 #include "sluice/key_group.hpp"
 
 namespace churn {
@@ -351,24 +350,25 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
   files.level = cfg.compression_level;
 
   // -- sources: Churn_Modelling's one file as three streams ---------------------
-  auto profiles = p.read_csv(cm_file, counted(parse_cm_profile), cm_csv)
+  auto profiles = p.read_csv(cm_file, parse_cm_profile, cm_csv)
                       .name("cm-profiles")
                       .uid("cm-profiles")
                       .with_watermarks(watermark_strategy<change<cm_profile>>::monotonous(
                           [](const change<cm_profile>& c) { return timestamp{c.value.ts}; }));
-  auto accounts = p.read_csv(cm_file, counted(parse_cm_account), cm_csv)
+  auto accounts = p.read_csv(cm_file, parse_cm_account, cm_csv)
                       .name("cm-accounts")
                       .uid("cm-accounts")
                       .with_watermarks(watermark_strategy<cm_account>::monotonous(
                           [](const cm_account& a) { return timestamp{a.ts}; }));
-  auto labels = p.read_csv(cm_file, counted([delay = cfg.label_delay_ms](const csv_row& r) {
-                             return parse_cm_label(r, delay);
-                           }),
-                           cm_csv)
-                    .name("cm-labels")
-                    .uid("cm-labels")
-                    .with_watermarks(watermark_strategy<cm_label>::monotonous(
-                        [](const cm_label& l) { return timestamp{l.ts}; }));
+  auto labels =
+      p.read_csv(
+           cm_file,
+           [delay = cfg.label_delay_ms](const csv_row& r) { return parse_cm_label(r, delay); },
+           cm_csv)
+          .name("cm-labels")
+          .uid("cm-labels")
+          .with_watermarks(watermark_strategy<cm_label>::monotonous(
+              [](const cm_label& l) { return timestamp{l.ts}; }));
   limited(profiles, cm_epoch_ms);
   limited(accounts, cm_epoch_ms);
   limited(labels, cm_epoch_ms);
@@ -376,32 +376,32 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
   // -- sources: Berka --------------------------------------------------------------
   // The transactions are read by one instance, in file (= date) order, so
   // every account's transactions reach its stages in time order.
-  auto txns = p.read_csv(bk("trans_head100k.asc"), counted(parse_bk_txn), bk_csv)
+  auto txns = p.read_csv(bk("trans_head100k.asc"), parse_bk_txn, bk_csv)
                   .name("bk-transactions")
                   .uid("bk-transactions")
                   .parallelism(1)
                   .with_watermarks(within_a_day<bk_txn>(txn_ts));
-  auto loans = p.read_csv(bk("loan.asc"), counted(parse_bk_loan), bk_csv)
+  auto loans = p.read_csv(bk("loan.asc"), parse_bk_loan, bk_csv)
                    .name("bk-loans")
                    .uid("bk-loans")
                    .with_watermarks(within_a_day<bk_loan>(loan_ts));
-  auto cards = p.read_csv(bk("card.asc"), counted(parse_bk_card), bk_csv)
+  auto cards = p.read_csv(bk("card.asc"), parse_bk_card, bk_csv)
                    .name("bk-cards")
                    .uid("bk-cards")
                    .with_watermarks(within_a_day<bk_card>(card_ts));
-  auto bk_accounts = p.read_csv(bk("account.asc"), counted(parse_bk_account), bk_csv)
+  auto bk_accounts = p.read_csv(bk("account.asc"), parse_bk_account, bk_csv)
                          .name("bk-accounts")
                          .uid("bk-accounts")
                          .with_watermarks(within_a_day<change<bk_account>>(account_ts));
-  auto clients = p.read_csv(bk("client.asc"), counted(parse_bk_client), bk_csv)
+  auto clients = p.read_csv(bk("client.asc"), parse_bk_client, bk_csv)
                      .name("bk-clients")
                      .uid("bk-clients")
                      .with_watermarks(reference_data<bk_client>());
-  auto disps = p.read_csv(bk("disp.asc"), counted(parse_bk_disp), bk_csv)
+  auto disps = p.read_csv(bk("disp.asc"), parse_bk_disp, bk_csv)
                    .name("bk-dispositions")
                    .uid("bk-dispositions")
                    .with_watermarks(reference_data<bk_disp>());
-  auto districts = p.read_csv(bk("district.asc"), counted(parse_bk_district), bk_csv)
+  auto districts = p.read_csv(bk("district.asc"), parse_bk_district, bk_csv)
                        .name("bk-districts")
                        .uid("bk-districts")
                        .with_watermarks(reference_data<bk_district>());

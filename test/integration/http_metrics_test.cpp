@@ -90,7 +90,8 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   fs::create_directories(dir);
   // 90,000 records at 15,000/s: about 6 s of running job.
   it::child job{std::string{ORACLE_BIN} + " --count 90000 --keys 100 --rate 15000 --output " +
-                    (dir / "out").string() + " --http-port 0 --parallelism 2",
+                    (dir / "out").string() + " --http-port 0 --parallelism 2 --state-dir " +
+                    (dir / "state").string() + " --checkpoint-ms 200",
                 (dir / "job.log").string()};
   // The port is printed at start.
   uint16_t port = 0;
@@ -123,10 +124,24 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   BOOST_TEST(b > a);
   BOOST_TEST(counter(second, "sluice_records_in_total", "subtask=\"1\"") > 0);
 
+  // Job figures: uptime, checkpoints completing every 200 ms, no restart.
+  BOOST_TEST(second.find("sluice_job_restarts_total{job_name=\"oracle\"} 0") != std::string::npos);
+  BOOST_TEST(counter(second, "sluice_job_uptime_seconds", "job_name=\"oracle\"") > 0.5);
+  BOOST_TEST(counter(second, "sluice_job_checkpoints_completed_total", "job_name=\"oracle\"") >
+             counter(first, "sluice_job_checkpoints_completed_total", "job_name=\"oracle\""));
+  const std::string jobs = get(port, "/api/jobs");
+  BOOST_TEST(jobs.find("{\"jobs\":[{\"job\":\"oracle\",\"uptime_ms\":") != std::string::npos);
+
   const std::string json = get(port, "/api/operators");
   BOOST_TEST(json.rfind("HTTP/1.1 200", 0) == 0);
   BOOST_TEST(json.find("application/json") != std::string::npos);
   BOOST_TEST(json.find("{\"operators\":[{\"job\":") != std::string::npos);
+  // Sources are marked, with how much of their input they read (the
+  // oracle's sequence walks its own way and reports no total: 0).
+  const std::regex seq{
+      R"(\{"job":"oracle","name":"sequence"[^}]*"source":true,"input_done":\d+,"input_total":\d+\})"};
+  BOOST_TEST_MESSAGE(json.substr(0, 600));
+  BOOST_TEST(std::regex_search(json, seq));
 
   BOOST_TEST(get(port, "/nope").rfind("HTTP/1.1 404", 0) == 0);
   BOOST_TEST(http_exchange(port,

@@ -22,6 +22,7 @@
 #include "sluice/actors/checkpoint_driver.hpp"
 #include "sluice/actors/clock.hpp"
 #include "sluice/actors/messages.hpp"
+#include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/recovery_watch.hpp"
 #include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/supervisor.hpp"
@@ -136,6 +137,9 @@ private:
   std::set<caf::actor_addr> old_tasks_;  ///< Of the replaced attempt, until they are down.
   std::vector<operator_metrics> metrics_;
   job_report report_;
+  /// This run's entry in the process's metrics_registry, published each tick.
+  std::shared_ptr<live_job> live_;
+  void publish_job_metrics() noexcept;
   size_t total_ = 0;
   phase phase_ = phase::running;
   uint32_t attempt_ = 0;

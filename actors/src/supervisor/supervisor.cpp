@@ -45,6 +45,10 @@ caf::behavior job_supervisor::make_behavior() {
         args_.restore ? std::optional<uint64_t>{args_.restore->id.value} : std::nullopt,
         clock_->now());
   }
+  live_ = metrics_registry::process().add_job(
+      args_.graph->logical().job_name,
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   deploy(args_.restore);
   delayed_send(this, tick_interval(), tick_atom::value);
   return {
@@ -108,9 +112,21 @@ std::chrono::milliseconds job_supervisor::tick_interval() const {
   return std::clamp(iv / 4, milliseconds{5}, milliseconds{100});
 }
 
+void job_supervisor::publish_job_metrics() noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  if (checkpoints_) {
+    live_->checkpoints_completed.store(checkpoints_->completed(), relaxed);
+    live_->checkpoints_aborted.store(checkpoints_->aborted(), relaxed);
+    live_->last_checkpoint.store(checkpoints_->last_completed().value_or(0), relaxed);
+  }
+  live_->restarts.store(report_.restarts, relaxed);
+  live_->failures.store(report_.failures.size(), relaxed);
+}
+
 void job_supervisor::on_tick() {
   if (phase_ == phase::done)
     return;
+  publish_job_metrics();
   delayed_send(this, tick_interval(), tick_atom::value);
   const timestamp now = clock_->now();
   auto v = watch_.check(now);

@@ -26,8 +26,8 @@ operator_chain::operator_chain(const job_graph& g, uint32_t vertex, uint32_t ins
     c.m.name = node.name;
     c.m.node = node.id;
     c.m.instance = instance;
-    c.live =
-        metrics_registry::process().add(p.job_name, node.name, c.uid, instance, vx.parallelism);
+    c.live = metrics_registry::process().add(p.job_name, node.name, c.uid, instance, vx.parallelism,
+                                             node.is_source);
     ops_.push_back(std::move(c));
   }
   const auto& gate_edges = g.gates_of(vertex);
@@ -217,6 +217,11 @@ void operator_chain::publish_metrics() noexcept {
     c.live->unconsumed.store(c.m.unconsumed, relaxed);
     c.live->backpressure_events.store(c.m.backpressure_events, relaxed);
     c.live->watermark_ms.store(c.ctx->watermark().ms, relaxed);
+  }
+  if (ops_[0].live->is_source) {
+    const auto [done, total] = static_cast<const source_base&>(*ops_[0].op).progress();
+    ops_[0].live->input_done.store(done, relaxed);
+    ops_[0].live->input_total.store(total, relaxed);
   }
 }
 

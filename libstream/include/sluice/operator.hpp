@@ -173,6 +173,10 @@ public:
   /// Processing time after which an idle source is marked idle downstream so
   /// that it does not hold back event time (nullopt: never).
   virtual std::optional<duration> idle_timeout() const noexcept { return std::nullopt; }
+  /// How much of this instance's input is read: (done, total) in the
+  /// source's own unit (bytes of a file, records of a generator); total 0:
+  /// not known (an unbounded or external source). For progress lines only.
+  virtual std::pair<uint64_t, uint64_t> progress() const noexcept { return {0, 0}; }
 };
 
 }  // namespace sluice

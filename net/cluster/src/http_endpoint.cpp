@@ -27,13 +27,17 @@ net::http_response handle(const net::http_request& req) {
             fmt::format("{} {}: only GET is served\n", req.method, path)};
   if (path == "/metrics")
     return {200, "text/plain; version=0.0.4; charset=utf-8",
-            metrics_registry::prometheus(metrics_registry::process().sample(), wall_ms())};
+            metrics_registry::prometheus(metrics_registry::process().sample(),
+                                         metrics_registry::process().jobs(), wall_ms())};
+  if (path == "/api/jobs")
+    return {200, "application/json",
+            metrics_registry::jobs_json(metrics_registry::process().jobs(), wall_ms())};
   if (path == "/api/operators")
     return {200, "application/json",
             metrics_registry::json(metrics_registry::process().sample(), wall_ms())};
   if (path == "/")
     return {200, "text/plain; charset=utf-8",
-            "Sluice: GET /metrics (Prometheus), GET /api/operators (JSON)\n"};
+            "Sluice: GET /metrics (Prometheus), GET /api/operators and /api/jobs (JSON)\n"};
   return {404, "text/plain; charset=utf-8", fmt::format("no such endpoint: {}\n", path)};
 }
 

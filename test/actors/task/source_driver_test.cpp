@@ -63,16 +63,20 @@ BOOST_AUTO_TEST_SUITE(task_source_driver)
 BOOST_AUTO_TEST_CASE(unlimited_source_polls_a_batch_at_a_time_until_it_ends) {
   fixture f{100};
   source_driver d{*f.chain->source(), *f.chain, f.outputs, 0, 64, f.clk.now()};
+  BOOST_TEST((f.chain->source()->progress() == std::pair<uint64_t, uint64_t>{0, 100}));
   auto n = d.poll(f.clk.now());
   BOOST_TEST((n.k == kind::poll_again));
   BOOST_TEST(n.delay.count() == 0);
   BOOST_TEST(f.out->size() == 64u);
+  // The progress lines' figure: records of this instance's splits emitted, of their total.
+  BOOST_TEST((f.chain->source()->progress() == std::pair<uint64_t, uint64_t>{64, 100}));
   n = d.poll(f.clk.now());
   BOOST_TEST(f.out->size() == 100u);
   if (n.k != kind::ended)
     n = d.poll(f.clk.now());
   BOOST_TEST((n.k == kind::ended));
   BOOST_TEST(f.chain->head_metrics().records_in == 100u);
+  BOOST_TEST((f.chain->source()->progress() == std::pair<uint64_t, uint64_t>{100, 100}));
 }
 
 BOOST_AUTO_TEST_CASE(rate_limit_admits_exactly_what_the_clock_allows) {

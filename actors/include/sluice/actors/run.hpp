@@ -73,6 +73,27 @@ void request_savepoint(bool stop = false) noexcept;
 /// Renders the per-operator summary table.
 std::string format_summary(const pipeline& p, const job_report& r, double seconds);
 
+/// While alive, and only when standard output is a terminal, rewrites one
+/// line there every 500 ms: the records job `job_name`'s sources emitted in
+/// this process, their rate, and — when every source knows its input size —
+/// the share of the input read and an estimate of the time left. The last
+/// line stays. `run` shows it; jobs that call `execute` themselves may too.
+class console_progress {
+public:
+  explicit console_progress(std::string job_name);
+  ~console_progress();
+  console_progress(const console_progress&) = delete;
+  console_progress& operator=(const console_progress&) = delete;
+
+  /// The line for `records` after `seconds`, with `fraction` of the input
+  /// read (negative: not known).
+  static std::string render(uint64_t records, double seconds, double fraction);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 }  // namespace sluice::actors
 
 namespace sluice {

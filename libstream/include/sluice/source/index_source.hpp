@@ -35,6 +35,8 @@ public:
 
   /// Records this instance has emitted since it was opened.
   uint64_t emitted() const noexcept { return splits_.taken(); }
+  /// Indices of this instance emitted, of its total (strided walk, bounded).
+  std::pair<uint64_t, uint64_t> progress() const noexcept override { return splits_.progress(); }
 
 protected:
   Walk walk(const split_range& r) const { return Walk{r.count}; }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "sluice/key_group.hpp"
@@ -96,6 +98,27 @@ public:
 
   const split_range& range() const noexcept { return range_; }
   uint64_t next_of(uint32_t split) const { return next_[split - range_.begin]; }
+
+  /// Indices of this instance's splits emitted, of their total below the
+  /// limit (the strided walk only; (0, 0) for others or without a limit).
+  std::pair<uint64_t, uint64_t> progress() const noexcept {
+    if constexpr (!std::is_same_v<Walk, strided_walk>) {
+      return {0, 0};
+    } else {
+      if (limit_ == UINT64_MAX || walk_.count == 0)
+        return {0, 0};
+      const uint64_t p = walk_.count;
+      auto below_limit_from = [&](uint64_t i) {
+        return i < limit_ ? (limit_ - i + p - 1) / p : 0;
+      };
+      uint64_t total = 0, left = 0;
+      for (size_t k = 0; k < next_.size(); ++k) {
+        total += below_limit_from(range_.begin + k);
+        left += below_limit_from(next_[k]);
+      }
+      return {total - left, total};
+    }
+  }
 
   /// Restores one split's next index (from a checkpoint); call `restored`
   /// after the last one.

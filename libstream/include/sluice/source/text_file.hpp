@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,6 +98,22 @@ public:
 
   /// Lines this instance has read since it opened (header included).
   uint64_t lines_read() const noexcept { return lines_read_; }
+
+  /// Bytes of this instance's splits read, of their total.
+  std::pair<uint64_t, uint64_t> progress() const noexcept override {
+    if (!reader_)
+      return {0, 0};
+    uint64_t done = 0, total = 0;
+    for (size_t k = 0; k < pos_.size(); ++k) {
+      const auto split = range_.begin + static_cast<uint32_t>(k);
+      const uint64_t begin = std::min<uint64_t>(reader_->size(), uint64_t{split} * split_bytes_);
+      const uint64_t end = split_end(split);
+      total += end - begin;
+      if (pos_[k].started)
+        done += std::clamp(pos_[k].next, begin, end) - begin;
+    }
+    return {done, total};
+  }
 
 protected:
   bool splittable() const noexcept override { return true; }
