@@ -629,8 +629,10 @@ void build_job(sluice::pipeline& p, const job_config& cfg) {
                        },
                        [](const uint64_t&, timestamp, gate_state& s, process_context<uint64_t>&,
                           collector<risk_event>& o) {
-                         for (auto& e : s.held)
-                           o.emit_at(std::move(e), timestamp{e.ts});
+                         for (auto& e : s.held) {
+                           const timestamp ts{e.ts};  // read before `e` is moved from
+                           o.emit_at(std::move(e), ts);
+                         }
                          s.held.clear();
                          s.timer = -1;
                        })
