@@ -86,6 +86,10 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
                          cfg.state_dir);
     if (auto v = st.verify(id); !v)
       return fmt::format("cannot restore from {}: {}", id.value, v.error().message);
+    // This run is not finished: one killed and started again without
+    // --from-savepoint resumes from its own latest checkpoint.
+    if (auto r = st.erase_meta("job_finished"); !r)
+      return r.error().message;
   } else {
     auto finished = st.get_meta("job_finished");
     if (!finished)
@@ -222,7 +226,9 @@ std::string format_summary(const pipeline& p, const job_report& r, double second
     x.bp += m.backpressure_events;
   }
   std::string s = fmt::format("job '{}' {} in {:.3f} s\n", p.plan().job_name,
-                              r.ok ? "finished" : "failed", seconds);
+                              r.ok ? (r.rescale_to ? "stopped to rescale" : "finished")
+                                   : (r.cancelled ? "cancelled" : "failed"),
+                              seconds);
   s += fmt::format("  {:<28} {:>4} {:>12} {:>12} {:>8} {:>10}\n", "operator", "par", "records in",
                    "records out", "dead", "unconsumed");
   uint64_t dead = 0;
@@ -276,16 +282,40 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
   auto t0 = std::chrono::steady_clock::now();
   std::optional<console_progress> progress;
   progress.emplace(p.plan().job_name);
-  auto r = execute(p, cfg);
-  progress.reset();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (cfg.print_summary || !r.ok)
-    std::fputs(format_summary(p, r, secs).c_str(), stderr);
-  if (!r.ok) {
-    std::fprintf(stderr, "error: %s\n", r.error.c_str());
-    return 1;
+  runtime_config run_cfg = cfg;
+  for (;;) {
+    auto r = execute(p, run_cfg);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (auto next = rescaled(r, run_cfg)) {
+      std::fputs(format_summary(p, r, secs).c_str(), stderr);
+      run_cfg = *next;
+      continue;
+    }
+    progress.reset();
+    if (cfg.print_summary || !r.ok)
+      std::fputs(format_summary(p, r, secs).c_str(), stderr);
+    return exit_code(r);
   }
-  return 0;
+}
+
+std::optional<runtime_config> rescaled(const job_report& r, const runtime_config& cfg) {
+  if (!r.ok || !r.rescale_to || !r.savepoint)
+    return std::nullopt;
+  runtime_config next = cfg;
+  next.parallelism = *r.rescale_to;
+  next.restore_from = *r.savepoint;
+  next.stop_with_savepoint_after = std::chrono::milliseconds{0};
+  std::fprintf(stderr, "rescale: starting again at parallelism %u from savepoint %llu\n",
+               next.parallelism, static_cast<unsigned long long>(*r.savepoint));
+  std::fflush(stderr);
+  return next;
+}
+
+int exit_code(const job_report& r) {
+  if (r.ok)
+    return 0;
+  std::fprintf(stderr, "error: %s\n", r.error.c_str());
+  return r.cancelled ? 3 : 1;
 }
 
 struct console_progress::impl {
@@ -388,6 +418,9 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
       ->check(CLI::Range(0, 65535));
   app.add_option("--http-host", cfg.http_host, "address the HTTP endpoint binds to")
       ->capture_default_str();
+  app.add_option("--http-token-file", cfg.http_token_file,
+                 "file holding the bearer token that POST /api/savepoint, /api/cancel and "
+                 "/api/rescale require (a cluster uses its secret)");
   app.add_option_function<int64_t>(
       "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; },
       "fail the job after this long");

@@ -214,4 +214,52 @@ BOOST_AUTO_TEST_CASE(an_aborted_final_checkpoint_is_reported_once_and_a_periodic
   BOOST_CHECK_MESSAGE(expired->find(std::to_string(fin2.id)) != std::string::npos, *expired);
 }
 
+BOOST_AUTO_TEST_CASE(the_history_keeps_every_checkpoint_with_its_outcome) {
+  store_dir dir;
+  std::vector<std::string> notes;
+  checkpoint_driver d{dir.open(), every(100), job(), std::nullopt, at(0)};
+  d.begin_attempt(tasks, at(0));
+  using st = checkpoint_driver::record::status;
+  // Completed: duration from trigger to the last ack, bytes summed.
+  auto a = d.poll(at(100), 0, notes);
+  BOOST_REQUIRE(a);
+  BOOST_REQUIRE_EQUAL(d.history().size(), 1u);
+  BOOST_CHECK(d.history().back().state == st::in_progress);
+  const auto v0 = d.history_version();
+  BOOST_REQUIRE(ack_all(d, a->id, at(130), notes));
+  BOOST_CHECK(d.history_version() != v0);
+  auto h = d.history().back();
+  BOOST_CHECK(h.state == st::completed);
+  BOOST_CHECK_EQUAL(h.id, a->id);
+  BOOST_CHECK_EQUAL(h.trigger_ms, 100);
+  BOOST_CHECK_EQUAL(h.duration_ms, 30);
+  BOOST_CHECK_EQUAL(h.size_bytes, 30u);  // 3 tasks x 10 bytes
+  BOOST_CHECK_EQUAL(h.max_sync_ms, 1);
+  BOOST_CHECK(!h.savepoint);
+  // Declined: aborted with the reason.
+  auto b = d.poll(at(300), 0, notes);
+  BOOST_REQUIRE(b);
+  d.decline(b->id, tasks[2], "disk full", at(310), notes);
+  BOOST_CHECK(d.history().back().state == st::aborted);
+  BOOST_CHECK(d.history().back().failure.find("disk full") != std::string::npos);
+  BOOST_CHECK(d.last_failure().find("disk full") != std::string::npos);
+  // A savepoint in flight when the job fails: aborted by the failure.
+  auto c = d.poll(at(400), 1, notes);
+  BOOST_REQUIRE(c);
+  BOOST_CHECK(d.history().back().savepoint);
+  d.abort_all("job failed: boom", at(450));
+  BOOST_CHECK(d.history().back().state == st::aborted);
+  BOOST_CHECK_EQUAL(d.history().back().duration_ms, 50);
+  BOOST_CHECK(d.history().back().failure.find("boom") != std::string::npos);
+  // Bounded.
+  for (int i = 0; i < 150; ++i) {
+    d.begin_attempt(tasks, at(1000 + i * 200));
+    auto t = d.poll(at(1100 + i * 200), 0, notes);
+    BOOST_REQUIRE(t);
+    ack_all(d, t->id, at(1150 + i * 200), notes);
+  }
+  BOOST_CHECK_EQUAL(d.history().size(), checkpoint_driver::history_size);
+  BOOST_CHECK(d.history().back().state == st::completed);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

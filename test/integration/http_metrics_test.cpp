@@ -72,6 +72,45 @@ std::string get(uint16_t port, const std::string& path) {
                        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 }
 
+std::string post(uint16_t port, const std::string& path, const std::string& token) {
+  return http_exchange(port, "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                                 (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") +
+                                 "Content-Length: 0\r\n\r\n");
+}
+
+/// The body of a response.
+std::string body(const std::string& response) {
+  auto at = response.find("\r\n\r\n");
+  return at == std::string::npos ? std::string{} : response.substr(at + 4);
+}
+
+/// Looks at `path` every 100 ms until its body matches `re` (bounded: 30 s);
+/// the last body.
+std::string wait_for(uint16_t port, const std::string& path, const std::regex& re) {
+  std::string b;
+  for (int i = 0; i < 300; ++i) {
+    b = body(get(port, path));
+    if (std::regex_search(b, re))
+      return b;
+    std::this_thread::sleep_for(100ms);
+  }
+  BOOST_TEST_MESSAGE("gave up waiting on " << path << ": " << b);
+  return b;
+}
+
+/// The port a job prints at start (`http: serving on ...`), read from its log.
+uint16_t printed_port(const fs::path& log) {
+  const std::regex printed{R"(http: serving on http://127\.0\.0\.1:(\d+))"};
+  for (int i = 0; i < 200; ++i) {
+    std::smatch m;
+    const std::string text = read_file(log);
+    if (std::regex_search(text, m, printed))
+      return static_cast<uint16_t>(std::stoi(m[1]));
+    std::this_thread::sleep_for(50ms);
+  }
+  return 0;
+}
+
 /// Sum of a Prometheus counter over the lines whose labels contain `match`.
 double counter(const std::string& text, const std::string& name, const std::string& match) {
   double sum = 0;
@@ -130,7 +169,8 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   BOOST_TEST(counter(second, "sluice_job_checkpoints_completed_total", "job_name=\"oracle\"") >
              counter(first, "sluice_job_checkpoints_completed_total", "job_name=\"oracle\""));
   const std::string jobs = get(port, "/api/jobs");
-  BOOST_TEST(jobs.find("{\"jobs\":[{\"job\":\"oracle\",\"uptime_ms\":") != std::string::npos);
+  BOOST_TEST(jobs.find("{\"jobs\":[{\"job\":\"oracle\",\"state\":\"running\",\"parallelism\":2,") !=
+             std::string::npos);
 
   const std::string json = get(port, "/api/operators");
   BOOST_TEST(json.rfind("HTTP/1.1 200", 0) == 0);
@@ -162,6 +202,96 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   BOOST_REQUIRE(!job.running());
   const auto check = it::run(std::string{ORACLE_CHECK_BIN} + " --count 90000 --keys 100 --output " +
                              (dir / "out").string());
+  BOOST_TEST_MESSAGE(check.output);
+  BOOST_TEST(check.code == 0);
+  fs::remove_all(dir);
+}
+
+// The requests that change a running job: refused without the token; a
+// savepoint answered with its id once complete; a rescale from 2 to 3 that
+// runs on from that savepoint; a cancel that ends the process with code 3 —
+// and the output, once the job is run again to its end, still exactly-once.
+BOOST_AUTO_TEST_CASE(savepoint_rescale_and_cancel_over_http) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("sluice-http-control-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string token = "0123456789abcdef-test-token";
+  {
+    std::ofstream t{dir / "token"};
+    t << token << "\n";
+  }
+  const std::string args = " --count 400000 --keys 100 --output " + (dir / "out").string() +
+                           " --state-dir " + (dir / "state").string() + " --checkpoint-ms 200";
+  // 400,000 records at 20,000/s: 20 s, longer than the test needs.
+  it::child job{std::string{ORACLE_BIN} + args + " --rate 20000 --parallelism 2 --http-port 0" +
+                    " --http-token-file " + (dir / "token").string(),
+                (dir / "job.log").string()};
+  const uint16_t port = printed_port(dir / "job.log");
+  BOOST_REQUIRE_MESSAGE(port != 0, "no port printed: " << read_file(dir / "job.log"));
+
+  // The graph, the nodes, and checkpoints completing.
+  const std::string graph = wait_for(port, "/api/graph", std::regex{R"("vertices":\[\{)"});
+  BOOST_TEST_MESSAGE(graph);
+  BOOST_TEST(graph.find(R"("name":"sequence","uid":"sequence","parallelism":2,"kind":"source")") !=
+             std::string::npos);
+  BOOST_TEST(graph.find(R"("kind":"sink")") != std::string::npos);
+  BOOST_TEST(graph.find(R"("partitioning":"hash")") != std::string::npos);
+  BOOST_TEST(body(get(port, "/api/nodes")).find(R"("name":"local")") != std::string::npos);
+  const std::string cps = wait_for(port, "/api/checkpoints", std::regex{R"("status":"completed")"});
+  BOOST_TEST(cps.find(R"("savepoint":false,"status":"completed")") != std::string::npos);
+
+  // No token, a wrong one: refused, nothing happens.
+  BOOST_TEST(post(port, "/api/savepoint", "").rfind("HTTP/1.1 401", 0) == 0);
+  BOOST_TEST(post(port, "/api/cancel", "wrong-token-wrong-token").rfind("HTTP/1.1 401", 0) == 0);
+  BOOST_TEST(post(port, "/api/rescale?parallelism=0", token).rfind("HTTP/1.1 400", 0) == 0);
+  BOOST_TEST(job.running());
+
+  // A savepoint: the answer names it once it completed.
+  const std::string sp = post(port, "/api/savepoint", token);
+  BOOST_TEST_MESSAGE(sp);
+  std::smatch m;
+  const std::string sp_body = body(sp);
+  BOOST_REQUIRE(
+      std::regex_search(sp_body, m, std::regex{R"(\{"savepoint":(\d+),"stopped":false\})"}));
+  const std::string sp_id = m[1];
+  BOOST_TEST(body(get(port, "/api/checkpoints"))
+                 .find("{\"id\":" + sp_id + ",\"savepoint\":true,\"status\":\"completed\"") !=
+             std::string::npos);
+  BOOST_TEST(job.running());
+
+  // Rescale 2 -> 3: savepoint, stop, run again at 3 from it.
+  const std::string rs = post(port, "/api/rescale?parallelism=3", token);
+  BOOST_TEST_MESSAGE(rs);
+  BOOST_REQUIRE(rs.rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_TEST(body(rs).find("\"parallelism\":3}") != std::string::npos);
+  const std::string jobs =
+      wait_for(port, "/api/jobs", std::regex{R"("state":"running","parallelism":3,)"});
+  BOOST_TEST(jobs.find(R"("state":"running","parallelism":3,)") != std::string::npos);
+  BOOST_TEST(wait_for(port, "/api/operators",
+                      std::regex{R"("name":"track","uid":"track","instance":2,"parallelism":3)"})
+                 .find(R"("instance":2,"parallelism":3)") != std::string::npos);
+  BOOST_TEST(read_file(dir / "job.log").find("rescale: starting again at parallelism 3") !=
+             std::string::npos);
+  // A checkpoint of the rescaled run completes before the cancel, so the
+  // run below resumes after the rescale.
+  wait_for(port, "/api/jobs", std::regex{R"("checkpoints_completed":[1-9])"});
+
+  // Cancel: the process ends with code 3.
+  const std::string cancel = post(port, "/api/cancel", token);
+  BOOST_TEST(cancel.rfind("HTTP/1.1 202", 0) == 0);
+  for (int i = 0; i < 300 && job.running(); ++i)
+    std::this_thread::sleep_for(100ms);
+  BOOST_REQUIRE(!job.running());
+  BOOST_TEST(job.exit_code() == 3);
+  BOOST_TEST(read_file(dir / "job.log").find("cancelled") != std::string::npos);
+
+  // Run to the end from the latest checkpoint (parallelism 3): exactly-once.
+  const auto rest = it::run(std::string{ORACLE_BIN} + args + " --parallelism 3");
+  BOOST_TEST_MESSAGE(rest.output);
+  BOOST_TEST(rest.code == 0);
+  const auto check = it::run(std::string{ORACLE_CHECK_BIN} +
+                             " --count 400000 --keys 100 --output " + (dir / "out").string());
   BOOST_TEST_MESSAGE(check.output);
   BOOST_TEST(check.code == 0);
   fs::remove_all(dir);

@@ -69,6 +69,13 @@ public:
     return !done_;
   }
 
+  /// The exit code once it ended (-1 while running or when killed by a signal).
+  int exit_code() {
+    if (running() || !WIFEXITED(status_))
+      return -1;
+    return WEXITSTATUS(status_);
+  }
+
   /// `kill -9` and reap; returns the wait status.
   int kill9() {
     if (running()) {

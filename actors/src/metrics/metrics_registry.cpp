@@ -9,6 +9,22 @@
 
 namespace sluice::actors {
 
+const char* to_string(job_state s) noexcept {
+  switch (s) {
+    case job_state::running:
+      return "running";
+    case job_state::restarting:
+      return "restarting";
+    case job_state::finished:
+      return "finished";
+    case job_state::failed:
+      return "failed";
+    case job_state::cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
 metrics_registry& metrics_registry::process() {
   static metrics_registry r;
   return r;
@@ -50,14 +66,63 @@ std::vector<job_sample> metrics_registry::jobs() const {
   std::vector<job_sample> out;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& w : jobs_)
-      if (auto e = w.lock())
-        out.push_back({e->job, e->started_ms, e->checkpoints_completed.load(relaxed),
-                       e->checkpoints_aborted.load(relaxed), e->last_checkpoint.load(relaxed),
-                       e->restarts.load(relaxed), e->failures.load(relaxed)});
+    for (auto& w : jobs_) {
+      auto e = w.lock();
+      if (!e)
+        continue;
+      job_sample j;
+      j.job = e->job;
+      j.started_ms = e->started_ms;
+      j.state = static_cast<job_state>(e->state.load(relaxed));
+      j.parallelism = e->parallelism.load(relaxed);
+      j.last_savepoint = e->last_savepoint.load(relaxed);
+      j.checkpoints_completed = e->checkpoints_completed.load(relaxed);
+      j.checkpoints_aborted = e->checkpoints_aborted.load(relaxed);
+      j.last_checkpoint = e->last_checkpoint.load(relaxed);
+      j.restarts = e->restarts.load(relaxed);
+      j.failures = e->failures.load(relaxed);
+      std::lock_guard<std::mutex> history{e->mtx};
+      for (auto it = e->checkpoints.rbegin(); it != e->checkpoints.rend(); ++it)
+        if (it->status == "completed") {
+          j.last_checkpoint_duration_ms = it->duration_ms;
+          j.last_checkpoint_size_bytes = it->size_bytes;
+          break;
+        }
+      out.push_back(std::move(j));
+    }
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.job < b.job; });
   return out;
+}
+
+std::vector<std::shared_ptr<live_job>> metrics_registry::job_entries() const {
+  std::vector<std::shared_ptr<live_job>> out;
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& w : jobs_)
+    if (auto e = w.lock())
+      out.push_back(std::move(e));
+  return out;
+}
+
+void metrics_registry::set_nodes_source(std::function<std::vector<node_info>()> f) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  nodes_source_ = std::move(f);
+}
+
+std::vector<metrics_registry::node_info> metrics_registry::nodes() const {
+  std::function<std::vector<node_info>()> f;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    f = nodes_source_;
+  }
+  if (f)
+    return f();
+  node_info self;
+  self.name = "local";
+  self.host = "127.0.0.1";
+  self.self = true;
+  self.state = "alive";
+  return {self};
 }
 
 std::vector<std::shared_ptr<live_operator>> metrics_registry::entries_of(
@@ -190,6 +255,11 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
       {"sluice_job_last_checkpoint_id", "gauge",
        "Id of the latest completed checkpoint (0: none)."},
       {"sluice_job_restarts_total", "counter", "Restarts after a failure."},
+      {"sluice_job_last_checkpoint_duration_seconds", "gauge",
+       "Trigger to completion of the latest completed checkpoint."},
+      {"sluice_job_last_checkpoint_size_bytes", "gauge",
+       "Snapshot bytes of the latest completed checkpoint."},
+      {"sluice_job_running", "gauge", "1 while the job runs (or restarts), 0 once it ended."},
       {"sluice_job_failures_total", "counter", "Failures, also those recovered from."},
   };
   for (size_t m = 0; m < std::size(job_metrics); ++m) {
@@ -213,6 +283,19 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
         case 4:
           v = fmt::format("{}", j.restarts);
           break;
+        case 5:
+          if (j.last_checkpoint_duration_ms < 0)
+            continue;
+          v = fmt::format("{:.3f}", static_cast<double>(j.last_checkpoint_duration_ms) / 1000.0);
+          break;
+        case 6:
+          if (j.last_checkpoint_duration_ms < 0)
+            continue;
+          v = fmt::format("{}", j.last_checkpoint_size_bytes);
+          break;
+        case 7:
+          v = j.state == job_state::running || j.state == job_state::restarting ? "1" : "0";
+          break;
         default:
           v = fmt::format("{}", j.failures);
           break;
@@ -231,10 +314,13 @@ std::string metrics_registry::jobs_json(const std::vector<job_sample>& jobs, int
     out += i ? ",{\"job\":" : "{\"job\":";
     format::append_json_string(out, j.job);
     fmt::format_to(std::back_inserter(out),
-                   ",\"uptime_ms\":{},\"checkpoints_completed\":{},\"checkpoints_aborted\":{},"
-                   "\"last_checkpoint\":{},\"restarts\":{},\"failures\":{}}}",
-                   now_ms - j.started_ms, j.checkpoints_completed, j.checkpoints_aborted,
-                   j.last_checkpoint, j.restarts, j.failures);
+                   ",\"state\":\"{}\",\"parallelism\":{},\"uptime_ms\":{},"
+                   "\"checkpoints_completed\":{},\"checkpoints_aborted\":{},"
+                   "\"last_checkpoint\":{},\"last_savepoint\":{},\"restarts\":{},"
+                   "\"failures\":{}}}",
+                   to_string(j.state), j.parallelism, now_ms - j.started_ms,
+                   j.checkpoints_completed, j.checkpoints_aborted, j.last_checkpoint,
+                   j.last_savepoint, j.restarts, j.failures);
   }
   out += "]}";
   return out;
@@ -264,6 +350,106 @@ std::string metrics_registry::json(const std::vector<operator_sample>& s, int64_
                    has_wm ? fmt::format("{}", x.watermark_ms) : "null",
                    has_wm ? fmt::format("{}", now_ms - x.watermark_ms) : "null", x.is_source,
                    x.input_done, x.input_total);
+  }
+  out += "]}";
+  return out;
+}
+
+namespace {
+
+void append_opt(std::string& out, int64_t v, bool has) {
+  if (has)
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  else
+    out += "null";
+}
+
+void append_str_or_null(std::string& out, const std::string& s) {
+  if (s.empty())
+    out += "null";
+  else
+    format::append_json_string(out, s);
+}
+
+}  // namespace
+
+std::string metrics_registry::checkpoints_json(const live_job& j) {
+  std::lock_guard<std::mutex> guard{j.mtx};
+  std::string out = "{\"checkpoints\":[";
+  bool first = true;
+  for (auto it = j.checkpoints.rbegin(); it != j.checkpoints.rend(); ++it) {
+    out += first ? "{" : ",{";
+    first = false;
+    fmt::format_to(std::back_inserter(out),
+                   "\"id\":{},\"savepoint\":{},\"status\":\"{}\",\"trigger_ms\":{},"
+                   "\"duration_ms\":",
+                   it->id, it->savepoint, it->status, it->trigger_ms);
+    append_opt(out, it->duration_ms, it->duration_ms >= 0);
+    fmt::format_to(std::back_inserter(out),
+                   ",\"size_bytes\":{},\"max_sync_ms\":{},\"failure\":", it->size_bytes,
+                   it->max_sync_ms);
+    append_str_or_null(out, it->failure);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string metrics_registry::failures_json(const live_job& j) {
+  std::lock_guard<std::mutex> guard{j.mtx};
+  std::string out = "{\"failures\":[";
+  bool first = true;
+  for (auto it = j.failure_log.rbegin(); it != j.failure_log.rend(); ++it) {
+    out += first ? "{" : ",{";
+    first = false;
+    fmt::format_to(std::back_inserter(out), "\"time_ms\":{},\"operator\":", it->time_ms);
+    append_str_or_null(out, it->operator_name);
+    out += ",\"instance\":";
+    append_opt(out, it->instance, it->instance >= 0);
+    out += ",\"cause\":";
+    format::append_json_string(out, it->cause);
+    fmt::format_to(std::back_inserter(out), ",\"action\":\"{}\"}}",
+                   it->restarted ? "restarted" : "failed");
+  }
+  out += "]}";
+  return out;
+}
+
+std::string metrics_registry::graph_json(const live_job& j) {
+  std::lock_guard<std::mutex> guard{j.mtx};
+  std::string out = "{\"job\":";
+  format::append_json_string(out, j.job);
+  out += ",\"vertices\":[";
+  for (size_t i = 0; i < j.vertices.size(); ++i) {
+    auto& v = j.vertices[i];
+    fmt::format_to(std::back_inserter(out), "{}{{\"id\":{},\"name\":", i ? "," : "", v.id);
+    format::append_json_string(out, v.name);
+    out += ",\"uid\":";
+    format::append_json_string(out, v.uid);
+    fmt::format_to(std::back_inserter(out), ",\"parallelism\":{},\"kind\":\"{}\"}}", v.parallelism,
+                   v.kind);
+  }
+  out += "],\"edges\":[";
+  for (size_t i = 0; i < j.edges.size(); ++i)
+    fmt::format_to(std::back_inserter(out), "{}{{\"from\":{},\"to\":{},\"partitioning\":\"{}\"}}",
+                   i ? "," : "", j.edges[i].from, j.edges[i].to, j.edges[i].partitioning);
+  out += "]}";
+  return out;
+}
+
+std::string metrics_registry::nodes_json(const std::vector<node_info>& nodes) {
+  std::string out = "{\"nodes\":[";
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    auto& n = nodes[i];
+    out += i ? ",{\"name\":" : "{\"name\":";
+    format::append_json_string(out, n.name);
+    out += ",\"host\":";
+    format::append_json_string(out, n.host);
+    fmt::format_to(std::back_inserter(out), ",\"port\":{},\"self\":{},\"state\":\"{}\",", n.port,
+                   n.self, n.state);
+    out += "\"last_heartbeat_ms_ago\":";
+    append_opt(out, n.last_heartbeat_ms_ago, n.last_heartbeat_ms_ago >= 0);
+    out += '}';
   }
   out += "]}";
   return out;

@@ -60,6 +60,7 @@ std::optional<checkpoint_driver::trigger> checkpoint_driver::poll(timestamp now,
     trigger t;
     t.id = start(coordinator_->trigger_savepoint(now).value, notes);
     t.savepoint = true;
+    begin_record(t.id, true, now);
     savepoints_.insert(t.id);
     if (now >= savepoint_due_ || savepoint_request == 2)
       stop_id_ = t.id;
@@ -69,22 +70,27 @@ std::optional<checkpoint_driver::trigger> checkpoint_driver::poll(timestamp now,
                                 t.stop ? " (the job stops when it completes)" : ""));
     return t;
   }
-  if (auto id = coordinator_->poll(now))
+  if (auto id = coordinator_->poll(now)) {
+    begin_record(id->value, false, now);
     return trigger{start(id->value, notes), false, false};
+  }
   return std::nullopt;
 }
 
 checkpoint_driver::trigger checkpoint_driver::trigger_final(timestamp now,
                                                             std::vector<std::string>& notes) {
   final_id_ = start(coordinator_->trigger_final(now).value, notes);
+  begin_record(*final_id_, false, now);
   return trigger{*final_id_, false, false};
 }
 
 void checkpoint_driver::expire(timestamp now, std::vector<std::string>& notes) {
   if (!coordinator_)
     return;
-  for (auto& a : coordinator_->expire(now))
+  for (auto& a : coordinator_->expire(now)) {
+    end_record(a.id.value, record::status::aborted, now, a.message);
     aborted(a, notes);
+  }
 }
 
 result<std::optional<checkpoint_driver::completion>> checkpoint_driver::acknowledge(
@@ -93,18 +99,30 @@ result<std::optional<checkpoint_driver::completion>> checkpoint_driver::acknowle
     return std::optional<completion>{};
   max_sync_ms_ = std::max<int64_t>(max_sync_ms_, stats.sync_ms.count());
   auto out = coordinator_->acknowledge(checkpoint_id{id}, task, stats, now);
+  if (std::holds_alternative<checkpoint_ignored>(out))
+    return std::optional<completion>{};
+  if (auto* r = find(id)) {
+    r->size_bytes += stats.bytes;
+    r->max_sync_ms = std::max<int64_t>(r->max_sync_ms, stats.sync_ms.count());
+    ++history_version_;
+  }
   auto* c = std::get_if<checkpoint_completed>(&out);
   if (!c)
     return std::optional<completion>{};
-  for (auto& a : c->subsumed)
+  for (auto& a : c->subsumed) {
+    end_record(a.id.value, record::status::aborted, now, a.message);
     notes.push_back(a.message);
+  }
   state::checkpoint_meta meta = job_;
   meta.id = c->id;
   meta.savepoint = savepoints_.count(id) > 0;
   meta.completed_at_ms = now.ms;
-  if (auto r = store_->commit(meta); !r)
-    return error{r.error().code,
-                 fmt::format("cannot commit checkpoint {}: {}", id, r.error().message)};
+  if (auto r = store_->commit(meta); !r) {
+    auto why = fmt::format("cannot commit checkpoint {}: {}", id, r.error().message);
+    end_record(id, record::status::aborted, now, why);
+    return error{r.error().code, std::move(why)};
+  }
+  end_record(id, record::status::completed, now, {});
   ++completed_;
   last_ = id;
   if (auto r = store_->retain(settings_.retained); !r)
@@ -120,8 +138,10 @@ void checkpoint_driver::decline(uint64_t id, task_id task, const std::string& wh
   if (!coordinator_)
     return;
   auto out = coordinator_->decline(checkpoint_id{id}, task, why, now);
-  if (auto* a = std::get_if<checkpoint_aborted>(&out))
+  if (auto* a = std::get_if<checkpoint_aborted>(&out)) {
+    end_record(a->id.value, record::status::aborted, now, a->message);
     aborted(*a, notes);
+  }
 }
 
 void checkpoint_driver::aborted(const checkpoint_aborted& a, std::vector<std::string>& notes) {
@@ -141,8 +161,42 @@ std::optional<std::string> checkpoint_driver::take_final_abort() {
 }
 
 void checkpoint_driver::abort_all(const std::string& why, timestamp now) {
-  if (coordinator_)
-    coordinator_->abort_all(why, now);
+  if (!coordinator_)
+    return;
+  for (auto& a : coordinator_->abort_all(why, now))
+    end_record(a.id.value, record::status::aborted, now, a.message);
+}
+
+checkpoint_driver::record* checkpoint_driver::find(uint64_t id) {
+  for (auto it = history_.rbegin(); it != history_.rend(); ++it)
+    if (it->id == id)
+      return &*it;
+  return nullptr;
+}
+
+void checkpoint_driver::begin_record(uint64_t id, bool savepoint, timestamp now) {
+  if (history_.size() == history_size)
+    history_.pop_front();
+  record r;
+  r.id = id;
+  r.savepoint = savepoint;
+  r.trigger_ms = now.ms;
+  history_.push_back(std::move(r));
+  ++history_version_;
+}
+
+void checkpoint_driver::end_record(uint64_t id, record::status st, timestamp now,
+                                   std::string failure) {
+  auto* r = find(id);
+  if (!r || r->state != record::status::in_progress)
+    return;
+  r->state = st;
+  r->duration_ms = now.ms - r->trigger_ms;
+  if (st == record::status::aborted) {
+    r->failure = std::move(failure);
+    last_failure_ = r->failure;
+  }
+  ++history_version_;
 }
 
 }  // namespace sluice::actors

@@ -106,6 +106,23 @@ private:
 
   void fail_job(const std::string& why);
 
+  /// Stops every task at once (a user's cancel): no savepoint, no final
+  /// checkpoint; a later run with the state directory resumes from the last
+  /// completed checkpoint.
+  void cancel_job();
+
+  /// Takes the requests of users (HTTP endpoints, signals): a cancel is acted
+  /// on at once; returns the savepoint request for the checkpoint driver.
+  int take_requests();
+
+  /// Which operator instance a failure is of, when it is one's.
+  struct failure_where {
+    std::string operator_name;
+    int64_t instance = -1;
+  };
+  void record_failure(const failure_where& where, const std::string& why, bool restarted);
+  void describe_graph();
+
   void finish_job();
 
   void report(bool ok, std::string error);
@@ -140,6 +157,9 @@ private:
   /// This run's entry in the process's metrics_registry, published each tick.
   std::shared_ptr<live_job> live_;
   void publish_job_metrics() noexcept;
+  uint64_t published_history_ = ~uint64_t{0};
+  bool cancelled_ = false;
+  failure_where failing_;  ///< Of the failure being handled (on_failure).
   size_t total_ = 0;
   phase phase_ = phase::running;
   uint32_t attempt_ = 0;

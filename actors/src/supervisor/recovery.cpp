@@ -33,6 +33,7 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
           why = fmt::format("node {} lost: {}", args_.cluster->node_name(n),
                             lost ? lost->detail : why);
         }
+        failing_ = {args_.graph->vertices()[v].name, i};
         on_failure(fmt::format("task {}#{} stopped unexpectedly: {}",
                                args_.graph->vertices()[v].name, i, why));
         return;
@@ -40,8 +41,10 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
 }
 
 void job_supervisor::on_failure(const std::string& why, bool retryable) {
-  if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting)
+  if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting) {
+    failing_ = {};
     return;
+  }
   if (!restart_after(why, retryable))
     return;
   // Wait until every task of the old attempt is down before the new one
@@ -78,6 +81,7 @@ void job_supervisor::on_stall(const std::string& why) {
 }
 
 bool job_supervisor::restart_after(const std::string& why, bool retryable) {
+  const failure_where where = std::exchange(failing_, {});
   report_.failures.push_back(why);
   log(true, why);
   if (args_.cluster)
@@ -85,10 +89,12 @@ bool job_supervisor::restart_after(const std::string& why, bool retryable) {
   if (checkpoints_)
     checkpoints_->abort_all("job failed: " + why, clock_->now());
   if (!retryable) {
+    record_failure(where, why, false);
     fail_job(why);
     return false;
   }
   auto decision = restart_->on_failure(clock_->now());
+  record_failure(where, why, decision.restart);
   if (!decision.restart) {
     fail_job(report_.restarts == 0 ? why
                                    : fmt::format("{} (after {} restarts: {})", why,

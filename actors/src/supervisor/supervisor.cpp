@@ -49,6 +49,7 @@ caf::behavior job_supervisor::make_behavior() {
       args_.graph->logical().job_name,
       std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
+  describe_graph();
   deploy(args_.restore);
   delayed_send(this, tick_interval(), tick_atom::value);
   return {
@@ -65,6 +66,7 @@ caf::behavior job_supervisor::make_behavior() {
         if (phase_ == phase::restarting)
           return;
         failed_.insert({v, i});
+        failing_ = {f.operator_name, i};
         // A refused stage fails again in every attempt: no restart.
         on_failure(f.describe(), f.code != errc::stage_refused);
       },
@@ -112,21 +114,107 @@ std::chrono::milliseconds job_supervisor::tick_interval() const {
   return std::clamp(iv / 4, milliseconds{5}, milliseconds{100});
 }
 
+void job_supervisor::describe_graph() {
+  const auto& g = *args_.graph;
+  const auto& p = g.logical();
+  std::lock_guard<std::mutex> guard{live_->mtx};
+  for (auto& n : p.nodes) {
+    graph_vertex v;
+    v.id = n.id;
+    v.name = n.name;
+    v.uid = uid_of(n);
+    v.parallelism = g.parallelism_of(n.id);
+    const bool has_out = std::any_of(p.edges.begin(), p.edges.end(),
+                                     [&](const plan_edge& e) { return e.from == n.id; });
+    v.kind = n.is_source ? "source" : has_out ? "operator" : "sink";
+    live_->vertices.push_back(std::move(v));
+  }
+  for (uint32_t e = 0; e < p.edges.size(); ++e)
+    live_->edges.push_back({p.edges[e].from, p.edges[e].to, to_string(g.kind(e))});
+  live_->parallelism.store(cfg_.parallelism, std::memory_order_relaxed);
+  live_->can_savepoint.store(args_.store != nullptr);
+}
+
 void job_supervisor::publish_job_metrics() noexcept {
   constexpr auto relaxed = std::memory_order_relaxed;
   if (checkpoints_) {
     live_->checkpoints_completed.store(checkpoints_->completed(), relaxed);
     live_->checkpoints_aborted.store(checkpoints_->aborted(), relaxed);
     live_->last_checkpoint.store(checkpoints_->last_completed().value_or(0), relaxed);
+    live_->last_savepoint.store(checkpoints_->savepoint().value_or(0), relaxed);
+    if (checkpoints_->history_version() != published_history_) {
+      published_history_ = checkpoints_->history_version();
+      std::vector<checkpoint_info> h;
+      h.reserve(checkpoints_->history().size());
+      for (auto& r : checkpoints_->history()) {
+        using st = checkpoint_driver::record::status;
+        h.push_back({r.id, r.savepoint,
+                     r.state == st::completed ? "completed"
+                     : r.state == st::aborted ? "aborted"
+                                              : "in_progress",
+                     r.trigger_ms, r.duration_ms, r.size_bytes, r.max_sync_ms, r.failure});
+      }
+      std::lock_guard<std::mutex> guard{live_->mtx};
+      live_->checkpoints = std::move(h);
+    }
   }
   live_->restarts.store(report_.restarts, relaxed);
   live_->failures.store(report_.failures.size(), relaxed);
+  job_state st = job_state::running;
+  if (phase_ == phase::restarting || phase_ == phase::waiting || phase_ == phase::deploying)
+    st = job_state::restarting;
+  if (phase_ == phase::done)
+    st = cancelled_ ? job_state::cancelled : report_.ok ? job_state::finished : job_state::failed;
+  live_->state.store(static_cast<int>(st), relaxed);
+}
+
+void job_supervisor::record_failure(const failure_where& where, const std::string& why,
+                                    bool restarted) {
+  failure_info f;
+  f.time_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  f.operator_name = where.operator_name;
+  f.instance = where.instance;
+  f.cause = why;
+  f.restarted = restarted;
+  std::lock_guard<std::mutex> guard{live_->mtx};
+  if (live_->failure_log.size() >= 100)
+    live_->failure_log.erase(live_->failure_log.begin());
+  live_->failure_log.push_back(std::move(f));
+}
+
+int job_supervisor::take_requests() {
+  int savepoint = take_savepoint_request();  // signals
+  switch (live_->take_request()) {
+    case job_request::savepoint:
+      savepoint = std::max(savepoint, 1);
+      break;
+    case job_request::stop_with_savepoint:
+      savepoint = 2;
+      break;
+    case job_request::cancel:
+      cancel_job();
+      return 0;
+    case job_request::none:
+      break;
+  }
+  if (savepoint != 0 && (!checkpoints_ || !checkpoints_->active())) {
+    note("a savepoint was requested, but the job has no state directory (--state-dir)");
+    live_->rescale_to.store(0);
+    return 0;
+  }
+  return savepoint;
 }
 
 void job_supervisor::on_tick() {
   if (phase_ == phase::done)
     return;
   publish_job_metrics();
+  // A request taken now is acted on now: savepoints only while running.
+  const int savepoint_request = phase_ == phase::running ? take_requests() : 0;
+  if (phase_ == phase::done)
+    return;  // cancelled
   delayed_send(this, tick_interval(), tick_atom::value);
   const timestamp now = clock_->now();
   auto v = watch_.check(now);
@@ -150,7 +238,7 @@ void job_supervisor::on_tick() {
     return;
   checkpoints_->expire(now, pending_notes_);
   if (phase_ == phase::running)
-    if (auto t = checkpoints_->poll(now, take_savepoint_request(), pending_notes_))
+    if (auto t = checkpoints_->poll(now, savepoint_request, pending_notes_))
       trigger(t->id);
   flush_notes();
   check_final_abort();
@@ -167,6 +255,22 @@ void job_supervisor::fail_job(const std::string& why) {
     for (auto& a : vec)
       send_exit(a, caf::exit_reason::user_shutdown);
   report(false, why);
+}
+
+void job_supervisor::cancel_job() {
+  if (phase_ == phase::done)
+    return;
+  cancelled_ = true;
+  note("the job was cancelled on request");
+  if (args_.cluster)
+    args_.cluster->cancel(attempt_, "cancelled");
+  if (checkpoints_)
+    checkpoints_->abort_all("job cancelled", clock_->now());
+  for (auto& vec : actors_)
+    for (auto& a : vec)
+      send_exit(a, caf::exit_reason::user_shutdown);
+  report_.cancelled = true;
+  report(false, "the job was cancelled on request");
 }
 
 void job_supervisor::finish_job() {
@@ -197,7 +301,13 @@ void job_supervisor::report(bool ok, std::string error) {
     report_.last_checkpoint = checkpoints_->last_completed();
     report_.savepoint = checkpoints_->savepoint();
     report_.max_sync_ms = checkpoints_->max_sync_ms();
+    // A rescale takes a stop-with-savepoint: run again from it at the new
+    // parallelism (run_embedded / the cluster runtime do).
+    if (ok && ending_id_ && report_.savepoint && *report_.savepoint == *ending_id_)
+      if (auto n = live_->rescale_to.exchange(0); n > 0)
+        report_.rescale_to = n;
   }
+  publish_job_metrics();
   if (writer_) {
     send_exit(writer_, caf::exit_reason::user_shutdown);
     writer_ = nullptr;

@@ -213,6 +213,7 @@ control cluster_node::on_control(const std::string& peer, control&& msg) {
       std::lock_guard lock{mu_};
       shutdown_ = s->reason;
       shutdown_ok_ = s->reason.empty();
+      rescale_to_ = s->rescale_to;
     }
     cv_.notify_all();
     return ok_msg{};

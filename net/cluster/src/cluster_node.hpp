@@ -40,6 +40,7 @@
 #include "sluice/actors/cluster_port.hpp"
 #include "sluice/actors/config.hpp"
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/metrics_registry.hpp"
 #include "sluice/net/cluster_config.hpp"
 #include "sluice/net/event_loop.hpp"
 #include "sluice/net/handler.hpp"
@@ -68,13 +69,25 @@ public:
   /// Failure detection: declares nodes lost whose heartbeats stopped.
   void check_heartbeats();
   /// Tells every joined node that the job ended.
-  void shutdown_all(const std::string& reason);
+  /// `rescale_to` > 0: the job runs again at that parallelism; the nodes
+  /// rebuild it and join again (see `rescale_to`).
+  void shutdown_all(const std::string& reason, uint32_t rescale_to = 0);
 
   // -- other nodes -----------------------------------------------------------
   /// Runs this node until the coordinator says the job ended: joins, keeps
   /// heartbeats going, rejoins after losing the coordinator. Returns the
   /// process exit code (0 when the job finished).
   int run_worker(std::chrono::milliseconds give_up_after);
+  /// After `run_worker` returned 0: the parallelism the coordinator runs the
+  /// job at next (a rescale), or 0 when the job is over.
+  /// Every node of the cluster file with its heartbeat state as this node
+  /// sees it (`/api/nodes`).
+  std::vector<actors::metrics_registry::node_info> node_infos() const;
+
+  uint32_t rescale_to() const {
+    std::lock_guard lock{mu_};
+    return rescale_to_;
+  }
 
   // -- used by proxies (CAF threads) ------------------------------------------
   /// Never blocks: without a link the frame waits for the connect worker.
@@ -173,6 +186,7 @@ private:
   std::condition_variable cv_;
   std::optional<std::string> shutdown_;  ///< Set when the coordinator ended the job.
   bool shutdown_ok_ = false;
+  uint32_t rescale_to_ = 0;  ///< From the shutdown: run again at this parallelism.
   std::atomic<bool> stopping_{false};
   /// The job ended (coordinator: it told the nodes; others: they were told):
   /// peers leaving and links breaking are expected, not failures.

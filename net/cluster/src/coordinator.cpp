@@ -223,7 +223,34 @@ void cluster_node::check_heartbeats() {
     node_lost(n, why);
 }
 
-void cluster_node::shutdown_all(const std::string& reason) {
+std::vector<actors::metrics_registry::node_info> cluster_node::node_infos() const {
+  std::vector<actors::metrics_registry::node_info> out;
+  const auto now = clock::now();
+  std::lock_guard lock{mu_};
+  for (size_t n = 0; n < cfg_.nodes.size(); ++n) {
+    actors::metrics_registry::node_info i;
+    i.name = cfg_.nodes[n].name;
+    i.host = cfg_.nodes[n].host;
+    i.port = cfg_.nodes[n].port;
+    i.self = n == me_;
+    if (i.self) {
+      i.state = "alive";
+    } else if (peers_[n].lost) {
+      i.state = "dead";
+    } else if (peers_[n].joined) {
+      i.state = "alive";
+    } else {
+      i.state = "unknown";
+    }
+    if (!i.self && peers_[n].last_heard != clock::time_point{})
+      i.last_heartbeat_ms_ago =
+          std::chrono::duration_cast<milliseconds>(now - peers_[n].last_heard).count();
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+void cluster_node::shutdown_all(const std::string& reason, uint32_t rescale_to) {
   std::shared_lock life{life_};
   if (stopping_)
     return;
@@ -238,7 +265,7 @@ void cluster_node::shutdown_all(const std::string& reason) {
     }
     try {
       links_->get(static_cast<uint16_t>(n))
-          ->request(control{shutdown_msg{reason}}, milliseconds{5000});
+          ->request(control{shutdown_msg{reason, rescale_to}}, milliseconds{5000});
     } catch (const std::exception& e) {
       spdlog::warn("cannot tell node {} that the job ended: {}", cfg_.nodes[n].name, e.what());
     }

@@ -1,17 +1,28 @@
-// The HTTP endpoint of a node: live metrics from the actor runtime's
-// registry, served by net/node's kj-http server.
+// The HTTP endpoint of a node: live metrics and the job's history from the
+// actor runtime's registry, the dashboard, and the requests that change a
+// running job (savepoint, cancel, rescale), served by net/node's kj-http
+// server. docs/http-api.md is the contract.
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include "sluice/actors/metrics_registry.hpp"
+#include "sluice/format.hpp"
 #include "sluice/net/http_server.hpp"
 #include "sluice/run.hpp"
 
 namespace sluice {
 namespace {
+
+using actors::job_state;
+using actors::live_job;
+using actors::metrics_registry;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -19,31 +30,191 @@ int64_t wall_ms() {
       .count();
 }
 
-net::http_response handle(const net::http_request& req) {
-  using actors::metrics_registry;
-  const std::string path = req.url.substr(0, req.url.find('?'));
-  if (req.method != "GET")
-    return {405, "text/plain; charset=utf-8",
-            fmt::format("{} {}: only GET is served\n", req.method, path)};
-  if (path == "/metrics")
-    return {200, "text/plain; version=0.0.4; charset=utf-8",
-            metrics_registry::prometheus(metrics_registry::process().sample(),
-                                         metrics_registry::process().jobs(), wall_ms())};
-  if (path == "/api/jobs")
-    return {200, "application/json",
-            metrics_registry::jobs_json(metrics_registry::process().jobs(), wall_ms())};
-  if (path == "/api/operators")
-    return {200, "application/json",
-            metrics_registry::json(metrics_registry::process().sample(), wall_ms())};
-  if (path == "/")
-    return {200, "text/plain; charset=utf-8",
-            "Sluice: GET /metrics (Prometheus), GET /api/operators and /api/jobs (JSON)\n"};
-  return {404, "text/plain; charset=utf-8", fmt::format("no such endpoint: {}\n", path)};
+net::http_response json(unsigned status, std::string body) {
+  return {status, "application/json", std::move(body)};
 }
+
+net::http_response json_error(unsigned status, const std::string& message) {
+  std::string body = "{\"error\":";
+  format::append_json_string(body, message);
+  body += "}";
+  return json(status, std::move(body));
+}
+
+/// The value of `key` in the query string of `url`, if present.
+std::optional<std::string> query_param(const std::string& url, std::string_view key) {
+  auto q = url.find('?');
+  if (q == std::string::npos)
+    return std::nullopt;
+  std::string_view rest{url};
+  rest.remove_prefix(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto part = rest.substr(0, amp);
+    auto eq = part.find('=');
+    if (part.substr(0, eq) == key)
+      return std::string{eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1)};
+    if (amp == std::string_view::npos)
+      break;
+    rest.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+/// Compares in time independent of where the strings differ.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
+bool ended(job_state s) {
+  return s == job_state::finished || s == job_state::failed || s == job_state::cancelled;
+}
+
+/// The job this process coordinates: the running one, else the newest.
+std::shared_ptr<live_job> current_job(bool running_only) {
+  std::shared_ptr<live_job> newest;
+  for (auto& j : metrics_registry::process().job_entries()) {
+    if (!ended(static_cast<job_state>(j->state.load())))
+      return j;
+    if (!newest || j->started_ms >= newest->started_ms)
+      newest = j;
+  }
+  return running_only ? nullptr : newest;
+}
+
+/// Waits for the savepoint a request started: the first savepoint with an
+/// id above `base` that completes or is aborted.
+std::function<std::optional<net::http_response>()> await_savepoint(std::shared_ptr<live_job> j,
+                                                                   uint64_t base,
+                                                                   std::string done_fields) {
+  return [j = std::move(j), base,
+          done_fields = std::move(done_fields)]() -> std::optional<net::http_response> {
+    {
+      std::lock_guard<std::mutex> guard{j->mtx};
+      for (auto& c : j->checkpoints) {
+        if (c.id <= base || !c.savepoint)
+          continue;
+        if (c.status == "completed")
+          return json(200, fmt::format("{{\"savepoint\":{}{}}}", c.id, done_fields));
+        if (c.status == "aborted")
+          return json_error(500, fmt::format("savepoint {} failed: {}", c.id, c.failure));
+      }
+    }
+    const auto st = static_cast<job_state>(j->state.load());
+    if (ended(st))
+      return json_error(
+          500, fmt::format("the job {} before the savepoint completed", actors::to_string(st)));
+    return std::nullopt;
+  };
+}
+
+class handler {
+public:
+  explicit handler(std::string token) : token_(std::move(token)) {}
+
+  net::http_response operator()(const net::http_request& req) const {
+    const std::string path = req.url.substr(0, req.url.find('?'));
+    if (req.method == "POST")
+      return post(req, path);
+    if (req.method != "GET")
+      return json_error(405, fmt::format("{} {}: only GET and POST are served", req.method, path));
+    return get(path);
+  }
+
+private:
+  net::http_response get(const std::string& path) const {
+    auto& reg = metrics_registry::process();
+    if (path == "/metrics")
+      return {200, "text/plain; version=0.0.4; charset=utf-8",
+              metrics_registry::prometheus(reg.sample(), reg.jobs(), wall_ms())};
+    if (path == "/api/jobs")
+      return json(200, metrics_registry::jobs_json(reg.jobs(), wall_ms()));
+    if (path == "/api/operators")
+      return json(200, metrics_registry::json(reg.sample(), wall_ms()));
+    if (path == "/api/nodes")
+      return json(200, metrics_registry::nodes_json(reg.nodes()));
+    if (path == "/api/graph" || path == "/api/checkpoints" || path == "/api/failures") {
+      auto j = current_job(false);
+      if (!j)
+        return json_error(404, "no job runs in this process (in a cluster, ask the coordinator)");
+      if (path == "/api/graph")
+        return json(200, metrics_registry::graph_json(*j));
+      if (path == "/api/checkpoints")
+        return json(200, metrics_registry::checkpoints_json(*j));
+      return json(200, metrics_registry::failures_json(*j));
+    }
+    if (path == "/")
+      return {200, "text/plain; charset=utf-8",
+              "Sluice: GET /metrics (Prometheus), /api/jobs, /api/operators, /api/graph, "
+              "/api/checkpoints, /api/failures, /api/nodes (JSON); POST /api/savepoint, "
+              "/api/cancel, /api/rescale (docs/http-api.md)\n"};
+    return json_error(404, fmt::format("no such endpoint: {}", path));
+  }
+
+  net::http_response post(const net::http_request& req, const std::string& path) const {
+    if (path != "/api/savepoint" && path != "/api/cancel" && path != "/api/rescale")
+      return json_error(path.rfind("/api/", 0) == 0 ? 404 : 405,
+                        fmt::format("POST {}: no such request", path));
+    if (token_.empty())
+      return json_error(403,
+                        "state-changing requests are disabled: start the job with "
+                        "--http-token-file FILE (a cluster uses its secret)");
+    constexpr std::string_view bearer = "Bearer ";
+    if (req.authorization.rfind(bearer, 0) != 0 ||
+        !same_secret(std::string_view{req.authorization}.substr(bearer.size()), token_))
+      return json_error(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)");
+    auto j = current_job(true);
+    if (!j)
+      return json_error(409, "no job is running in this process");
+    if (path == "/api/cancel") {
+      j->request(actors::job_request::cancel);
+      std::string body = "{\"cancelling\":";
+      format::append_json_string(body, j->job);
+      return json(202, body + "}");
+    }
+    if (!j->can_savepoint.load())
+      return json_error(409,
+                        "the job has no state directory (--state-dir), so it cannot take "
+                        "a savepoint");
+    uint64_t base = 0;
+    {
+      std::lock_guard<std::mutex> guard{j->mtx};
+      for (auto& c : j->checkpoints)
+        base = std::max(base, c.id);
+    }
+    net::http_response res;
+    if (path == "/api/savepoint") {
+      auto stop = query_param(req.url, "stop").value_or("false");
+      if (stop != "true" && stop != "false" && stop != "1" && stop != "0")
+        return json_error(400, fmt::format("stop={}: expected true or false", stop));
+      const bool stopping = stop == "true" || stop == "1";
+      j->request(stopping ? actors::job_request::stop_with_savepoint
+                          : actors::job_request::savepoint);
+      res.later = await_savepoint(j, base, fmt::format(",\"stopped\":{}", stopping));
+      return res;
+    }
+    auto n_text = query_param(req.url, "parallelism");
+    uint32_t n = 0;
+    if (!n_text ||
+        std::from_chars(n_text->data(), n_text->data() + n_text->size(), n).ec != std::errc{} ||
+        n == 0 || n > 32768)
+      return json_error(400, "rescale needs ?parallelism=N with N in 1..32768");
+    j->rescale_to.store(n);
+    j->request(actors::job_request::stop_with_savepoint);
+    res.later = await_savepoint(j, base, fmt::format(",\"parallelism\":{}", n));
+    return res;
+  }
+
+  std::string token_;
+};
 
 class endpoint final : public http_endpoint {
 public:
-  endpoint(const std::string& host, uint16_t port) : server_(loop_, host, port, handle) {}
+  endpoint(const std::string& host, uint16_t port, std::string token)
+      : server_(loop_, host, port, handler{std::move(token)}) {}
   uint16_t port() const noexcept override { return server_.port(); }
 
 private:
@@ -51,14 +222,33 @@ private:
   net::http_server server_;
 };
 
+std::string read_token(const std::string& file) {
+  std::ifstream in{file, std::ios::binary};
+  if (!in)
+    throw std::runtime_error(fmt::format("cannot read the HTTP token file '{}'", file));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string t = ss.str();
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r'))
+    t.pop_back();
+  if (t.size() < 16)
+    throw std::runtime_error(fmt::format("the HTTP token in '{}' is shorter than 16 bytes", file));
+  return t;
+}
+
 }  // namespace
 
-std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg) {
+std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg,
+                                          const std::string& token) {
   if (cfg.http_port < 0)
     return nullptr;
+  std::string t = token;
+  if (t.empty() && !cfg.http_token_file.empty())
+    t = read_token(cfg.http_token_file);
   std::unique_ptr<http_endpoint> e;
   try {
-    e = std::make_unique<endpoint>(cfg.http_host, static_cast<uint16_t>(cfg.http_port));
+    e = std::make_unique<endpoint>(cfg.http_host, static_cast<uint16_t>(cfg.http_port),
+                                   std::move(t));
   } catch (const std::exception& ex) {
     throw std::runtime_error(
         fmt::format("cannot serve HTTP on {}:{}: {}", cfg.http_host, cfg.http_port, ex.what()));

@@ -14,6 +14,7 @@
 
 #include "cluster_node.hpp"
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/metrics_registry.hpp"
 #include "sluice/net/cluster_config.hpp"
 
 namespace sluice {
@@ -51,8 +52,19 @@ void apply(const net::cluster_config& cc, const net::node_config& n, runtime_con
   cfg.restart = cc.restart;
 }
 
-int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::cluster_config& cc,
-                    size_t me) {
+/// Lists this node's view of the cluster at /api/nodes while `node` lives.
+void publish_nodes(const std::shared_ptr<net::cluster_node>& node) {
+  actors::metrics_registry::process().set_nodes_source(
+      [w = std::weak_ptr<net::cluster_node>(node)] {
+        if (auto n = w.lock())
+          return n->node_infos();
+        return std::vector<actors::metrics_registry::node_info>{};
+      });
+}
+
+/// One run of the job on the coordinating node.
+actors::job_report coordinate_once(const pipeline& p, const runtime_config& cfg,
+                                   const net::cluster_config& cc, size_t me) {
   std::shared_ptr<net::cluster_node> node;
   std::mutex mu;
   std::condition_variable cv;
@@ -71,6 +83,7 @@ int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::clu
                                  std::shared_ptr<state::snapshot_store> store) {
     node = std::make_shared<net::cluster_node>(cc, me, sys, g, cfg, std::move(store));
     node->start();
+    publish_nodes(node);
     spdlog::info("coordinator {} listening on {}:{}; waiting for {} other nodes", cc.nodes[me].name,
                  cc.nodes[me].host, cc.nodes[me].port, cc.nodes.size() - 1);
     watchdog = std::thread{[&] {
@@ -94,33 +107,43 @@ int run_coordinator(const pipeline& p, const runtime_config& cfg, const net::clu
     };
     att.on_done = [&](const actors::job_report& r) {
       stop_watchdog();
-      node->shutdown_all(r.ok ? std::string{} : r.error);
+      // A rescale: the other nodes rebuild the job at the new parallelism
+      // and join again.
+      const uint32_t rescale = r.ok && r.rescale_to && r.savepoint ? *r.rescale_to : 0;
+      node->shutdown_all(r.ok ? std::string{} : r.error, rescale);
       node->stop();
     };
     return att;
   };
-  auto t0 = std::chrono::steady_clock::now();
   auto r = actors::execute(p, cfg, attach);
   stop_watchdog();
   if (node)
     node->stop();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (cfg.print_summary || !r.ok)
-    std::fputs(actors::format_summary(p, r, secs).c_str(), stderr);
-  if (!r.ok) {
-    std::fprintf(stderr, "error: %s\n", r.error.c_str());
-    return 1;
-  }
-  return 0;
+  return r;
 }
 
-int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_config& cc,
-               size_t me) {
+int run_coordinator(const pipeline& p, runtime_config cfg, const net::cluster_config& cc,
+                    size_t me) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    auto r = coordinate_once(p, cfg, cc, me);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (auto next = actors::rescaled(r, cfg)) {
+      std::fputs(actors::format_summary(p, r, secs).c_str(), stderr);
+      cfg = *next;
+      continue;
+    }
+    if (cfg.print_summary || !r.ok)
+      std::fputs(actors::format_summary(p, r, secs).c_str(), stderr);
+    return actors::exit_code(r);
+  }
+}
+
+int run_worker(const pipeline& p, runtime_config cfg, const net::cluster_config& cc, size_t me) {
   if (auto err = actors::prepare_process(cfg); !err.empty()) {
     std::fprintf(stderr, "error: %s\n", err.c_str());
     return 2;
   }
-  auto graph = std::make_shared<const actors::job_graph>(p.plan(), cfg);
   std::shared_ptr<state::snapshot_store> store;
   if (!cfg.state_dir.empty()) {
     auto s = state::snapshot_store::open(cfg.state_dir);
@@ -131,30 +154,38 @@ int run_worker(const pipeline& p, const runtime_config& cfg, const net::cluster_
     }
     store = s.value();
   }
-  caf::actor_system_config sys_cfg;
-  sys_cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(1u, cfg.workers)));
-  caf::actor_system sys{sys_cfg};
-  auto node = std::make_shared<net::cluster_node>(cc, me, sys, graph, cfg, store);
-  try {
-    node->start();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
+  for (;;) {
+    auto graph = std::make_shared<const actors::job_graph>(p.plan(), cfg);
+    caf::actor_system_config sys_cfg;
+    sys_cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(1u, cfg.workers)));
+    caf::actor_system sys{sys_cfg};
+    auto node = std::make_shared<net::cluster_node>(cc, me, sys, graph, cfg, store);
+    try {
+      node->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 2;
+    }
+    publish_nodes(node);
+    spdlog::info("node {} listening on {}:{}; joining coordinator {}", cc.nodes[me].name,
+                 cc.nodes[me].host, cc.nodes[me].port, cc.coordinator);
+    const int code = node->run_worker(give_up_after);
+    const uint32_t rescale = node->rescale_to();
+    node->stop();
+    if (code != 0 || rescale == 0)
+      return code;
+    spdlog::info("rescale: the job runs again at parallelism {}", rescale);
+    cfg.parallelism = rescale;
   }
-  spdlog::info("node {} listening on {}:{}; joining coordinator {}", cc.nodes[me].name,
-               cc.nodes[me].host, cc.nodes[me].port, cc.coordinator);
-  const int code = node->run_worker(give_up_after);
-  node->stop();
-  return code;
 }
 
 }  // namespace
 
 int run(const pipeline& p, const runtime_config& given) {
   std::unique_ptr<http_endpoint> http;
-  auto serve = [&http](const runtime_config& c) {
+  auto serve = [&http](const runtime_config& c, const std::string& token) {
     try {
-      http = serve_http(c);
+      http = serve_http(c, token);
       return true;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error: %s\n", e.what());
@@ -162,7 +193,7 @@ int run(const pipeline& p, const runtime_config& given) {
     }
   };
   if (given.cluster_file.empty())
-    return serve(given) ? actors::run_embedded(p, given) : 2;
+    return serve(given, {}) ? actors::run_embedded(p, given) : 2;
   runtime_config cfg = given;
   net::cluster_config cc;
   try {
@@ -183,7 +214,7 @@ int run(const pipeline& p, const runtime_config& given) {
   apply(cc, cc.nodes[*me], cfg);
   if (cfg.http_port < 0)
     cfg.http_port = cc.nodes[*me].http_port;  // --http-port wins over the cluster file
-  if (!serve(cfg))
+  if (!serve(cfg, cc.secret))
     return 2;
   try {
     actors::job_graph g{p.plan(), cfg};

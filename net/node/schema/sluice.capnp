@@ -113,7 +113,10 @@ struct Control {
     }
     deployed :group { attempt @6 :UInt32; tasks @7 :UInt32; }
     cancel :group { attempt @8 :UInt32; reason @9 :Text; }
-    shutdown :group { reason @10 :Text; }
+    shutdown :group {
+      reason @10 :Text;
+      rescaleTo @14 :UInt32;             # 0 = exit; N = the job runs again at parallelism N
+    }
     ok @11 :Void;
     error :group { reason @12 :Text; code @13 :UInt16; }   # code: sluice::net::errc
   }

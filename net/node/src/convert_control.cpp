@@ -57,7 +57,11 @@ void encode(const control& c, C::Builder out) {
                    o.setAttempt(m.attempt);
                    o.setReason(m.reason);
                  },
-                 [&](const shutdown_msg& m) { out.initShutdown().setReason(m.reason); },
+                 [&](const shutdown_msg& m) {
+                   auto b = out.initShutdown();
+                   b.setReason(m.reason);
+                   b.setRescaleTo(m.rescale_to);
+                 },
                  [&](const ok_msg&) { out.setOk(); },
                  [&](const error_msg& m) {
                    auto o = out.initError();
@@ -98,7 +102,7 @@ control decode(C::Reader in, const std::string& field) {
       return cancel_msg{m.getAttempt(), to_string(m.getReason())};
     }
     case C::SHUTDOWN:
-      return shutdown_msg{to_string(in.getShutdown().getReason())};
+      return shutdown_msg{to_string(in.getShutdown().getReason()), in.getShutdown().getRescaleTo()};
     case C::OK:
       return ok_msg{};
     case C::ERROR: {

@@ -2,7 +2,10 @@
 
 #include <kj/compat/http.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace sluice::net {
 
@@ -27,6 +30,35 @@ struct http_server::impl final : kj::HttpService {
     } catch (const std::exception& e) {
       res = {500, "text/plain; charset=utf-8", std::string{"internal error: "} + e.what() + "\n"};
     }
+    if (res.later) {
+      ++pending;
+      auto deadline = timer->now() + res.wait_limit.count() * kj::MILLISECONDS;
+      return wait(kj::mv(res.later), deadline, response).attach(kj::defer([this] { --pending; }));
+    }
+    return send(res, response);
+  }
+
+  kj::Promise<void> wait(std::function<std::optional<http_response>()> later,
+                         kj::TimePoint deadline, Response& response) {
+    std::optional<http_response> res;
+    try {
+      res = later();
+    } catch (const std::exception& e) {
+      res = http_response{500, "text/plain; charset=utf-8",
+                          std::string{"internal error: "} + e.what() + "\n"};
+    }
+    if (!res && timer->now() >= deadline)
+      res =
+          http_response{504, "application/json", "{\"error\":\"no answer within the time limit\"}"};
+    if (res)
+      return send(*res, response);
+    return timer->afterDelay(50 * kj::MILLISECONDS)
+        .then([this, later = kj::mv(later), deadline, &response]() mutable {
+          return wait(kj::mv(later), deadline, response);
+        });
+  }
+
+  kj::Promise<void> send(const http_response& res, Response& response) {
     kj::HttpHeaders out{*table};
     out.set(kj::HttpHeaderId::CONTENT_TYPE, kj::str(res.content_type.c_str()));
     auto body = kj::heapString(res.body.data(), res.body.size());
@@ -39,6 +71,14 @@ struct http_server::impl final : kj::HttpService {
     switch (s) {
       case 200:
         return "OK";
+      case 202:
+        return "Accepted";
+      case 403:
+        return "Forbidden";
+      case 409:
+        return "Conflict";
+      case 504:
+        return "Gateway Timeout";
       case 400:
         return "Bad Request";
       case 401:
@@ -53,6 +93,8 @@ struct http_server::impl final : kj::HttpService {
   }
 
   http_handler handler;
+  kj::Timer* timer = nullptr;
+  std::atomic<int> pending{0};                              ///< Answers waiting for `later`.
   kj::HttpHeaderId authorization = kj::HttpHeaderId::HOST;  // set in the constructor
   kj::Own<kj::HttpHeaderTable> table;
   kj::Own<kj::ConnectionReceiver> listener;
@@ -69,6 +111,7 @@ http_server::http_server(event_loop& loop, const std::string& host, uint16_t por
         .parseAddress(host.c_str(), port)
         .then([this, &io](kj::Own<kj::NetworkAddress> addr) {
           impl_->listener = addr->listen();
+          impl_->timer = &io.provider->getTimer();
           impl_->server = kj::heap<kj::HttpServer>(io.provider->getTimer(), *impl_->table, *impl_);
           impl_->serving =
               impl_->server->listenHttp(*impl_->listener).eagerlyEvaluate([](kj::Exception&&) {
@@ -79,6 +122,10 @@ http_server::http_server(event_loop& loop, const std::string& host, uint16_t por
 }
 
 http_server::~http_server() {
+  // Answers still waiting (e.g. a stop-with-savepoint that just ended the
+  // job) get a last chance to go out.
+  for (int i = 0; i < 40 && impl_->pending.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
   try {
     loop_.call([this] {
       impl_->serving = nullptr;  // cancels serving and every open connection

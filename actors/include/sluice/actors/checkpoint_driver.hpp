@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -46,6 +47,21 @@ public:
     /// task confirmed that its sinks published it.
     bool ends_job = false;
   };
+
+  /// One checkpoint as users see it in the history (newest last).
+  struct record {
+    enum class status { in_progress, completed, aborted };
+    uint64_t id = 0;
+    bool savepoint = false;
+    status state = status::in_progress;
+    int64_t trigger_ms = 0;    ///< On the driver's clock.
+    int64_t duration_ms = -1;  ///< Trigger to completion or abort; -1 while in progress.
+    uint64_t size_bytes = 0;   ///< Snapshot bytes acknowledged so far.
+    int64_t max_sync_ms = 0;   ///< Longest a task was blocked taking its snapshot.
+    std::string failure;       ///< Why it was aborted.
+  };
+  /// Entries the history keeps.
+  static constexpr size_t history_size = 100;
 
   /// `notes` collects what users should hear of (aborted checkpoints, ids
   /// that could not be recorded); `restored` is the checkpoint the run
@@ -93,8 +109,18 @@ public:
   std::optional<uint64_t> last_completed() const noexcept { return last_; }
   std::optional<uint64_t> savepoint() const noexcept { return savepoint_; }
   int64_t max_sync_ms() const noexcept { return max_sync_ms_; }
+  /// The last `history_size` checkpoints and savepoints, oldest first.
+  const std::deque<record>& history() const noexcept { return history_; }
+  /// Changes whenever the history does (for publishing it only then).
+  uint64_t history_version() const noexcept { return history_version_; }
+  /// The reason of the latest aborted checkpoint, or empty.
+  const std::string& last_failure() const noexcept { return last_failure_; }
 
 private:
+  record* find(uint64_t id);
+  void begin_record(uint64_t id, bool savepoint, timestamp now);
+  void end_record(uint64_t id, record::status st, timestamp now, std::string failure);
+
   uint64_t start(uint64_t id, std::vector<std::string>& notes);
   void aborted(const checkpoint_aborted& a, std::vector<std::string>& notes);
 
@@ -114,6 +140,9 @@ private:
   std::optional<uint64_t> last_;
   std::optional<uint64_t> savepoint_;
   int64_t max_sync_ms_ = 0;
+  std::deque<record> history_;
+  uint64_t history_version_ = 0;
+  std::string last_failure_;
 };
 
 }  // namespace sluice::actors

@@ -52,6 +52,10 @@ struct runtime_config {
   /// -1: no HTTP endpoint.
   int http_port = -1;
   std::string http_host = "127.0.0.1";
+  /// File holding the bearer token that the state-changing HTTP endpoints
+  /// (savepoint, cancel, rescale) require of an embedded job; a cluster uses
+  /// its secret. Without either they are refused.
+  std::string http_token_file;
   /// Give up (job fails) when the job has not ended after this long; 0 = never.
   std::chrono::milliseconds timeout{0};
   /// Processing time of the job: its tasks (flush intervals, rate limits,

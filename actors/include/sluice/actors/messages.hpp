@@ -81,7 +81,11 @@ struct job_report {
   std::optional<uint64_t> last_checkpoint;  ///< Latest completed checkpoint or savepoint.
   std::optional<uint64_t> restored_from;    ///< Checkpoint the last attempt started from.
   std::optional<uint64_t> savepoint;        ///< Savepoint taken by stop-with-savepoint.
-  int64_t max_sync_ms = 0;                  ///< Longest a task was blocked taking a snapshot.
+  bool cancelled = false;                   ///< A user cancelled the job (ok is false).
+  /// A user asked to rescale: run the job again at this parallelism from
+  /// `savepoint` (the stop-with-savepoint that ended this run).
+  std::optional<uint32_t> rescale_to;
+  int64_t max_sync_ms = 0;         ///< Longest a task was blocked taking a snapshot.
   std::vector<std::string> notes;  ///< Noteworthy events (aborted checkpoints, skipped snapshots).
 };
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,10 +33,71 @@ struct live_operator {
   std::atomic<uint64_t> input_total{0};
 };
 
-/// One job's figures, as last published by its supervisor (each tick).
+enum class job_state : int { running, restarting, finished, failed, cancelled };
+const char* to_string(job_state s) noexcept;
+
+/// One checkpoint or savepoint in a job's history.
+struct checkpoint_info {
+  uint64_t id = 0;
+  bool savepoint = false;
+  std::string status;        ///< "in_progress", "completed", "aborted"
+  int64_t trigger_ms = 0;    ///< wall clock
+  int64_t duration_ms = -1;  ///< -1 while in progress
+  uint64_t size_bytes = 0;
+  int64_t max_sync_ms = 0;
+  std::string failure;
+};
+
+/// A failure of the job, recovered from or not.
+struct failure_info {
+  int64_t time_ms = 0;        ///< wall clock
+  std::string operator_name;  ///< Empty when not one operator's.
+  int64_t instance = -1;      ///< -1 when not one instance's.
+  std::string cause;
+  bool restarted = false;  ///< The job restarted after it (else it failed).
+};
+
+/// The job's logical graph, as the dashboard draws it.
+struct graph_vertex {
+  uint32_t id = 0;
+  std::string name, uid, kind;  ///< kind: "source", "operator" or "sink"
+  uint32_t parallelism = 0;
+};
+struct graph_edge {
+  uint32_t from = 0, to = 0;
+  std::string partitioning;
+};
+
+/// What a user asked of a running job (HTTP endpoints, signals).
+enum class job_request : int { none, savepoint, stop_with_savepoint, cancel };
+
+/// One job's figures, as last published by its supervisor (each tick), and
+/// the requests users make of it.
 struct live_job {
   std::string job;
   int64_t started_ms = 0;  ///< wall clock at the start of the run
+  std::atomic<int> state{static_cast<int>(job_state::running)};
+  std::atomic<uint32_t> parallelism{0};  ///< the job's default parallelism
+  std::atomic<uint64_t> last_savepoint{0};
+  /// The job has a state directory, so it can take savepoints.
+  std::atomic<bool> can_savepoint{false};
+  /// Set by `request`, taken by the supervisor at its next tick.
+  std::atomic<int> pending_request{0};
+  /// With a stop-with-savepoint: run the job again at this parallelism from
+  /// the savepoint (0: just stop).
+  std::atomic<uint32_t> rescale_to{0};
+  /// Asks the supervisor for `r` (the newest request wins).
+  void request(job_request r) noexcept { pending_request.store(static_cast<int>(r)); }
+  job_request take_request() noexcept {
+    return static_cast<job_request>(pending_request.exchange(0));
+  }
+
+  /// Published under `mtx` (rarely: on changes).
+  mutable std::mutex mtx;
+  std::vector<checkpoint_info> checkpoints;  ///< oldest first
+  std::vector<failure_info> failure_log;     ///< oldest first, the last 100
+  std::vector<graph_vertex> vertices;
+  std::vector<graph_edge> edges;
   std::atomic<uint64_t> checkpoints_completed{0};
   std::atomic<uint64_t> checkpoints_aborted{0};
   std::atomic<uint64_t> last_checkpoint{0};  ///< id of the latest completed one, 0: none
@@ -46,6 +108,11 @@ struct live_job {
 struct job_sample {
   std::string job;
   int64_t started_ms = 0;
+  job_state state = job_state::running;
+  uint32_t parallelism = 0;
+  uint64_t last_savepoint = 0;
+  int64_t last_checkpoint_duration_ms = -1;  ///< of the latest completed one; -1: none
+  uint64_t last_checkpoint_size_bytes = 0;
   uint64_t checkpoints_completed = 0, checkpoints_aborted = 0, last_checkpoint = 0, restarts = 0,
            failures = 0;
 };
@@ -81,6 +148,26 @@ public:
   std::vector<std::shared_ptr<live_operator>> entries_of(const std::string& job) const;
   /// Every live job entry, by name.
   std::vector<job_sample> jobs() const;
+  /// The live job entries themselves (to read their history or make requests).
+  std::vector<std::shared_ptr<live_job>> job_entries() const;
+
+  /// A node of the cluster as this process sees it (`/api/nodes`).
+  struct node_info {
+    std::string name, host;
+    uint32_t port = 0;
+    bool self = false;
+    std::string state;                   ///< "alive", "dead", "unknown"
+    int64_t last_heartbeat_ms_ago = -1;  ///< -1: self or never heard
+  };
+  /// Who reports the cluster's nodes (a cluster node sets it while it runs;
+  /// unset: this process is the only node, "local").
+  void set_nodes_source(std::function<std::vector<node_info>()> f);
+  std::vector<node_info> nodes() const;
+
+  static std::string checkpoints_json(const live_job& j);
+  static std::string failures_json(const live_job& j);
+  static std::string graph_json(const live_job& j);
+  static std::string nodes_json(const std::vector<node_info>& nodes);
 
   /// Prometheus text exposition format (version 0.0.4) of the samples, with
   /// `now_ms` (wall clock) for the watermark lag and the uptime.
@@ -95,6 +182,7 @@ private:
   mutable std::mutex mtx_;
   mutable std::vector<std::weak_ptr<live_operator>> entries_;
   mutable std::vector<std::weak_ptr<live_job>> jobs_;
+  std::function<std::vector<node_info>()> nodes_source_;
 };
 
 }  // namespace sluice::actors

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "sluice/actors/cluster_port.hpp"
 #include "sluice/actors/config.hpp"
@@ -55,6 +56,15 @@ std::string prepare_process(const runtime_config& cfg);
 /// Jobs call `sluice::run` (sluice/run.hpp), which runs this unless the
 /// configuration names a cluster.
 int run_embedded(const pipeline& p, const runtime_config& cfg);
+
+/// After a run that a user stopped to rescale (`job_report::rescale_to`):
+/// the configuration of the next run (that parallelism, from the stop
+/// savepoint), announced on stderr. Else nothing.
+std::optional<runtime_config> rescaled(const job_report& r, const runtime_config& cfg);
+
+/// The process exit code for a run's report, printing its error: 0
+/// finished, 1 failed, 3 cancelled by a user.
+int exit_code(const job_report& r);
 
 /// Adds every runtime option to a CLI11 app (`--help` lists them; docs/api.md
 /// explains each): threads and parallelism, batching and credits, chaining,

@@ -19,18 +19,25 @@ public:
   virtual uint16_t port() const noexcept = 0;
 };
 
-/// Serves the live metrics of this process's operator instances on
-/// `cfg.http_host:cfg.http_port` (nothing when the port is -1): GET /metrics
-/// (Prometheus text format), GET /api/operators (JSON). Prints
+/// Serves this process's live metrics, its job's history and the requests
+/// that change it on `cfg.http_host:cfg.http_port` (nothing when the port
+/// is -1), as docs/http-api.md describes: GET /metrics (Prometheus text
+/// format), GET /api/... (JSON), POST /api/savepoint|cancel|rescale with
+/// `Authorization: Bearer TOKEN` — `token`, else the contents of
+/// `cfg.http_token_file`; without either those are refused (403). Prints
 /// "http: serving on http://HOST:PORT" to stderr. `run` calls it; jobs that
 /// call `execute` themselves may too. Throws std::runtime_error naming the
-/// address when it cannot listen.
-std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg);
+/// address (or the token file) when it cannot serve.
+std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg,
+                                          const std::string& token = {});
 
 /// Runs `p` with `cfg`: embedded unless `cfg.cluster_file` is set, then as
 /// node `cfg.node` of that cluster. Prints the summary (the coordinating
 /// node) or the error to stderr. Returns the process exit code: 0 when the
-/// job finished, 1 when it failed, 2 for a bad configuration.
+/// job finished, 1 when it failed, 2 for a bad configuration, 3 when a user
+/// cancelled it. A rescale request (POST /api/rescale) stops the job with a
+/// savepoint and runs it again at the new parallelism, in the same
+/// processes.
 int run(const pipeline& p, const actors::runtime_config& cfg);
 
 /// Parses the runtime's command-line options (`add_runtime_options`,

@@ -45,9 +45,11 @@ struct cancel_msg {
   friend bool operator==(const cancel_msg&, const cancel_msg&) = default;
 };
 
-/// Coordinator -> node: the job is over, exit.
+/// Coordinator -> node: the job is over, exit — or, with `rescale_to`, it
+/// runs again at that parallelism (a user's rescale): rebuild and rejoin.
 struct shutdown_msg {
   std::string reason;
+  uint32_t rescale_to = 0;
   friend bool operator==(const shutdown_msg&, const shutdown_msg&) = default;
 };
 

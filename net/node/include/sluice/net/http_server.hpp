@@ -1,8 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "sluice/net/event_loop.hpp"
@@ -18,9 +20,18 @@ struct http_request {
 };
 
 struct http_response {
+  http_response() = default;
+  http_response(unsigned s, std::string type, std::string b)
+      : status(s), content_type(std::move(type)), body(std::move(b)) {}
+
   unsigned status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  /// An answer that is not ready yet (e.g. a savepoint in flight): the
+  /// server asks every 50 ms, on its loop, until it returns one or
+  /// `wait_limit` passed (then 504). The fields above are then ignored.
+  std::function<std::optional<http_response>()> later;
+  std::chrono::milliseconds wait_limit{120'000};
 };
 
 /// Runs on the event loop's thread: keep it short and thread-safe.
@@ -31,7 +42,8 @@ using http_handler = std::function<http_response(const http_request&)>;
 /// see `port()`). Requests whose headers take longer than 15 s or exceed
 /// kj-http's limits are refused by kj-http without reaching the handler; a
 /// handler that throws answers 500 with the message. Stops (closing every
-/// connection) in the destructor.
+/// connection) in the destructor, after giving answers still pending (see
+/// `http_response::later`) up to 2 s to be sent.
 class http_server {
 public:
   http_server(event_loop& loop, const std::string& host, uint16_t port, http_handler handler);
