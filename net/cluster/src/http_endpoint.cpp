@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "dashboard.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/net/http_server.hpp"
 #include "sluice/run.hpp"
@@ -35,9 +36,8 @@ net::http_response handle(const net::http_request& req) {
   if (path == "/api/operators")
     return {200, "application/json",
             metrics_registry::json(metrics_registry::process().sample(), wall_ms())};
-  if (path == "/")
-    return {200, "text/plain; charset=utf-8",
-            "Sluice: GET /metrics (Prometheus), GET /api/operators and /api/jobs (JSON)\n"};
+  if (auto page = dashboard_response(path))
+    return *std::move(page);
   return {404, "text/plain; charset=utf-8", fmt::format("no such endpoint: {}\n", path)};
 }
 
