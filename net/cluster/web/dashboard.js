@@ -577,6 +577,8 @@
 
   if (typeof d3 === 'undefined') {
     // Without d3 nothing can be drawn; say so in every panel instead of failing in each.
+    document.getElementById('connection').textContent = 'not polling: d3 is missing';
+    document.getElementById('connection').className = 'connection down';
     ['jobs', 'graph', 'checkpoints', 'failures', 'nodes'].forEach(function (id) {
       say(id, 'd3 is not loaded: this node cannot serve /static/d3.min.js (Debian: apt-get install libjs-d3)', 'error');
     });
