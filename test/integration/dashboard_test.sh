@@ -127,7 +127,8 @@ browser() {
 #   job      data-job of the job panel's summary
 #   panel    "ID<TAB>data-state<TAB>message shown in the panel (empty: none)"
 #   op       "NAME<TAB>records-in<TAB>records-out<TAB>rate-in<TAB>rate-out" per operator box
-# The serialized DOM escapes '<' in text and attribute values, so tags are found by '<'.
+# The serialized DOM escapes '<' in text and attribute values (not in <script> elements: all is
+# looked for after </head>), so tags are found by '<'.
 read_dom() {
   awk '
     { dom = dom $0 "\n" }
@@ -145,6 +146,10 @@ read_dom() {
       return s
     }
     END {
+      # The scripts in <head> are not escaped: everything looked for is after it.
+      h = index(dom, "</head>")
+      if (h == 0) { print "errors\tno </head> in the DOM"; exit }
+      dom = substr(dom, h)
       e = index(dom, "<pre id=\"errors\"")
       printf "errors\t%s\n", e ? text_of(dom, e, "</pre>") : "no #errors element in the DOM"
       b = index(dom, "<body")
