@@ -22,11 +22,15 @@ packages=(
   libspdlog-dev
   libzstd-dev
   libxgboost-dev
+  # Browser libraries: Chart.js inlined in the churn report; d3 and Chart.js served by every
+  # node's dashboard (GET /, read from /usr/share/javascript at request time).
   libjs-chart.js
+  libjs-d3
 )
 
 # `setup.sh --test` adds what only the tests need: a headless browser for the
-# churn report check, and Prometheus (with promtool) for the scrape test
+# churn report check and the dashboard test (test/integration/dashboard_test.sh),
+# and Prometheus (with promtool) for the scrape test
 # (test/integration/prometheus_test.sh). Under systemd the package also starts a
 # prometheus service on :9090; the test does not use it (it starts its own).
 if [[ "${1:-}" == "--test" ]]; then

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dashboard.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/format.hpp"
 #include "sluice/net/http_server.hpp"
@@ -146,11 +147,8 @@ private:
         return json(200, metrics_registry::checkpoints_json(*j));
       return json(200, metrics_registry::failures_json(*j));
     }
-    if (path == "/")
-      return {200, "text/plain; charset=utf-8",
-              "Sluice: GET /metrics (Prometheus), /api/jobs, /api/operators, /api/graph, "
-              "/api/checkpoints, /api/failures, /api/nodes (JSON); POST /api/savepoint, "
-              "/api/cancel, /api/rescale (docs/http-api.md)\n"};
+    if (auto page = dashboard_response(path))
+      return *std::move(page);
     return json_error(404, fmt::format("no such endpoint: {}", path));
   }
 
@@ -253,7 +251,7 @@ std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg,
     throw std::runtime_error(
         fmt::format("cannot serve HTTP on {}:{}: {}", cfg.http_host, cfg.http_port, ex.what()));
   }
-  std::fprintf(stderr, "http: serving on http://%s:%u (/metrics, /api/operators)\n",
+  std::fprintf(stderr, "http: serving on http://%s:%u (dashboard at /, /metrics, /api/...)\n",
                cfg.http_host.c_str(), static_cast<unsigned>(e->port()));
   std::fflush(stderr);
   return e;
