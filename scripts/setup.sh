@@ -19,6 +19,7 @@ packages=(
   libfmt-dev
   libtomlplusplus-dev
   libcli11-dev
+  nlohmann-json3-dev
   libspdlog-dev
   libzstd-dev
   libxgboost-dev

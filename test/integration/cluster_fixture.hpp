@@ -72,6 +72,7 @@ struct cluster_options {
   std::string secret = random_secret();  ///< Every cluster its own; written to a private file.
   bool failover = false;
   std::string extra_toml;  ///< Appended after the settings (e.g. a [constraints] table).
+  bool http = false;       ///< Give every node a free `http_port` (see local_cluster::http_port).
 };
 
 class local_cluster {
@@ -83,6 +84,7 @@ public:
     for (size_t i = 0; i < o.nodes; ++i) {
       names_.push_back("n" + std::to_string(i + 1));
       ports_.push_back(free_port());
+      http_ports_.push_back(o.http ? free_port() : 0);
     }
     write_config(config_path(), o.secret);
   }
@@ -101,6 +103,8 @@ public:
   fs::path config_path() const { return dir_ / "cluster.toml"; }
   fs::path log_path(const std::string& node) const { return dir_ / (node + ".log"); }
   uint16_t port(size_t i) const { return ports_[i]; }
+  /// The HTTP port of node i (cluster_options::http; 0 otherwise).
+  uint16_t http_port(size_t i) const { return http_ports_[i]; }
   const std::vector<std::string>& names() const { return names_; }
 
   /// Writes a cluster file (e.g. with another secret) next to the real one;
@@ -121,7 +125,8 @@ public:
       << opts_.extra_toml << "\n";
     for (size_t i = 0; i < names_.size(); ++i)
       f << "[[nodes]]\nname = \"" << names_[i] << "\"\nhost = \"127.0.0.1\"\nport = " << ports_[i]
-        << "\nworkers = 2\nstate_dir = \"" << (dir_ / "state" / names_[i]).string() << "\"\n";
+        << "\nworkers = 2\nstate_dir = \"" << (dir_ / "state" / names_[i]).string() << "\"\n"
+        << (http_ports_[i] ? "http_port = " + std::to_string(http_ports_[i]) + "\n" : "");
     return path;
   }
 
@@ -197,6 +202,7 @@ private:
   fs::path dir_;
   std::vector<std::string> names_;
   std::vector<uint16_t> ports_;
+  std::vector<uint16_t> http_ports_;
   std::map<std::string, pid_t> pids_;
 };
 
