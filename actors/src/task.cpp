@@ -111,6 +111,7 @@ void task_actor::dispatch(arrival&& a) {
 /// credit goes back upstream unless our own output is backpressured.
 void task_actor::on_data(uint32_t ch, batch_ptr& b) {
   inputs_.on_data(ch);
+  ++batches_in_;
   if (stage_)
     return on_stage_data(ch, b);
   const uint64_t first = chain_->head_metrics().records_in;
@@ -267,6 +268,7 @@ void task_actor::send_credit(uint32_t ch) {
 /// and wake a blocked source.
 void task_actor::on_credit(uint32_t gate, uint32_t target, uint32_t n) {
   outputs_[gate].credit(target, n);
+  publish_task_metrics();
   if (!outputs_.backpressured()) {
     inputs_.return_withheld([this](uint32_t ch) { send_credit(ch); });
     if (driver_ && blocked_) {
@@ -290,6 +292,33 @@ void task_actor::update_idleness() {
 std::string task_actor::upstream_name(uint32_t ch) const {
   const auto& in = spec_.inputs[ch];
   return fmt::format("{}#{}", spec_.graph->vertices()[in.from_vertex].name, in.from_instance);
+}
+
+void task_actor::publish_task_metrics() {
+  if (!chain_)
+    return;
+  // The clock is read only when the output turns backpressured or free.
+  const bool bp = outputs_.backpressured();
+  if (bp != backpressured_since_.has_value()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (bp)
+      backpressured_since_ = now;
+    else
+      backpressured_for_ += now - *std::exchange(backpressured_since_, std::nullopt);
+  }
+  auto bp_time = backpressured_for_;
+  if (backpressured_since_)
+    bp_time += std::chrono::steady_clock::now() - *backpressured_since_;
+  operator_chain::task_figures f;
+  f.batches_in = batches_in_;
+  f.batches_out = outputs_.batches_sent();
+  f.input_held = inputs_.held();
+  f.input_withheld = inputs_.withheld_total();
+  f.credits_in_use = outputs_.in_flight();
+  f.output_waiting = outputs_.waiting();
+  f.backpressured_ms =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(bp_time).count());
+  chain_->publish_task(f);
 }
 
 caf::actor spawn_task(caf::actor_system& sys, task_spec spec) {

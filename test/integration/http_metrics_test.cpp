@@ -127,8 +127,8 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   const fs::path dir = fs::temp_directory_path() / ("sluice-http-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  // 90,000 records at 15,000/s: about 6 s of running job.
-  it::child job{std::string{ORACLE_BIN} + " --count 90000 --keys 100 --rate 15000 --output " +
+  // 180,000 records at 15,000/s: about 12 s of running job.
+  it::child job{std::string{ORACLE_BIN} + " --count 180000 --keys 100 --rate 15000 --output " +
                     (dir / "out").string() + " --http-port 0 --parallelism 2 --state-dir " +
                     (dir / "state").string() + " --checkpoint-ms 200",
                 (dir / "job.log").string()};
@@ -162,6 +162,14 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   BOOST_TEST_MESSAGE("generate records out: " << a << " then " << b);
   BOOST_TEST(b > a);
   BOOST_TEST(counter(second, "sluice_records_in_total", "subtask=\"1\"") > 0);
+  // Batches move, and each task's snapshot size is reported.
+  BOOST_TEST(counter(second, "sluice_batches_out_total", "operator=\"sequence\"") >
+             counter(first, "sluice_batches_out_total", "operator=\"sequence\""));
+  BOOST_TEST(counter(second, "sluice_batches_in_total", "operator=\"track\"") > 0);
+  BOOST_TEST(second.find("# TYPE sluice_output_credits_in_use gauge") != std::string::npos);
+  BOOST_TEST(second.find("# TYPE sluice_backpressured_seconds_total counter") != std::string::npos);
+  BOOST_TEST(counter(second, "sluice_task_state_bytes", "task=\"track\"") > 0);
+  BOOST_TEST(counter(second, "sluice_job_last_checkpoint_size_bytes", "job_name=\"oracle\"") > 0);
 
   // Job figures: uptime, checkpoints completing every 200 ms, no restart.
   BOOST_TEST(second.find("sluice_job_restarts_total{job_name=\"oracle\"} 0") != std::string::npos);
@@ -179,7 +187,7 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   // Sources are marked, with how much of their input they read (the
   // oracle's sequence walks its own way and reports no total: 0).
   const std::regex seq{
-      R"(\{"job":"oracle","name":"sequence"[^}]*"source":true,"input_done":\d+,"input_total":\d+\})"};
+      R"(\{"job":"oracle","name":"sequence"[^}]*"source":true,"input_done":\d+,"input_total":\d+,)"};
   BOOST_TEST_MESSAGE(json.substr(0, 600));
   BOOST_TEST(std::regex_search(json, seq));
 
@@ -196,12 +204,43 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   BOOST_TEST(huge.find("200 OK") == std::string::npos);
   BOOST_TEST(get(port, "/metrics").rfind("HTTP/1.1 200", 0) == 0);
 
+  // Slow clients: 40 connections that send half a request line and stay
+  // silent do not keep others waiting, and the server cuts them off (after
+  // its 5 s header limit).
+  std::vector<int> slow;
+  for (int i = 0; i < 40; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    BOOST_REQUIRE(::send(fd, "GET /metr", 9, MSG_NOSIGNAL) == 9);
+    slow.push_back(fd);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(get(port, "/metrics").rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  size_t cut_off = 0;
+  const auto until = std::chrono::steady_clock::now() + 9s;
+  for (int fd : slow) {
+    char c;
+    pollfd p{fd, POLLIN, 0};
+    while (std::chrono::steady_clock::now() < until && ::poll(&p, 1, 100) == 0) {
+    }
+    if (p.revents != 0 && ::read(fd, &c, 1) <= 0)
+      ++cut_off;
+    ::close(fd);
+  }
+  BOOST_TEST(cut_off == slow.size());
+  BOOST_TEST(get(port, "/metrics").rfind("HTTP/1.1 200", 0) == 0);
+
   // The job finishes normally and its output is exact.
   for (int i = 0; i < 600 && job.running(); ++i)
     std::this_thread::sleep_for(100ms);
   BOOST_REQUIRE(!job.running());
-  const auto check = it::run(std::string{ORACLE_CHECK_BIN} + " --count 90000 --keys 100 --output " +
-                             (dir / "out").string());
+  const auto check = it::run(std::string{ORACLE_CHECK_BIN} +
+                             " --count 180000 --keys 100 --output " + (dir / "out").string());
   BOOST_TEST_MESSAGE(check.output);
   BOOST_TEST(check.code == 0);
   fs::remove_all(dir);

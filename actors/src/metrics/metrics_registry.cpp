@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 #include <tuple>
 
 #include "sluice/format.hpp"
@@ -82,6 +84,7 @@ std::vector<job_sample> metrics_registry::jobs() const {
       j.restarts = e->restarts.load(relaxed);
       j.failures = e->failures.load(relaxed);
       std::lock_guard<std::mutex> history{e->mtx};
+      j.state_sizes = e->state_sizes;
       for (auto it = e->checkpoints.rbegin(); it != e->checkpoints.rend(); ++it)
         if (it->status == "completed") {
           j.last_checkpoint_duration_ms = it->duration_ms;
@@ -154,6 +157,13 @@ std::vector<operator_sample> metrics_registry::sample() const {
       s.dead_letters = e->dead_letters.load(std::memory_order_relaxed);
       s.unconsumed = e->unconsumed.load(std::memory_order_relaxed);
       s.backpressure_events = e->backpressure_events.load(std::memory_order_relaxed);
+      s.batches_in = e->batches_in.load(std::memory_order_relaxed);
+      s.batches_out = e->batches_out.load(std::memory_order_relaxed);
+      s.input_held = e->input_held.load(std::memory_order_relaxed);
+      s.input_withheld = e->input_withheld.load(std::memory_order_relaxed);
+      s.credits_in_use = e->credits_in_use.load(std::memory_order_relaxed);
+      s.output_waiting = e->output_waiting.load(std::memory_order_relaxed);
+      s.backpressured_ms = e->backpressured_ms.load(std::memory_order_relaxed);
       s.watermark_ms = e->watermark_ms.load(std::memory_order_relaxed);
       s.is_source = e->is_source;
       s.input_done = e->input_done.load(std::memory_order_relaxed);
@@ -195,57 +205,101 @@ struct metric {
 
 std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
                                          const std::vector<job_sample>& jobs, int64_t now_ms) {
-  static const metric metrics[] = {
-      {"sluice_records_in_total", "counter", "Records an operator instance took in."},
-      {"sluice_records_out_total", "counter", "Records an operator instance emitted."},
+  struct op_metric {
+    const char* name;
+    const char* type;
+    const char* help;
+    /// The value, or nothing (no line) for this sample.
+    std::optional<int64_t> (*value)(const operator_sample&, int64_t now_ms);
+  };
+  using S = const operator_sample&;
+  static const op_metric metrics[] = {
+      {"sluice_records_in_total", "counter", "Records an operator instance took in.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.records_in);
+       }},
+      {"sluice_records_out_total", "counter", "Records an operator instance emitted.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.records_out);
+       }},
       {"sluice_dead_letters_total", "counter",
-       "Records an operator instance rejected (dead letters)."},
+       "Records an operator instance rejected (dead letters).",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.dead_letters);
+       }},
       {"sluice_unconsumed_records_total", "counter",
-       "Records emitted on ports nobody consumes (e.g. late records)."},
+       "Records emitted on ports nobody consumes (e.g. late records).",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.unconsumed);
+       }},
       {"sluice_backpressure_events_total", "counter",
-       "Times the instance found its output waiting for credit."},
+       "Times the instance found its output waiting for credit.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.backpressure_events);
+       }},
+      {"sluice_backpressured_seconds_total", "counter",
+       "Time the instance's task could not send (its output waited for credit).",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.backpressured_ms);
+       }},
+      {"sluice_batches_in_total", "counter",
+       "Batches the instance's task took from its input channels.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.batches_in);
+       }},
+      {"sluice_batches_out_total", "counter",
+       "Batches the instance's task sent to its output channels.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.batches_out);
+       }},
+      {"sluice_input_held_elements", "gauge",
+       "Input elements held back by a checkpoint barrier alignment.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.input_held);
+       }},
+      {"sluice_input_credits_withheld", "gauge",
+       "Credits the task holds back from upstream while its output is backpressured.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.input_withheld);
+       }},
+      {"sluice_output_credits_in_use", "gauge",
+       "Batches sent that the receivers have not processed yet (their input queues).",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.credits_in_use);
+       }},
+      {"sluice_output_waiting_batches", "gauge", "Batches waiting in the task for credit.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.output_waiting);
+       }},
       {"sluice_watermark_milliseconds", "gauge",
-       "Event time the instance has reached (Unix ms); absent before the first watermark."},
+       "Event time the instance has reached (Unix ms); absent before the first watermark.",
+       [](S x, int64_t) {
+         return x.watermark_ms != INT64_MIN && x.watermark_ms != INT64_MAX
+                    ? std::optional<int64_t>(x.watermark_ms)
+                    : std::nullopt;
+       }},
       {"sluice_watermark_lag_milliseconds", "gauge",
-       "Wall clock minus the instance's watermark (ms)."},
+       "Wall clock minus the instance's watermark (ms).",
+       [](S x, int64_t now) {
+         return x.watermark_ms != INT64_MIN && x.watermark_ms != INT64_MAX
+                    ? std::optional<int64_t>(now - x.watermark_ms)
+                    : std::nullopt;
+       }},
   };
   std::string out;
-  for (size_t m = 0; m < std::size(metrics); ++m) {
-    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", metrics[m].name,
-                   metrics[m].help, metrics[m].name, metrics[m].type);
+  for (auto& m : metrics) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", m.name, m.help, m.name,
+                   m.type);
+    const bool seconds = std::string_view{m.name}.find("_seconds_") != std::string_view::npos;
     for (auto& x : s) {
-      const bool has_wm = x.watermark_ms != INT64_MIN && x.watermark_ms != INT64_MAX;
-      if (m >= 5 && !has_wm)
+      auto v = m.value(x, now_ms);
+      if (!v)
         continue;
-      uint64_t v = 0;
-      int64_t g = 0;
-      switch (m) {
-        case 0:
-          v = x.records_in;
-          break;
-        case 1:
-          v = x.records_out;
-          break;
-        case 2:
-          v = x.dead_letters;
-          break;
-        case 3:
-          v = x.unconsumed;
-          break;
-        case 4:
-          v = x.backpressure_events;
-          break;
-        case 5:
-          g = x.watermark_ms;
-          break;
-        default:
-          g = now_ms - x.watermark_ms;
-          break;
-      }
       fmt::format_to(std::back_inserter(out),
-                     "{}{{job_name=\"{}\",operator=\"{}\",uid=\"{}\",subtask=\"{}\"}} {}\n",
-                     metrics[m].name, label(x.job), label(x.name), label(x.uid), x.instance,
-                     m >= 5 ? fmt::format("{}", g) : fmt::format("{}", v));
+                     "{}{{job_name=\"{}\",operator=\"{}\",uid=\"{}\",subtask=\"{}\"}} {}\n", m.name,
+                     label(x.job), label(x.name), label(x.uid), x.instance,
+                     seconds ? fmt::format("{:.3f}", static_cast<double>(*v) / 1000.0)
+                             : fmt::format("{}", *v));
     }
   }
   static const metric job_metrics[] = {
@@ -262,6 +316,14 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
       {"sluice_job_running", "gauge", "1 while the job runs (or restarts), 0 once it ended."},
       {"sluice_job_failures_total", "counter", "Failures, also those recovered from."},
   };
+  out +=
+      "# HELP sluice_task_state_bytes Snapshot bytes of a task (operator chain) instance in "
+      "the latest checkpoint it acknowledged.\n# TYPE sluice_task_state_bytes gauge\n";
+  for (auto& j : jobs)
+    for (auto& t : j.state_sizes)
+      fmt::format_to(std::back_inserter(out),
+                     "sluice_task_state_bytes{{job_name=\"{}\",task=\"{}\",subtask=\"{}\"}} {}\n",
+                     label(j.job), label(t.task), t.instance, t.bytes);
   for (size_t m = 0; m < std::size(job_metrics); ++m) {
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", job_metrics[m].name,
                    job_metrics[m].help, job_metrics[m].name, job_metrics[m].type);
@@ -344,12 +406,16 @@ std::string metrics_registry::json(const std::vector<operator_sample>& s, int64_
                    ",\"instance\":{},\"parallelism\":{},\"records_in\":{},\"records_out\":{},"
                    "\"dead_letters\":{},\"unconsumed\":{},\"backpressure_events\":{},"
                    "\"watermark_ms\":{},\"watermark_lag_ms\":{},\"source\":{},"
-                   "\"input_done\":{},\"input_total\":{}}}",
+                   "\"input_done\":{},\"input_total\":{},\"batches_in\":{},\"batches_out\":{},"
+                   "\"input_held\":{},\"input_credits_withheld\":{},"
+                   "\"output_credits_in_use\":{},\"output_waiting\":{},"
+                   "\"backpressured_ms\":{}}}",
                    x.instance, x.parallelism, x.records_in, x.records_out, x.dead_letters,
                    x.unconsumed, x.backpressure_events,
                    has_wm ? fmt::format("{}", x.watermark_ms) : "null",
                    has_wm ? fmt::format("{}", now_ms - x.watermark_ms) : "null", x.is_source,
-                   x.input_done, x.input_total);
+                   x.input_done, x.input_total, x.batches_in, x.batches_out, x.input_held,
+                   x.input_withheld, x.credits_in_use, x.output_waiting, x.backpressured_ms);
   }
   out += "]}";
   return out;

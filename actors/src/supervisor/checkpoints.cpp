@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "sluice/actors/fault_injector.hpp"
 #include "supervisor/job_supervisor.hpp"
 
@@ -21,6 +23,19 @@ void job_supervisor::trigger(uint64_t id) {
 void job_supervisor::on_ack(uint64_t id, task_id t, ack_stats stats) {
   if (!checkpoints_ || phase_ == phase::restarting || phase_ == phase::done)
     return;
+  {
+    std::lock_guard<std::mutex> guard{live_->mtx};
+    auto& sizes = live_->state_sizes;
+    auto it = std::find_if(sizes.begin(), sizes.end(), [&](const task_state_size& s) {
+      return s.task == args_.graph->vertices()[t.vertex].name && s.instance == t.instance;
+    });
+    if (it == sizes.end())
+      it = sizes.insert(sizes.end(), {args_.graph->vertices()[t.vertex].name, t.instance, 0, 0});
+    if (id >= it->checkpoint) {
+      it->bytes = stats.bytes;
+      it->checkpoint = id;
+    }
+  }
   auto r = checkpoints_->acknowledge(id, t, stats, clock_->now(), pending_notes_);
   flush_notes();
   if (!r) {

@@ -145,6 +145,15 @@ public:
         give(c);
   }
   uint32_t withheld(uint32_t c) const noexcept { return withheld_[c]; }
+  /// Credits withheld over every channel.
+  uint64_t withheld_total() const noexcept {
+    uint64_t n = 0;
+    for (auto w : withheld_)
+      n += w;
+    return n;
+  }
+  /// Elements held back (before the start, during an alignment).
+  size_t held() const noexcept { return stash_.size() + before_start_.size(); }
 
 private:
   input_gate gate_;

@@ -225,6 +225,20 @@ void operator_chain::publish_metrics() noexcept {
   }
 }
 
+void operator_chain::publish_task(const task_figures& f) noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  for (auto& c : ops_) {
+    auto& l = *c.live;
+    l.batches_in.store(f.batches_in, relaxed);
+    l.batches_out.store(f.batches_out, relaxed);
+    l.input_held.store(f.input_held, relaxed);
+    l.input_withheld.store(f.input_withheld, relaxed);
+    l.credits_in_use.store(f.credits_in_use, relaxed);
+    l.output_waiting.store(f.output_waiting, relaxed);
+    l.backpressured_ms.store(f.backpressured_ms, relaxed);
+  }
+}
+
 std::vector<operator_metrics> operator_chain::metrics() const {
   std::vector<operator_metrics> ms;
   for (auto& c : ops_)

@@ -84,6 +84,14 @@ public:
   /// process's metrics_registry (relaxed stores; once per batch).
   void publish_metrics() noexcept;
 
+  /// Figures of the task running the chain (see live_operator).
+  struct task_figures {
+    uint64_t batches_in = 0, batches_out = 0, input_held = 0, input_withheld = 0,
+             credits_in_use = 0, output_waiting = 0, backpressured_ms = 0;
+  };
+  /// Publishes them on every operator of the chain (relaxed stores).
+  void publish_task(const task_figures& f) noexcept;
+
 private:
   struct link {
     uint32_t node = 0;

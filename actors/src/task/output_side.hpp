@@ -60,6 +60,25 @@ public:
         return true;
     return false;
   }
+  /// Figures over every gate (see output_gate).
+  uint64_t batches_sent() const noexcept {
+    uint64_t n = 0;
+    for (auto& g : gates_)
+      n += g.batches_sent();
+    return n;
+  }
+  uint64_t in_flight() const noexcept {
+    uint64_t n = 0;
+    for (auto& g : gates_)
+      n += g.in_flight();
+    return n;
+  }
+  uint64_t waiting() const noexcept {
+    uint64_t n = 0;
+    for (auto& g : gates_)
+      n += g.waiting();
+    return n;
+  }
   /// Everything emitted was sent.
   bool drained() const noexcept {
     for (auto& g : gates_)

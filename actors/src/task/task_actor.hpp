@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -114,7 +115,14 @@ private:
   bool poll_scheduled_ = false;
   bool flush_scheduled_ = false;
   bool blocked_ = false;  ///< A source poll found the output backpressured.
-  bool idle_ = false;     ///< The outputs were marked idle because every input is.
+  uint64_t batches_in_ = 0;
+  /// Since when the output is backpressured (none: it is not), and the time
+  /// it was before (live metrics).
+  std::optional<std::chrono::steady_clock::time_point> backpressured_since_;
+  std::chrono::steady_clock::duration backpressured_for_{0};
+  /// Publishes the task's figures (after every batch and credit).
+  void publish_task_metrics();
+  bool idle_ = false;  ///< The outputs were marked idle because every input is.
   bool input_ended_ = false;
   bool closed_ = false;
   bool finished_ = false;

@@ -257,6 +257,7 @@ void task_actor::transmit(size_t gate, size_t target, channel_element&& e) {
 /// were first left in a partial batch.
 void task_actor::after_emit() {
   chain_->publish_metrics();
+  publish_task_metrics();
   if (!flush_scheduled_ && outputs_.has_buffered()) {
     flush_scheduled_ = true;
     flush_due_ = clock_->now() + spec_.cfg.flush_interval;

@@ -112,7 +112,10 @@ http_server::http_server(event_loop& loop, const std::string& host, uint16_t por
         .then([this, &io](kj::Own<kj::NetworkAddress> addr) {
           impl_->listener = addr->listen();
           impl_->timer = &io.provider->getTimer();
-          impl_->server = kj::heap<kj::HttpServer>(io.provider->getTimer(), *impl_->table, *impl_);
+          kj::HttpServerSettings settings;
+          settings.headerTimeout = 5 * kj::SECONDS;  // slow or silent clients are cut off
+          impl_->server =
+              kj::heap<kj::HttpServer>(io.provider->getTimer(), *impl_->table, *impl_, settings);
           impl_->serving =
               impl_->server->listenHttp(*impl_->listener).eagerlyEvaluate([](kj::Exception&&) {
               });  // a failed accept ends serving, never the process

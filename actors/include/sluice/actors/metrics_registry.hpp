@@ -25,6 +25,14 @@ struct live_operator {
   std::atomic<uint64_t> dead_letters{0};
   std::atomic<uint64_t> unconsumed{0};
   std::atomic<uint64_t> backpressure_events{0};
+  // Of the task running the operator (shared by the operators chained in it):
+  std::atomic<uint64_t> batches_in{0};        ///< batches taken from input channels
+  std::atomic<uint64_t> batches_out{0};       ///< batches sent to output channels
+  std::atomic<uint64_t> input_held{0};        ///< input elements held back (alignment)
+  std::atomic<uint64_t> input_withheld{0};    ///< credits held back from upstream
+  std::atomic<uint64_t> credits_in_use{0};    ///< batches sent, not yet processed downstream
+  std::atomic<uint64_t> output_waiting{0};    ///< batches waiting for credit
+  std::atomic<uint64_t> backpressured_ms{0};  ///< time the output was backpressured
   /// Event time (ms) the operator has reached; INT64_MIN: none yet.
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   /// Sources: how much of the input is read (source_base::progress).
@@ -55,6 +63,15 @@ struct failure_info {
   int64_t instance = -1;      ///< -1 when not one instance's.
   std::string cause;
   bool restarted = false;  ///< The job restarted after it (else it failed).
+};
+
+/// The snapshot size of one task (a chain of operators) in the latest
+/// checkpoint it acknowledged.
+struct task_state_size {
+  std::string task;  ///< vertex name ("a -> b" for a chain)
+  uint32_t instance = 0;
+  uint64_t bytes = 0;
+  uint64_t checkpoint = 0;
 };
 
 /// The job's logical graph, as the dashboard draws it.
@@ -98,6 +115,7 @@ struct live_job {
   std::vector<failure_info> failure_log;     ///< oldest first, the last 100
   std::vector<graph_vertex> vertices;
   std::vector<graph_edge> edges;
+  std::vector<task_state_size> state_sizes;  ///< by vertex and instance
   std::atomic<uint64_t> checkpoints_completed{0};
   std::atomic<uint64_t> checkpoints_aborted{0};
   std::atomic<uint64_t> last_checkpoint{0};  ///< id of the latest completed one, 0: none
@@ -113,6 +131,7 @@ struct job_sample {
   uint64_t last_savepoint = 0;
   int64_t last_checkpoint_duration_ms = -1;  ///< of the latest completed one; -1: none
   uint64_t last_checkpoint_size_bytes = 0;
+  std::vector<task_state_size> state_sizes;
   uint64_t checkpoints_completed = 0, checkpoints_aborted = 0, last_checkpoint = 0, restarts = 0,
            failures = 0;
 };
@@ -123,6 +142,8 @@ struct operator_sample {
   uint32_t instance = 0, parallelism = 0;
   uint64_t records_in = 0, records_out = 0, dead_letters = 0, unconsumed = 0,
            backpressure_events = 0;
+  uint64_t batches_in = 0, batches_out = 0, input_held = 0, input_withheld = 0, credits_in_use = 0,
+           output_waiting = 0, backpressured_ms = 0;
   int64_t watermark_ms = INT64_MIN;
   bool is_source = false;
   uint64_t input_done = 0, input_total = 0;

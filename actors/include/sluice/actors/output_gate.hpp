@@ -46,7 +46,8 @@ public:
       : part_(std::move(part)),
         batch_size_(batch_size),
         send_(std::move(send)),
-        out_(part_->targets()) {
+        out_(part_->targets()),
+        initial_credits_(credits) {
     for (auto& o : out_)
       o.credits = credits;
   }
@@ -136,6 +137,23 @@ public:
   }
 
   uint32_t credits(size_t t) const noexcept { return out_[t].credits; }
+  /// Batches sent so far (over every target).
+  uint64_t batches_sent() const noexcept { return batches_sent_; }
+  /// Batches sent whose receivers have not processed them yet (credits in
+  /// use), over every target.
+  uint64_t in_flight() const noexcept {
+    uint64_t n = 0;
+    for (auto& o : out_)
+      n += initial_credits_ > o.credits ? initial_credits_ - o.credits : 0;
+    return n;
+  }
+  /// Batches waiting here for credit, over every target.
+  uint64_t waiting() const noexcept {
+    uint64_t n = 0;
+    for (auto& o : out_)
+      n += o.queued_batches;
+    return n;
+  }
   size_t queued_batches(size_t t) const noexcept { return out_[t].queued_batches; }
 
 private:
@@ -158,8 +176,10 @@ private:
     if (e.k == channel_element::kind::watermark)
       o.last_wm = e.wm;
     if (o.queue.empty() && (e.k != channel_element::kind::batch || o.credits > 0)) {
-      if (e.k == channel_element::kind::batch)
+      if (e.k == channel_element::kind::batch) {
         --o.credits;
+        ++batches_sent_;
+      }
       send_(t, std::move(e));
       return;
     }
@@ -177,6 +197,7 @@ private:
           return;
         --o.credits;
         --o.queued_batches;
+        ++batches_sent_;
       }
       send_(t, std::move(e));
       o.queue.pop_front();
@@ -187,6 +208,8 @@ private:
   uint32_t batch_size_;
   send_fn send_;
   std::vector<target_state> out_;
+  uint32_t initial_credits_ = 0;
+  uint64_t batches_sent_ = 0;
 };
 
 }  // namespace sluice::actors

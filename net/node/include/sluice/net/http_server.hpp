@@ -39,7 +39,7 @@ using http_handler = std::function<http_response(const http_request&)>;
 
 /// A small HTTP/1.1 server (kj-http, from the Cap'n Proto package) on an
 /// event loop: serves `handler` on `host:port` (port 0: an ephemeral one,
-/// see `port()`). Requests whose headers take longer than 15 s or exceed
+/// see `port()`). Requests whose headers take longer than 5 s or exceed
 /// kj-http's limits are refused by kj-http without reaching the handler; a
 /// handler that throws answers 500 with the message. Stops (closing every
 /// connection) in the destructor, after giving answers still pending (see
