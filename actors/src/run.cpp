@@ -20,6 +20,7 @@
 #include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/io/tcp_line_server.hpp"
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/logging.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/supervisor.hpp"
@@ -271,6 +272,10 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
         "error: --cluster needs the cluster runtime: call sluice::run from sluice/run.hpp\n");
     return 2;
   }
+  if (auto err = configure_logging(cfg, p.plan().job_name); !err.empty()) {
+    std::fprintf(stderr, "error: %s\n", err.c_str());
+    return 2;
+  }
   std::signal(SIGUSR1, on_savepoint_signal);
   std::signal(SIGUSR2, on_savepoint_signal);
   auto t0 = std::chrono::steady_clock::now();
@@ -382,6 +387,7 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
                  "file for dead letters not consumed by the pipeline");
   app.add_flag_function(
       "--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
+  add_logging_options(app, cfg);
   app.add_option("--http-port", cfg.http_port,
                  "serve live metrics on http://HOST:PORT/metrics (Prometheus) and "
                  "/api/operators (JSON); 0 = an ephemeral port, printed at start")

@@ -21,6 +21,7 @@
 
 #include "sluice/actors/checkpoint_driver.hpp"
 #include "sluice/actors/clock.hpp"
+#include "sluice/actors/logging.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/recovery_watch.hpp"
@@ -86,7 +87,14 @@ private:
   /// A task failed: restart from the latest completed checkpoint if the
   /// restart strategy allows (and the failure is `retryable`), else fail the
   /// job with the cause.
-  void on_failure(const std::string& why, bool retryable = true);
+  /// The operator instance a failure is about (for the log line).
+  struct instance_ref {
+    std::string operator_name;
+    uint32_t instance = 0;
+  };
+
+  void on_failure(const std::string& why, bool retryable = true,
+                  const std::optional<instance_ref>& about = std::nullopt);
 
   /// A recovery made no progress within the limit: the attempt failed; go
   /// on by the restart strategy without waiting for what never came.
@@ -94,7 +102,8 @@ private:
 
   /// Records a failure and asks the restart strategy. False when the job
   /// failed for good (it has been reported); true when a new attempt is due.
-  bool restart_after(const std::string& why, bool retryable = true);
+  bool restart_after(const std::string& why, bool retryable = true,
+                     const std::optional<instance_ref>& about = std::nullopt);
 
   /// The new attempt starts once the restart delay has passed on the
   /// injected clock (checked every tick; at once without a delay).
@@ -104,7 +113,7 @@ private:
 
   // -- the end of a run (supervisor.cpp) -----------------------------------
 
-  void fail_job(const std::string& why);
+  void fail_job(const std::string& why, const std::optional<instance_ref>& about = std::nullopt);
 
   void finish_job();
 
@@ -114,7 +123,10 @@ private:
 
   void flush_notes();
 
-  void log(bool warning, const std::string& s);
+  /// Through `args_.log` when set (as a warning from warn up), else the
+  /// process's logger, about `about` when given.
+  void log(log_level level, const std::string& s,
+           const std::optional<instance_ref>& about = std::nullopt);
 
   supervisor_args args_;
   const runtime_config& cfg_;

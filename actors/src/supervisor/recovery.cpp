@@ -34,15 +34,17 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
                             lost ? lost->detail : why);
         }
         on_failure(fmt::format("task {}#{} stopped unexpectedly: {}",
-                               args_.graph->vertices()[v].name, i, why));
+                               args_.graph->vertices()[v].name, i, why),
+                   true, instance_ref{args_.graph->vertices()[v].name, i});
         return;
       }
 }
 
-void job_supervisor::on_failure(const std::string& why, bool retryable) {
+void job_supervisor::on_failure(const std::string& why, bool retryable,
+                                const std::optional<instance_ref>& about) {
   if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting)
     return;
-  if (!restart_after(why, retryable))
+  if (!restart_after(why, retryable, about))
     return;
   // Wait until every task of the old attempt is down before the new one
   // starts (a task's state directory, ports and sinks are then free).
@@ -65,7 +67,7 @@ void job_supervisor::on_stall(const std::string& why) {
   const auto was = phase_;
   if (was == phase::done)
     return;
-  log(true, why);
+  log(log_level::warn, why);
   phase_ = phase::running;  // let restart_after decide afresh
   if (!restart_after(why))
     return;
@@ -77,24 +79,28 @@ void job_supervisor::on_stall(const std::string& why) {
   redeploy_later();
 }
 
-bool job_supervisor::restart_after(const std::string& why, bool retryable) {
+bool job_supervisor::restart_after(const std::string& why, bool retryable,
+                                   const std::optional<instance_ref>& about) {
   report_.failures.push_back(why);
-  log(true, why);
   if (args_.cluster)
     args_.cluster->cancel(attempt_, why);
   if (checkpoints_)
     checkpoints_->abort_all("job failed: " + why, clock_->now());
   if (!retryable) {
-    fail_job(why);
+    fail_job(why, about);
     return false;
   }
   auto decision = restart_->on_failure(clock_->now());
   if (!decision.restart) {
     fail_job(report_.restarts == 0 ? why
                                    : fmt::format("{} (after {} restarts: {})", why,
-                                                 report_.restarts, decision.reason));
+                                                 report_.restarts, decision.reason),
+             about);
     return false;
   }
+  // A failure recovered from is a warning; one that ends the job is logged
+  // by fail_job, as an error.
+  log(log_level::warn, why, about);
   phase_ = phase::restarting;
   ++attempt_;
   ++report_.restarts;
