@@ -366,7 +366,9 @@ std::string console_progress::render(uint64_t records, double seconds, double fr
 }
 
 void add_runtime_options(CLI::App& app, runtime_config& cfg) {
-  app.add_option("--workers", cfg.workers, "CAF worker threads")->check(CLI::Range(1u, 1024u));
+  app.add_option("--workers", cfg.workers, "CAF worker threads")
+      ->default_str("max(2, hardware threads)")  // not this machine's figure, for the docs
+      ->check(CLI::Range(1u, 1024u));
   app.add_option("--parallelism", cfg.parallelism, "default operator parallelism")
       ->check(CLI::Range(1u, 4096u));
   app.add_option("--batch-size", cfg.batch_size, "records per batch")
@@ -374,6 +376,7 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option_function<int64_t>(
          "--flush-ms", [&cfg](int64_t ms) { cfg.flush_interval = std::chrono::milliseconds{ms}; },
          "max wait of a partly filled batch (ms)")
+      ->default_str(std::to_string(cfg.flush_interval.count()))
       ->check(CLI::Range(int64_t{0}, int64_t{60000}));
   app.add_option("--credits", cfg.credits, "batches in flight per channel")
       ->check(CLI::Range(1u, 1024u));
@@ -395,18 +398,21 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option("--http-host", cfg.http_host, "address the HTTP endpoint binds to")
       ->capture_default_str();
   app.add_option_function<int64_t>(
-      "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; },
-      "fail the job after this long");
+         "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; },
+         "fail the job after this long (0 = never)")
+      ->default_str(std::to_string(cfg.timeout.count() / 1000));
   app.add_option("--state-dir", cfg.state_dir, "directory of durable state (LMDB checkpoints)");
   app.add_option_function<int64_t>(
          "--checkpoint-ms",
          [&cfg](int64_t ms) { cfg.checkpoints.interval = std::chrono::milliseconds{ms}; },
          "checkpoint interval (0 = off)")
+      ->default_str(std::to_string(cfg.checkpoints.interval.count()))
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option_function<int64_t>(
          "--checkpoint-timeout-ms",
          [&cfg](int64_t ms) { cfg.checkpoints.timeout = std::chrono::milliseconds{ms}; },
          "abort checkpoints not complete after this long")
+      ->default_str(std::to_string(cfg.checkpoints.timeout.count()))
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
   app.add_option("--checkpoints-retained", cfg.checkpoints.retained,
                  "completed checkpoints to keep")
@@ -419,6 +425,7 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
          "--recovery-timeout-ms",
          [&cfg](int64_t ms) { cfg.recovery_timeout = std::chrono::milliseconds{ms}; },
          "fail a recovery attempt that makes no progress for this long (0 = wait forever)")
+      ->default_str(std::to_string(cfg.recovery_timeout.count()))
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option("--faults", cfg.faults, "fault-injection rules for testing (also SLUICE_FAULTS)");
   app.add_option_function<uint64_t>(
@@ -431,9 +438,10 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
       "--local", [&cfg](int64_t) { cfg.cluster_file.clear(); },
       "run embedded in this process (the default)");
   app.add_option_function<int64_t>(
-      "--stop-with-savepoint-after-ms",
-      [&cfg](int64_t ms) { cfg.stop_with_savepoint_after = std::chrono::milliseconds{ms}; },
-      "take a savepoint after this long, then stop the job");
+         "--stop-with-savepoint-after-ms",
+         [&cfg](int64_t ms) { cfg.stop_with_savepoint_after = std::chrono::milliseconds{ms}; },
+         "take a savepoint after this long, then stop the job (0 = no)")
+      ->default_str(std::to_string(cfg.stop_with_savepoint_after.count()));
 }
 
 }  // namespace sluice::actors
