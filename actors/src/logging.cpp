@@ -9,6 +9,7 @@
 #include <array>
 #include <ctime>
 #include <mutex>
+#include <tuple>
 
 namespace sluice::actors {
 
@@ -188,6 +189,10 @@ std::string pattern_literal(std::string_view s) {
 
 std::mutex configure_mutex;
 bool configured = false;
+/// The settings in force: configuring the same again keeps the logger, so
+/// that `sluice::run` and `run_embedded` may both configure without
+/// replacing the logger while another thread might be using it.
+std::tuple<log_level, log_format, std::string, std::string> current;
 
 }  // namespace
 
@@ -213,6 +218,10 @@ std::string_view to_string(log_level l) noexcept {
 namespace {
 
 void configure_locked(log_level level, log_format format, log_identity who) {
+  auto wanted = std::tuple{level, format, who.node, who.job};
+  if (configured && wanted == current)
+    return;
+  current = std::move(wanted);
   // Standard error: standard output carries job output (print(), alerts).
   auto logger =
       std::make_shared<spdlog::logger>("sluice", std::make_shared<spdlog::sinks::stderr_sink_mt>());

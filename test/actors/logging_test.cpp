@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(levels_and_formats_parse_by_name) {
   BOOST_TEST(!parse_log_level("INFO"));
   BOOST_TEST((parse_log_format("json") == log_format::json));
   BOOST_TEST(!parse_log_format("xml"));
-  sluice::runtime_config cfg;
+  runtime_config cfg;
   cfg.log_level = "loud";
   BOOST_TEST(configure_logging(cfg, "j") ==
              "invalid --log-level 'loud' (trace|debug|info|warn|error|off)");
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(levels_and_formats_parse_by_name) {
 
 BOOST_AUTO_TEST_CASE(a_bad_value_is_a_usage_error_naming_the_option) {
   auto parse = [](std::vector<std::string> args) {
-    sluice::runtime_config cfg;
+    runtime_config cfg;
     CLI::App app{"t"};
     add_logging_options(app, cfg);
     std::reverse(args.begin(), args.end());

@@ -45,8 +45,9 @@ struct log_subject {
 /// ` [operator#instance]` before the message when it is about one; JSON lines
 /// are `{"time":"2026-01-02T12:00:00.123Z","level":"info","node":"n1",
 /// "job":"wordcount","message":"...","operator":"count","instance":1}`.
-/// Warnings and errors are flushed at once. Not thread-safe with logging from
-/// other threads: call it before the job starts.
+/// Warnings and errors are flushed at once. Replacing the logger is not
+/// safe while other threads log: call it before the job starts (the same
+/// settings again change nothing).
 void configure_logging(log_level level, log_format format, log_identity who);
 
 /// `configure_logging` from `cfg.log_level` / `cfg.log_format` (empty: info,
