@@ -27,9 +27,16 @@ mkdir -p "$demo_dir"
 churn="${root}/build/examples/churn/churn"
 wordcount="${root}/build/examples/wordcount/wordcount"
 
+# Quiet on success: the summary, not the log lines about the job starting and
+# finishing (warnings and errors still show); --log-level LEVEL overrides.
+log_args=(--log-level warn)
+for arg in "$@"; do
+  [[ $arg == --log-level* ]] && log_args=()
+done
+
 if [[ -x "$churn" ]]; then
   output="${demo_dir}/churn"
-  "$churn" --data "$data_dir" --output "$output" "$@"
+  "$churn" --data "$data_dir" --output "$output" "${log_args[@]}" "$@"
 elif [[ -x "$wordcount" ]]; then
   input="${data_dir}/churn_modelling/Churn_Modelling.csv"
   if [[ ! -f "$input" ]]; then
@@ -37,7 +44,7 @@ elif [[ -x "$wordcount" ]]; then
     exit 1
   fi
   output="${demo_dir}/wordcount.csv"
-  "$wordcount" --input "$input" --output "$output" "$@"
+  "$wordcount" --input "$input" --output "$output" "${log_args[@]}" "$@"
 else
   echo "demo: no demo program was built (looked for ${churn} and ${wordcount})" >&2
   exit 1

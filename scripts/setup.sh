@@ -31,11 +31,12 @@ packages=(
 
 # `setup.sh --test` adds what only the tests need: a headless browser for the
 # churn report check and the dashboard test (test/integration/dashboard_test.sh),
-# and Prometheus (with promtool) for the scrape test
-# (test/integration/prometheus_test.sh). Under systemd the package also starts a
+# Prometheus (with promtool) for the scrape test (test/integration/prometheus_test.sh),
+# and jq, which parses the JSON log lines (test/integration/logging_test.sh). Under
+# systemd the package also starts a
 # prometheus service on :9090; the test does not use it (it starts its own).
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(chromium prometheus)
+  packages+=(chromium prometheus jq)
 fi
 
 missing=()

@@ -4,9 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
+
+#include "sluice/actors/logging.hpp"
 
 namespace sluice::actors {
 namespace {
@@ -173,9 +174,8 @@ void fault_injector::at(crash_point p, uint64_t checkpoint) {
     if (r.what != rule::kind::crash || r.fired || r.point != p ||
         (r.checkpoint && *r.checkpoint != checkpoint))
       continue;
-    std::fprintf(stderr, "sluice: injected crash at %s (checkpoint %llu)\n", name(p),
-                 static_cast<unsigned long long>(checkpoint));
-    std::fflush(stderr);
+    // An error: flushed at once, before the process is gone.
+    log(log_level::error, fmt::format("injected crash at {} (checkpoint {})", name(p), checkpoint));
     ::_exit(137);
   }
 }

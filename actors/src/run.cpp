@@ -20,6 +20,7 @@
 #include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/io/tcp_line_server.hpp"
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/logging.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/restart_strategy.hpp"
 #include "sluice/actors/supervisor.hpp"
@@ -277,6 +278,10 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
         "error: --cluster needs the cluster runtime: call sluice::run from sluice/run.hpp\n");
     return 2;
   }
+  if (auto err = configure_logging(cfg, p.plan().job_name); !err.empty()) {
+    std::fprintf(stderr, "error: %s\n", err.c_str());
+    return 2;
+  }
   std::signal(SIGUSR1, on_savepoint_signal);
   std::signal(SIGUSR2, on_savepoint_signal);
   auto t0 = std::chrono::steady_clock::now();
@@ -391,7 +396,9 @@ std::string console_progress::render(uint64_t records, double seconds, double fr
 }
 
 void add_runtime_options(CLI::App& app, runtime_config& cfg) {
-  app.add_option("--workers", cfg.workers, "CAF worker threads")->check(CLI::Range(1u, 1024u));
+  app.add_option("--workers", cfg.workers, "CAF worker threads")
+      ->default_str("max(2, hardware threads)")  // not this machine's figure, for the docs
+      ->check(CLI::Range(1u, 1024u));
   app.add_option("--parallelism", cfg.parallelism, "default operator parallelism")
       ->check(CLI::Range(1u, 4096u));
   app.add_option("--batch-size", cfg.batch_size, "records per batch")
@@ -399,6 +406,7 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option_function<int64_t>(
          "--flush-ms", [&cfg](int64_t ms) { cfg.flush_interval = std::chrono::milliseconds{ms}; },
          "max wait of a partly filled batch (ms)")
+      ->default_str(std::to_string(cfg.flush_interval.count()))
       ->check(CLI::Range(int64_t{0}, int64_t{60000}));
   app.add_option("--credits", cfg.credits, "batches in flight per channel")
       ->check(CLI::Range(1u, 1024u));
@@ -412,6 +420,7 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
                  "file for dead letters not consumed by the pipeline");
   app.add_flag_function(
       "--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
+  add_logging_options(app, cfg);
   app.add_option("--http-port", cfg.http_port,
                  "serve live metrics on http://HOST:PORT/metrics (Prometheus) and "
                  "/api/operators (JSON); 0 = an ephemeral port, printed at start")
@@ -422,18 +431,21 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
                  "file holding the bearer token that POST /api/savepoint, /api/cancel and "
                  "/api/rescale require (a cluster uses its secret)");
   app.add_option_function<int64_t>(
-      "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; },
-      "fail the job after this long");
+         "--timeout-s", [&cfg](int64_t s) { cfg.timeout = std::chrono::seconds{s}; },
+         "fail the job after this long (0 = never)")
+      ->default_str(std::to_string(cfg.timeout.count() / 1000));
   app.add_option("--state-dir", cfg.state_dir, "directory of durable state (LMDB checkpoints)");
   app.add_option_function<int64_t>(
          "--checkpoint-ms",
          [&cfg](int64_t ms) { cfg.checkpoints.interval = std::chrono::milliseconds{ms}; },
          "checkpoint interval (0 = off)")
+      ->default_str(std::to_string(cfg.checkpoints.interval.count()))
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option_function<int64_t>(
          "--checkpoint-timeout-ms",
          [&cfg](int64_t ms) { cfg.checkpoints.timeout = std::chrono::milliseconds{ms}; },
          "abort checkpoints not complete after this long")
+      ->default_str(std::to_string(cfg.checkpoints.timeout.count()))
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
   app.add_option("--checkpoints-retained", cfg.checkpoints.retained,
                  "completed checkpoints to keep")
@@ -446,6 +458,7 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
          "--recovery-timeout-ms",
          [&cfg](int64_t ms) { cfg.recovery_timeout = std::chrono::milliseconds{ms}; },
          "fail a recovery attempt that makes no progress for this long (0 = wait forever)")
+      ->default_str(std::to_string(cfg.recovery_timeout.count()))
       ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option("--faults", cfg.faults, "fault-injection rules for testing (also SLUICE_FAULTS)");
   app.add_option_function<uint64_t>(
@@ -458,9 +471,10 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
       "--local", [&cfg](int64_t) { cfg.cluster_file.clear(); },
       "run embedded in this process (the default)");
   app.add_option_function<int64_t>(
-      "--stop-with-savepoint-after-ms",
-      [&cfg](int64_t ms) { cfg.stop_with_savepoint_after = std::chrono::milliseconds{ms}; },
-      "take a savepoint after this long, then stop the job");
+         "--stop-with-savepoint-after-ms",
+         [&cfg](int64_t ms) { cfg.stop_with_savepoint_after = std::chrono::milliseconds{ms}; },
+         "take a savepoint after this long, then stop the job (0 = no)")
+      ->default_str(std::to_string(cfg.stop_with_savepoint_after.count()));
 }
 
 }  // namespace sluice::actors

@@ -30,6 +30,7 @@
 
 #include "job.hpp"
 #include "report.hpp"
+#include "sluice/actors/logging.hpp"
 #include "sluice/sink/part_file.hpp"
 #include "sluice/state/codec.hpp"
 #include "sluice/state/lmdb_table.hpp"
@@ -309,6 +310,11 @@ int main(int argc, char** argv) {
   app.add_flag("--report-only", report_only, "only stage 2, on the outputs of a finished run");
   sluice::add_runtime_options(app, rt);
   CLI11_PARSE(app, argc, argv);
+  // Log lines on standard error (standard output may carry the alerts).
+  if (auto err = sluice::actors::configure_logging(rt, "churn"); !err.empty()) {
+    std::fprintf(stderr, "churn: %s\n", err.c_str());
+    return 2;
+  }
 
   cfg.data = data;
   cfg.output = output;

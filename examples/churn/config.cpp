@@ -1,10 +1,10 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include <map>
+#include <algorithm>
 #include <stdexcept>
-#include <vector>
 
+#include "config_keys.hpp"
 #include "job.hpp"
 
 namespace churn {
@@ -38,26 +38,18 @@ void take(const toml::table& t, const std::filesystem::path& file, std::string_v
 }
 
 void check_keys(const toml::table& t, const std::filesystem::path& file) {
-  static const std::map<std::string, std::vector<std::string>> known = {
-      {"job", {"mode", "interval_ms", "replay_speedup", "alerts_to"}},
-      {"model",
-       {"label_delay_days", "retrain_every", "holdout_seed", "alert_threshold", "rounds",
-        "max_leaves", "max_depth", "eta"}},
-      {"rules",
-       {"inactivity_days", "loan_asset_share", "offer_min_score", "offer_validity_days",
-        "offer_cooldown_days", "outflow_ratio"}},
-      {"capacity",
-       {"parallelism", "batch_size", "flush_ms", "credits", "source_rate", "compression",
-        "compression_level", "checkpoint_ms"}},
+  auto known = [](std::string_view section, std::string_view key) {
+    return std::any_of(std::begin(config_keys), std::end(config_keys), [&](const config_key& k) {
+      return k.section == section && (key.empty() || k.key == key);
+    });
   };
   for (auto& [section, node] : t) {
-    auto it = known.find(std::string{section.str()});
-    if (it == known.end() || !node.is_table())
+    if (!known(section.str(), {}) || !node.is_table())
       throw std::runtime_error(
           fmt::format("{}: unknown section [{}]", file.string(), section.str()));
     for (auto& [key, v] : *node.as_table()) {
       (void)v;
-      if (std::find(it->second.begin(), it->second.end(), key.str()) == it->second.end())
+      if (!known(section.str(), key.str()))
         throw std::runtime_error(
             fmt::format("{}: [{}] unknown key '{}'", file.string(), section.str(), key.str()));
     }

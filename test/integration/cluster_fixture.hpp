@@ -120,7 +120,10 @@ public:
       << "heartbeat_interval_ms = " << opts_.heartbeat_interval_ms << "\n"
       << "heartbeat_timeout_ms = " << opts_.heartbeat_timeout_ms << "\n"
       << "restart = \"" << opts_.restart << "\"\n"
-      << "failover = " << (opts_.failover ? "true" : "false") << "\n"
+      << "failover = " << (opts_.failover ? "true" : "false")
+      << "\n"
+      // The tests wait for debug lines ("completed checkpoint N").
+      << "log_level = \"debug\"\n"
       << "[checkpoint]\ninterval_ms = " << opts_.checkpoint_ms << "\nretained = 3\n"
       << opts_.extra_toml << "\n";
     for (size_t i = 0; i < names_.size(); ++i)

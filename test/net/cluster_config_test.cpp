@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <unistd.h>
 
@@ -220,3 +221,32 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_named) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(log_level_and_format_are_checked) {
+  auto c = parse_cluster_config(config("log_level = \"debug\"\nlog_format = \"json\"\n"),
+                                "cluster.toml");
+  BOOST_TEST(c.log_level == "debug");
+  BOOST_TEST(c.log_format == "json");
+  auto unset = parse_cluster_config(config(), "cluster.toml");
+  BOOST_TEST(unset.log_level.empty());  // the command line or the default decides
+  BOOST_TEST(error_of(config("log_level = \"loud\"\n")) ==
+             "cluster.toml:4: log_level: unknown value 'loud' (known: trace, debug, info, warn, "
+             "error, off)");
+  BOOST_TEST(error_of(config("log_format = \"xml\"\n")) ==
+             "cluster.toml:4: log_format: unknown value 'xml' (known: text, json)");
+}
+
+BOOST_AUTO_TEST_CASE(every_documented_key_is_accepted) {
+  // The key table is what the loader checks and what docs/options.md lists:
+  // each of its top-level keys must be one the loader knows.
+  std::set<std::string> tables;
+  for (auto& k : cluster_file_keys()) {
+    BOOST_TEST(!k.meaning.empty());
+    if (!k.table.empty())
+      tables.insert(std::string{k.table});
+    else if (k.key != "name" && k.key != "coordinator" && k.key != "secret")
+      BOOST_TEST(error_of(config(std::string{k.key} + " = 1\n"))
+                     .find(std::string{k.key} + ": unknown key") == std::string::npos);
+  }
+  BOOST_TEST((tables == std::set<std::string>{"checkpoint", "constraints", "nodes"}));
+}

@@ -45,7 +45,7 @@ void job_supervisor::on_ack(uint64_t id, task_id t, ack_stats stats) {
   auto& done = r.value();
   if (!done)
     return;
-  log(false,
+  log(log_level::debug,
       fmt::format("completed {} {}", done->savepoint ? "savepoint" : "checkpoint", done->id));
   faults().at(crash_point::before_sink_commit, done->id);
   for (auto& vec : actors_)

@@ -21,6 +21,7 @@
 
 #include "sluice/actors/checkpoint_driver.hpp"
 #include "sluice/actors/clock.hpp"
+#include "sluice/actors/logging.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/recovery_watch.hpp"
@@ -86,7 +87,14 @@ private:
   /// A task failed: restart from the latest completed checkpoint if the
   /// restart strategy allows (and the failure is `retryable`), else fail the
   /// job with the cause.
-  void on_failure(const std::string& why, bool retryable = true);
+  /// The operator instance a failure is about (for the log line).
+  struct instance_ref {
+    std::string operator_name;
+    uint32_t instance = 0;
+  };
+
+  void on_failure(const std::string& why, bool retryable = true,
+                  const std::optional<instance_ref>& about = std::nullopt);
 
   /// A recovery made no progress within the limit: the attempt failed; go
   /// on by the restart strategy without waiting for what never came.
@@ -94,7 +102,8 @@ private:
 
   /// Records a failure and asks the restart strategy. False when the job
   /// failed for good (it has been reported); true when a new attempt is due.
-  bool restart_after(const std::string& why, bool retryable = true);
+  bool restart_after(const std::string& why, bool retryable = true,
+                     const std::optional<instance_ref>& about = std::nullopt);
 
   /// The new attempt starts once the restart delay has passed on the
   /// injected clock (checked every tick; at once without a delay).
@@ -104,7 +113,7 @@ private:
 
   // -- the end of a run (supervisor.cpp) -----------------------------------
 
-  void fail_job(const std::string& why);
+  void fail_job(const std::string& why, const std::optional<instance_ref>& about = std::nullopt);
 
   /// Stops every task at once (a user's cancel): no savepoint, no final
   /// checkpoint; a later run with the state directory resumes from the last
@@ -115,12 +124,9 @@ private:
   /// on at once; returns the savepoint request for the checkpoint driver.
   int take_requests();
 
-  /// Which operator instance a failure is of, when it is one's.
-  struct failure_where {
-    std::string operator_name;
-    int64_t instance = -1;
-  };
-  void record_failure(const failure_where& where, const std::string& why, bool restarted);
+  /// Records a failure in the job's failure log (`/api/failures`).
+  void record_failure(const std::optional<instance_ref>& about, const std::string& why,
+                      bool restarted);
   void describe_graph();
 
   void finish_job();
@@ -131,7 +137,10 @@ private:
 
   void flush_notes();
 
-  void log(bool warning, const std::string& s);
+  /// Through `args_.log` when set (as a warning from warn up), else the
+  /// process's logger, about `about` when given.
+  void log(log_level level, const std::string& s,
+           const std::optional<instance_ref>& about = std::nullopt);
 
   supervisor_args args_;
   const runtime_config& cfg_;
@@ -159,7 +168,6 @@ private:
   void publish_job_metrics() noexcept;
   uint64_t published_history_ = ~uint64_t{0};
   bool cancelled_ = false;
-  failure_where failing_;  ///< Of the failure being handled (on_failure).
   size_t total_ = 0;
   phase phase_ = phase::running;
   uint32_t attempt_ = 0;

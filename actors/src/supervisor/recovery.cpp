@@ -33,19 +33,18 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
           why = fmt::format("node {} lost: {}", args_.cluster->node_name(n),
                             lost ? lost->detail : why);
         }
-        failing_ = {args_.graph->vertices()[v].name, i};
         on_failure(fmt::format("task {}#{} stopped unexpectedly: {}",
-                               args_.graph->vertices()[v].name, i, why));
+                               args_.graph->vertices()[v].name, i, why),
+                   true, instance_ref{args_.graph->vertices()[v].name, i});
         return;
       }
 }
 
-void job_supervisor::on_failure(const std::string& why, bool retryable) {
-  if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting) {
-    failing_ = {};
+void job_supervisor::on_failure(const std::string& why, bool retryable,
+                                const std::optional<instance_ref>& about) {
+  if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting)
     return;
-  }
-  if (!restart_after(why, retryable))
+  if (!restart_after(why, retryable, about))
     return;
   // Wait until every task of the old attempt is down before the new one
   // starts (a task's state directory, ports and sinks are then free).
@@ -68,7 +67,7 @@ void job_supervisor::on_stall(const std::string& why) {
   const auto was = phase_;
   if (was == phase::done)
     return;
-  log(true, why);
+  log(log_level::warn, why);
   phase_ = phase::running;  // let restart_after decide afresh
   if (!restart_after(why))
     return;
@@ -80,27 +79,30 @@ void job_supervisor::on_stall(const std::string& why) {
   redeploy_later();
 }
 
-bool job_supervisor::restart_after(const std::string& why, bool retryable) {
-  const failure_where where = std::exchange(failing_, {});
+bool job_supervisor::restart_after(const std::string& why, bool retryable,
+                                   const std::optional<instance_ref>& about) {
   report_.failures.push_back(why);
-  log(true, why);
   if (args_.cluster)
     args_.cluster->cancel(attempt_, why);
   if (checkpoints_)
     checkpoints_->abort_all("job failed: " + why, clock_->now());
   if (!retryable) {
-    record_failure(where, why, false);
-    fail_job(why);
+    record_failure(about, why, false);
+    fail_job(why, about);
     return false;
   }
   auto decision = restart_->on_failure(clock_->now());
-  record_failure(where, why, decision.restart);
+  record_failure(about, why, decision.restart);
   if (!decision.restart) {
     fail_job(report_.restarts == 0 ? why
                                    : fmt::format("{} (after {} restarts: {})", why,
-                                                 report_.restarts, decision.reason));
+                                                 report_.restarts, decision.reason),
+             about);
     return false;
   }
+  // A failure recovered from is a warning; one that ends the job is logged
+  // by fail_job, as an error.
+  log(log_level::warn, why, about);
   phase_ = phase::restarting;
   ++attempt_;
   ++report_.restarts;

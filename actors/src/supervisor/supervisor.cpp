@@ -36,6 +36,17 @@ caf::behavior job_supervisor::make_behavior() {
   // own exits are handled through monitoring (down messages) instead.
   set_exit_handler([](caf::exit_msg&) {});
   restart_ = parse_restart_strategy(cfg_.restart);
+  {
+    uint32_t tasks = 0;
+    for (auto& v : args_.graph->vertices())
+      tasks += v.parallelism;
+    log(log_level::info,
+        fmt::format("job '{}' starting: {} tasks{}", args_.graph->logical().job_name, tasks,
+                    args_.restore ? fmt::format(", from checkpoint {}", args_.restore->id.value)
+                                  : std::string{}));
+  }
+  for (auto& n : args_.notes)
+    log(log_level::info, n);
   report_.notes = std::move(args_.notes);
   if (args_.store) {
     writer_ = spawn_snapshot_writer(system(), args_.store, caf::actor_cast<caf::actor>(this));
@@ -66,9 +77,9 @@ caf::behavior job_supervisor::make_behavior() {
         if (phase_ == phase::restarting)
           return;
         failed_.insert({v, i});
-        failing_ = {f.operator_name, i};
         // A refused stage fails again in every attempt: no restart.
-        on_failure(f.describe(), f.code != errc::stage_refused);
+        on_failure(f.describe(), f.code != errc::stage_refused,
+                   instance_ref{f.operator_name, f.instance});
       },
       [this](dead_atom, std::vector<dead_letter>& ds) {
         if (auto r = dead_.append(ds); !r)
@@ -168,14 +179,16 @@ void job_supervisor::publish_job_metrics() noexcept {
   live_->state.store(static_cast<int>(st), relaxed);
 }
 
-void job_supervisor::record_failure(const failure_where& where, const std::string& why,
-                                    bool restarted) {
+void job_supervisor::record_failure(const std::optional<instance_ref>& about,
+                                    const std::string& why, bool restarted) {
   failure_info f;
   f.time_ms =
       std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  f.operator_name = where.operator_name;
-  f.instance = where.instance;
+  if (about) {
+    f.operator_name = about->operator_name;
+    f.instance = about->instance;
+  }
   f.cause = why;
   f.restarted = restarted;
   std::lock_guard<std::mutex> guard{live_->mtx};
@@ -219,7 +232,7 @@ void job_supervisor::on_tick() {
   const timestamp now = clock_->now();
   auto v = watch_.check(now);
   if (v.report)
-    log(false, *v.report);
+    log(log_level::info, *v.report);
   if (v.stalled) {
     on_stall(*v.stalled);
     return;
@@ -244,9 +257,10 @@ void job_supervisor::on_tick() {
   check_final_abort();
 }
 
-void job_supervisor::fail_job(const std::string& why) {
+void job_supervisor::fail_job(const std::string& why, const std::optional<instance_ref>& about) {
   if (phase_ == phase::done)
     return;
+  log(log_level::error, "job failed: " + why, about);
   if (args_.cluster)
     args_.cluster->cancel(attempt_, why);
   if (checkpoints_)
@@ -284,6 +298,7 @@ void job_supervisor::finish_job() {
   for (auto& vec : actors_)
     for (auto& a : vec)
       send(a, stop_atom::value, std::string{"job finished"});
+  log(log_level::info, fmt::format("job '{}' finished", args_.graph->logical().job_name));
   report(true, "");
 }
 
@@ -317,7 +332,7 @@ void job_supervisor::report(bool ok, std::string error) {
 }
 
 void job_supervisor::note(std::string s) {
-  log(false, s);
+  log(log_level::info, s);
   report_.notes.push_back(std::move(s));
 }
 
@@ -327,12 +342,23 @@ void job_supervisor::flush_notes() {
   pending_notes_.clear();
 }
 
-void job_supervisor::log(bool warning, const std::string& s) {
-  if (args_.log)
-    args_.log(warning, s);
+void job_supervisor::log(log_level level, const std::string& s,
+                         const std::optional<instance_ref>& about) {
+  if (args_.log) {
+    if (level >= log_level::debug)
+      args_.log(level >= log_level::warn, s);
+    return;
+  }
+  if (about)
+    actors::log(level, log_subject{about->operator_name, about->instance}, s);
+  else
+    actors::log(level, s);
 }
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
+  // Before the supervisor's thread logs anything: never spdlog's own
+  // default logger, which writes to standard output.
+  ensure_logging(args.graph->logical().job_name);
   return sys.spawn<job_supervisor>(std::move(args));
 }
 

@@ -1,9 +1,9 @@
 #include "cluster_node.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "sluice/actors/logging.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/net/protocol_error.hpp"
 
@@ -82,8 +82,10 @@ void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
       // Not malformed: the attempt was cancelled here a moment ago, or the
       // sender's placement is stale. Dropping is safe: the attempt recovers
       // from a checkpoint.
-      spdlog::debug("dropping a '{}' frame for task {}#{} of attempt {}: not running here",
-                    kind_name(f.body), v, i, f.attempt);
+      actors::log(
+          actors::log_level::debug, {graph_->vertices()[v].name, i},
+          fmt::format("dropping a '{}' frame for task {}#{} of attempt {}: not running here",
+                      kind_name(f.body), v, i, f.attempt));
       return;
     }
     task = it->second;

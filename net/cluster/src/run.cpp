@@ -14,6 +14,7 @@
 
 #include "cluster_node.hpp"
 #include "sluice/actors/job_graph.hpp"
+#include "sluice/actors/logging.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/net/cluster_config.hpp"
 
@@ -98,12 +99,6 @@ actors::job_report coordinate_once(const pipeline& p, const runtime_config& cfg,
     att.port = node;
     att.on_supervisor = [&](const caf::actor& sup) {
       node->set_supervisor(sup);
-    };
-    att.log = [](bool warning, const std::string& s) {
-      if (warning)
-        spdlog::warn("{}", s);
-      else
-        spdlog::info("{}", s);
     };
     att.on_done = [&](const actors::job_report& r) {
       stop_watchdog();
@@ -192,8 +187,13 @@ int run(const pipeline& p, const runtime_config& given) {
       return false;
     }
   };
-  if (given.cluster_file.empty())
+  if (given.cluster_file.empty()) {
+    if (auto err = actors::configure_logging(given, p.plan().job_name); !err.empty()) {
+      std::fprintf(stderr, "error: %s\n", err.c_str());
+      return 2;
+    }
     return serve(given, {}) ? actors::run_embedded(p, given) : 2;
+  }
   runtime_config cfg = given;
   net::cluster_config cc;
   try {
@@ -212,6 +212,16 @@ int run(const pipeline& p, const runtime_config& given) {
     return 2;
   }
   apply(cc, cc.nodes[*me], cfg);
+  // Every line names this node and the job; --log-level / --log-format win
+  // over the cluster file.
+  if (cfg.log_level.empty())
+    cfg.log_level = cc.log_level;
+  if (cfg.log_format.empty())
+    cfg.log_format = cc.log_format;
+  if (auto err = actors::configure_logging(cfg, p.plan().job_name); !err.empty()) {
+    std::fprintf(stderr, "error: %s\n", err.c_str());
+    return 2;
+  }
   if (cfg.http_port < 0)
     cfg.http_port = cc.nodes[*me].http_port;  // --http-port wins over the cluster file
   if (!serve(cfg, cc.secret))
@@ -227,10 +237,9 @@ int run(const pipeline& p, const runtime_config& given) {
     std::fprintf(stderr, "error: invalid pipeline '%s': %s\n", p.plan().job_name.c_str(), e.what());
     return 2;
   }
-  spdlog::set_pattern(fmt::format("[%H:%M:%S.%e] [{}] [%l] %v", cc.nodes[*me].name));
   // A node killed or hung must still show what it did last: warnings and
-  // errors reach the log at once, everything else within a second.
-  spdlog::flush_on(spdlog::level::warn);
+  // errors reach the log at once (configure_logging), everything else within
+  // a second.
   spdlog::flush_every(std::chrono::seconds{1});
   return *me == *cc.index_of(cc.coordinator) ? run_coordinator(p, cfg, cc, *me)
                                              : run_worker(p, cfg, cc, *me);

@@ -15,6 +15,54 @@ namespace {
 
 constexpr size_t min_secret_bytes = 16;
 
+/// The cluster file's keys: what `only_known` accepts and what
+/// docs/options.md lists (sluice-options-doc prints this table).
+constexpr config_key keys[] = {
+    {"", "name", "string, required", "cluster name; peers must present it in hello"},
+    {"", "coordinator", "string, required",
+     "name of the node that places and deploys the job; must be one of `nodes`"},
+    {"", "secret", "string",
+     "shared secret, at least 16 bytes; exactly one of `secret` and `secret_file`"},
+    {"", "secret_file", "string",
+     "file holding the secret (trailing newline ignored), relative to the cluster file's "
+     "directory; readable and writable by its owner only (mode 0600 or 0400)"},
+    {"", "heartbeat_interval_ms", "integer, 500", "time between heartbeats to every peer"},
+    {"", "heartbeat_timeout_ms", "integer, 3000",
+     "a peer silent this long is dead; must be greater than the interval"},
+    {"", "failover", "bool, false",
+     "on a dead node, place its instances on the remaining nodes (else wait for it to restart)"},
+    {"", "placement", "string, `\"round-robin\"`",
+     "how instances are spread over nodes; `round-robin` is the only strategy so far"},
+    {"", "restart", "string, `\"none\"`",
+     "restart strategy, as `--restart` (`fixed-delay:attempts=3,delay=1s`, `exponential:...`); "
+     "validated by the runtime"},
+    {"", "log_level", "string, `\"info\"`",
+     "least level of every node's log lines: `trace`, `debug`, `info`, `warn`, `error` or "
+     "`off`; `--log-level` wins"},
+    {"", "log_format", "string, `\"text\"`",
+     "`text`, or `json`: one JSON object per line (time, level, node, job, message; operator "
+     "and instance when about one); `--log-format` wins"},
+    {"checkpoint", "interval_ms", "integer, 0", "time between checkpoints; 0 disables them"},
+    {"checkpoint", "timeout_ms", "integer, 60000", "a checkpoint not complete by then is aborted"},
+    {"checkpoint", "min_pause_ms", "integer, 0",
+     "least time between the end of one checkpoint and the next"},
+    {"checkpoint", "retained", "integer, 3", "completed checkpoints kept per node"},
+    {"constraints", "<operator>", "array of node names",
+     "the nodes the instances of this operator (name or uid) may run on"},
+    {"nodes", "name", "string, required", "unique node name (`--node NAME`)"},
+    {"nodes", "host", "string, required", "address the node binds and peers connect to"},
+    {"nodes", "port", "integer 1..65535, required",
+     "node service port; `host:port` must be unique"},
+    {"nodes", "workers", "integer, 2", "CAF worker threads of the node"},
+    {"nodes", "state_dir", "string, required", "the node's snapshot store directory"},
+    {"nodes", "http_port", "integer, none",
+     "serve the node's live metrics on 127.0.0.1:PORT (`/metrics`, `/api/operators`; 0 = "
+     "ephemeral); `--http-port` wins"},
+};
+
+constexpr std::string_view log_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+constexpr std::string_view log_formats[] = {"text", "json"};
+
 /// Typed, range-checked access to the TOML tree; every failure names
 /// file:line: key.
 class reader {
@@ -29,10 +77,16 @@ public:
     throw config_error(fmt::format("{}: {}: {}", source_, key, what));
   }
 
-  /// Rejects keys the format does not know, so that a typo is an error
+  /// Rejects keys the format does not know (those of `keys` in `table`, and
+  /// at the top level the tables themselves), so that a typo is an error
   /// instead of a silently ignored setting.
-  void only_known(const toml::table& t, const std::string& prefix,
-                  std::initializer_list<std::string_view> known) const {
+  void only_known(const toml::table& t, const std::string& prefix, std::string_view table) const {
+    std::vector<std::string_view> known;
+    for (auto& k : keys) {
+      auto name = k.table == table ? k.key : table.empty() ? k.table : std::string_view{};
+      if (!name.empty() && std::find(known.begin(), known.end(), name) == known.end())
+        known.push_back(name);
+    }
     for (auto&& [k, v] : t) {
       if (std::find(known.begin(), known.end(), k.str()) != known.end())
         continue;
@@ -87,6 +141,20 @@ public:
     return *v;
   }
 
+  /// A string that must be one of `allowed`.
+  template <size_t N>
+  std::optional<std::string> one_of(const toml::table& t, std::string_view key,
+                                    const std::string_view (&allowed)[N]) const {
+    auto s = string(t, key, std::string{key});
+    if (s && std::find(std::begin(allowed), std::end(allowed), *s) == std::end(allowed)) {
+      std::string list;
+      for (auto a : allowed)
+        list += (list.empty() ? "" : ", ") + std::string(a);
+      fail(t.get(key), std::string{key}, fmt::format("unknown value '{}' (known: {})", *s, list));
+    }
+    return s;
+  }
+
   const std::string& source() const noexcept { return source_; }
 
 private:
@@ -128,7 +196,7 @@ node_config parse_node(const reader& r, const toml::node& n, size_t i) {
   const auto* t = n.as_table();
   if (!t)
     r.fail(&n, p, "expected a table ([[nodes]])");
-  r.only_known(*t, p + ".", {"name", "host", "port", "workers", "state_dir", "http_port"});
+  r.only_known(*t, p + ".", "nodes");
   node_config c;
   c.name = r.required_string(*t, "name", p + ".name", &n);
   c.host = r.required_string(*t, "host", p + ".host", &n);
@@ -204,7 +272,7 @@ void parse_checkpoint(const reader& r, const toml::table& root, cluster_config& 
   const auto* t = n->as_table();
   if (!t)
     r.fail(n, "checkpoint", "expected a table ([checkpoint])");
-  r.only_known(*t, "checkpoint.", {"interval_ms", "timeout_ms", "min_pause_ms", "retained"});
+  r.only_known(*t, "checkpoint.", "checkpoint");
   constexpr int64_t day_ms = 86'400'000;
   auto& k = c.checkpoints;
   k.interval =
@@ -246,6 +314,10 @@ void parse_constraints(const reader& r, const toml::table& root, cluster_config&
 
 }  // namespace
 
+std::span<const config_key> cluster_file_keys() noexcept {
+  return keys;
+}
+
 std::optional<size_t> cluster_config::index_of(std::string_view node) const {
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i].name == node)
@@ -262,10 +334,7 @@ cluster_config parse_cluster_config(std::string_view toml_text, std::string sour
         fmt::format("{}:{}: {}", source_name, e.source().begin.line, e.description()));
   }
   const reader r{source_name};
-  r.only_known(root, "",
-               {"name", "coordinator", "secret", "secret_file", "heartbeat_interval_ms",
-                "heartbeat_timeout_ms", "failover", "placement", "restart", "checkpoint",
-                "constraints", "nodes"});
+  r.only_known(root, "", "");
   cluster_config c;
   c.name = r.required_string(root, "name", "name", nullptr);
   parse_nodes(r, root, c);
@@ -295,6 +364,8 @@ cluster_config parse_cluster_config(std::string_view toml_text, std::string sour
     r.fail(root.get("placement"), "placement",
            fmt::format("unknown strategy '{}' (known: round-robin)", c.placement));
   c.restart = r.string(root, "restart", "restart").value_or(c.restart);
+  c.log_level = r.one_of(root, "log_level", log_levels).value_or("");
+  c.log_format = r.one_of(root, "log_format", log_formats).value_or("");
   parse_checkpoint(r, root, c);
   parse_constraints(r, root, c);
   return c;

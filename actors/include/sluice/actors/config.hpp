@@ -88,6 +88,13 @@ struct runtime_config {
   /// Take a savepoint this long after the start, then stop the job (0 = no).
   std::chrono::milliseconds stop_with_savepoint_after{0};
 
+  /// Log lines (see sluice/actors/logging.hpp): the least level shown,
+  /// trace|debug|info|warn|error|off, and the format, text|json (one JSON
+  /// object per line). Empty: the cluster file's `log_level` / `log_format`,
+  /// else info and text.
+  std::string log_level;
+  std::string log_format;
+
   /// Cluster mode: the cluster's TOML file and this node's name in it
   /// (`--cluster FILE --node NAME`); empty runs embedded in one process.
   std::string cluster_file;

@@ -37,7 +37,8 @@ struct cluster_attachment {
   std::function<void(const caf::actor& supervisor)> on_supervisor;
   /// The job ended; runs before the actor system shuts down.
   std::function<void(const job_report&)> on_done;
-  /// Where the supervisor logs notes and failures as they happen.
+  /// Where the supervisor logs notes and failures as they happen; null: the
+  /// process's logger (sluice/actors/logging.hpp).
   std::function<void(bool warning, const std::string&)> log;
 };
 using attach_fn = std::function<cluster_attachment(

@@ -48,8 +48,9 @@ struct supervisor_args {
   /// Cluster mode: places instances over the nodes and reaches the remote
   /// ones (see cluster_port); null runs everything in this process.
   std::shared_ptr<cluster_port> cluster;
-  /// Where notes and failures are logged as they happen (cluster nodes log
-  /// them); they also go into the report. Null: the report only.
+  /// Where notes and failures are logged as they happen, instead of the
+  /// process's logger (logging.hpp: with the operator and instance a
+  /// failure is about); they also go into the report.
   std::function<void(bool warning, const std::string&)> log;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -53,10 +54,27 @@ struct cluster_config {
   std::map<std::string, std::vector<std::string>> constraints;
   checkpoint_settings checkpoints;
   std::string restart = "none";  ///< Restart strategy text, parsed by the runtime.
+  /// Log level and format of every node (`--log-level`, `--log-format`
+  /// win); empty: not set.
+  std::string log_level;
+  std::string log_format;
 
   /// Index of node `name` in `nodes`, or nullopt.
   std::optional<size_t> index_of(std::string_view node) const;
 };
+
+/// One key of the cluster file. The loader accepts exactly the keys of
+/// `cluster_file_keys` (a typo is an error) and docs/options.md lists them
+/// from the same table, so the two cannot drift apart.
+struct config_key {
+  std::string_view table;    ///< "" (top level), "checkpoint", "constraints" or "nodes".
+  std::string_view key;      ///< "<operator>": any key (an operator name or uid).
+  std::string_view type;     ///< Type, default or "required".
+  std::string_view meaning;  ///< Markdown.
+};
+
+/// Every key of the cluster file, in the order the documentation lists them.
+std::span<const config_key> cluster_file_keys() noexcept;
 
 /// Placement strategies the runtime implements.
 inline constexpr std::string_view placement_strategies[] = {"round-robin"};
