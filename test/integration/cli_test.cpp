@@ -15,6 +15,7 @@
 
 #include "cluster_fixture.hpp"
 #include "process.hpp"
+#include "sluice/net/http_client.hpp"
 
 namespace {
 
@@ -23,7 +24,7 @@ using it::cluster_options;
 using it::local_cluster;
 using it::fs::path;
 
-it::result sluice(const std::string& args) {
+it::result run_cli(const std::string& args) {
   auto r = it::run(std::string{SLUICE_BIN} + " " + args);
   BOOST_TEST_MESSAGE("$ sluice " << args << "  -> exit " << r.code << "\n" << r.output);
   return r;
@@ -145,7 +146,7 @@ BOOST_AUTO_TEST_SUITE(cli)
 
 BOOST_AUTO_TEST_CASE(status_and_metrics_of_an_embedded_job_then_unreachable_once_it_ended) {
   embedded_job j{"embedded"};
-  auto st = sluice("status " + j.url() + " --sample-ms 300");
+  auto st = run_cli("status " + j.url() + " --sample-ms 300");
   BOOST_TEST(st.code == 0);
   BOOST_TEST(contains(st.output, "job oracle: "));
   BOOST_TEST(contains(st.output, "checkpoints: "));
@@ -154,17 +155,17 @@ BOOST_AUTO_TEST_CASE(status_and_metrics_of_an_embedded_job_then_unreachable_once
     BOOST_TEST(
         has_line(st.output, std::string{op} + " +" + op + R"( +2/2 +\d+ +\d+ +\S+/s +\S+/s)"), op);
 
-  auto js = sluice("status --json --sample-ms 200 " + j.url());
+  auto js = run_cli("status --json --sample-ms 200 " + j.url());
   BOOST_TEST(js.code == 0);
   BOOST_TEST(contains(js.output, R"("operators": [)"));
   BOOST_TEST(contains(js.output, R"("in_per_s": )"));
   BOOST_TEST(contains(js.output, R"("job": "oracle")"));
 
-  auto m = sluice("metrics " + j.url());
+  auto m = run_cli("metrics " + j.url());
   BOOST_TEST(m.code == 0);
   BOOST_TEST(contains(m.output, "# TYPE sluice_records_in_total counter"));
   BOOST_TEST(contains(m.output, "sluice_job_uptime_seconds{job_name=\"oracle\"}"));
-  auto mj = sluice("metrics --json " + j.url());
+  auto mj = run_cli("metrics --json " + j.url());
   BOOST_TEST(mj.code == 0);
   BOOST_TEST(contains(mj.output, R"("name": "sequence")"));
 
@@ -173,49 +174,49 @@ BOOST_AUTO_TEST_CASE(status_and_metrics_of_an_embedded_job_then_unreachable_once
   BOOST_TEST(contains(check, "lost=0 duplicated=0 mismatched=0"), check);
 
   // The job ended: its port is closed.
-  auto gone = sluice("status " + j.url());
+  auto gone = run_cli("status " + j.url());
   BOOST_TEST(gone.code == 3);
   BOOST_TEST(contains(gone.output, "sluice: job unreachable at 127.0.0.1:" +
                                        std::to_string(j.port) + ": connection refused"));
 }
 
 BOOST_AUTO_TEST_CASE(usage_config_unreachable_and_timeout_errors_have_their_exit_codes) {
-  auto none = sluice("status");
+  auto none = run_cli("status");
   BOOST_TEST(none.code == 2);
   BOOST_TEST(contains(none.output, "say where the job is: --url http://HOST:PORT"));
-  BOOST_TEST(sluice("").code == 2);                                  // no subcommand
-  BOOST_TEST(sluice("rescale --url http://127.0.0.1:1").code == 2);  // no --parallelism
-  auto bad_url = sluice("status --url 127.0.0.1:8080");
+  BOOST_TEST(run_cli("").code == 2);                                  // no subcommand
+  BOOST_TEST(run_cli("rescale --url http://127.0.0.1:1").code == 2);  // no --parallelism
+  auto bad_url = run_cli("status --url 127.0.0.1:8080");
   BOOST_TEST(bad_url.code == 2);
   BOOST_TEST(contains(bad_url.output, "not an http:// URL"));
-  BOOST_TEST(sluice("status --url http://127.0.0.1:1 --cluster x.toml").code == 2);
+  BOOST_TEST(run_cli("status --url http://127.0.0.1:1 --cluster x.toml").code == 2);
 
   {
     cluster_options plain_options;
     plain_options.nodes = 2;
     local_cluster plain{"cli-nohttp", plain_options};
-    auto no_http = sluice("status --cluster " + plain.config_path().string());
+    auto no_http = run_cli("status --cluster " + plain.config_path().string());
     BOOST_TEST(no_http.code == 2);
     BOOST_TEST(
         contains(no_http.output, "node n1 has no http_port in " + plain.config_path().string()));
   }
   local_cluster c{"cli-down", two_nodes_with_http()};  // never started
   const std::string cluster = "--cluster " + c.config_path().string();
-  auto unknown = sluice("status " + cluster + " --node n9");
+  auto unknown = run_cli("status " + cluster + " --node n9");
   BOOST_TEST(unknown.code == 2);
   BOOST_TEST(contains(unknown.output, "no node named 'n9'; the nodes are: n1, n2"));
-  auto down = sluice("status " + cluster + " --node n2");
+  auto down = run_cli("status " + cluster + " --node n2");
   BOOST_TEST(down.code == 3);
   BOOST_TEST(contains(down.output, "sluice: node n2 unreachable at 127.0.0.1:" +
                                        std::to_string(c.http_port(1)) + ": connection refused"));
   auto missing_token =
-      sluice("savepoint " + cluster + " --token-file " + (c.dir() / "no-such-file").string());
+      run_cli("savepoint " + cluster + " --token-file " + (c.dir() / "no-such-file").string());
   BOOST_TEST(missing_token.code == 2);
 
   silent_listener silent;
   const auto start = std::chrono::steady_clock::now();
   auto slow =
-      sluice("status --timeout-ms 300 --url http://127.0.0.1:" + std::to_string(silent.port));
+      run_cli("status --timeout-ms 300 --url http://127.0.0.1:" + std::to_string(silent.port));
   BOOST_TEST(slow.code == 3);
   BOOST_TEST(contains(slow.output, "timed out after 300 ms waiting for the answer"));
   BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
@@ -226,13 +227,13 @@ BOOST_AUTO_TEST_CASE(usage_config_unreachable_and_timeout_errors_have_their_exit
 BOOST_AUTO_TEST_CASE(an_embedded_job_lists_its_checkpoints_and_refuses_changes_without_a_token) {
   embedded_job j{"embedded-cp"};
   std::this_thread::sleep_for(1s);  // checkpoints every 200 ms
-  auto cp = sluice("checkpoints " + j.url());
+  auto cp = run_cli("checkpoints " + j.url());
   BOOST_TEST(cp.code == 0);
   BOOST_TEST(has_line(cp.output, R"( *\d+ +checkpoint +completed +\d\d:\d\d:\d\d +.*)"));
-  auto cpj = sluice("checkpoints --json " + j.url());
+  auto cpj = run_cli("checkpoints --json " + j.url());
   BOOST_TEST(cpj.code == 0);
   BOOST_TEST(contains(cpj.output, R"("status": "completed")"));
-  auto refused = sluice("savepoint " + j.url());
+  auto refused = run_cli("savepoint " + j.url());
   BOOST_TEST(refused.code == 4);
   BOOST_TEST(contains(refused.output, "403 forbidden"));
 }
@@ -245,7 +246,7 @@ BOOST_AUTO_TEST_CASE(a_cluster_takes_a_savepoint_and_rescales_from_2_to_3_exactl
   const uint64_t n = 150000;  // 15 s at 10,000/s: still running after the rescale
   start_and_wait_for_job(c, oracle_args(c.dir() / "out", n, 10000), cluster);
 
-  auto st = sluice("status --sample-ms 300 " + cluster);
+  auto st = run_cli("status --sample-ms 300 " + cluster);
   BOOST_TEST(st.code == 0);
   BOOST_TEST(contains(st.output, "job oracle: running, parallelism 2, up "));
   // Operators summed over both nodes' /api/operators.
@@ -253,33 +254,55 @@ BOOST_AUTO_TEST_CASE(a_cluster_takes_a_savepoint_and_rescales_from_2_to_3_exactl
     BOOST_TEST(has_line(st.output, std::string{op} + " +" + op + R"( +2/2 .*)"), op);
   BOOST_TEST(has_line(st.output, R"(n1 +127\.0\.0\.1:\d+ +alive.*)"));
   BOOST_TEST(has_line(st.output, R"(n2 +127\.0\.0\.1:\d+ +alive.*)"));
-  BOOST_TEST(sluice("status --sample-ms 0 " + cluster + " --node n2").code == 0);
+  BOOST_TEST(run_cli("status --sample-ms 0 " + cluster + " --node n2").code == 0);
+  // The coordinator's cluster-wide view has every instance, its own view only its own.
+  {
+    sluice::net::http_client client;
+    auto all = client.request("GET", "127.0.0.1", c.http_port(0), "/api/operators?scope=cluster",
+                              {}, std::chrono::milliseconds{10'000});
+    auto own = client.request("GET", "127.0.0.1", c.http_port(0), "/api/operators", {},
+                              std::chrono::milliseconds{10'000});
+    BOOST_REQUIRE(all.answered() && own.answered());
+    BOOST_TEST_MESSAGE(all.body);
+    auto count = [](const std::string& body, const std::string& needle) {
+      size_t n = 0;
+      for (auto at = body.find(needle); at != std::string::npos; at = body.find(needle, at + 1))
+        ++n;
+      return n;
+    };
+    for (const char* op : {"sequence", "track", "write"}) {
+      const std::string needle = std::string{R"("name":")"} + op + "\"";
+      BOOST_TEST(count(all.body, needle) == 2u, op);
+      BOOST_TEST(count(own.body, needle) < 2u, op);
+    }
+    BOOST_TEST(contains(all.body, R"("unreachable":[])"));
+  }
 
   // A wrong token is refused (401 → exit 4); so is none at all.
   const auto wrong = c.dir() / "wrong.token";
   std::ofstream{wrong} << "not-the-cluster-secret-0123456789\n";
-  auto refused = sluice("savepoint " + cluster + " --token-file " + wrong.string());
+  auto refused = run_cli("savepoint " + cluster + " --token-file " + wrong.string());
   BOOST_TEST(refused.code == 4);
   BOOST_TEST(contains(refused.output,
                       "sluice: 401 unauthorized: the token was refused (use "
                       "--cluster with the cluster file, or --token-file)"));
-  auto anonymous = sluice("savepoint --url http://127.0.0.1:" + std::to_string(c.http_port(0)));
+  auto anonymous = run_cli("savepoint --url http://127.0.0.1:" + std::to_string(c.http_port(0)));
   BOOST_TEST(anonymous.code == 4);
 
-  auto sp = sluice("savepoint " + cluster);
+  auto sp = run_cli("savepoint " + cluster);
   BOOST_TEST_REQUIRE(sp.code == 0);
   std::smatch m;
   BOOST_REQUIRE(std::regex_search(sp.output, m, std::regex{R"(savepoint (\d+) completed)"}));
   const std::string id = m[1];
-  auto cp = sluice("checkpoints " + cluster);
+  auto cp = run_cli("checkpoints " + cluster);
   BOOST_TEST(cp.code == 0);
   BOOST_TEST(has_line(cp.output, " *" + id + R"( +savepoint +completed .*)"));
-  BOOST_TEST(contains(sluice("status --sample-ms 0 " + cluster).output, "last savepoint " + id));
+  BOOST_TEST(contains(run_cli("status --sample-ms 0 " + cluster).output, "last savepoint " + id));
 
-  auto rs = sluice("rescale --parallelism 3 --timeout 120 " + cluster);
+  auto rs = run_cli("rescale --parallelism 3 --timeout 120 " + cluster);
   BOOST_TEST_REQUIRE(rs.code == 0, c.logs());
   BOOST_TEST(contains(rs.output, "job oracle runs at parallelism 3"));
-  auto after = sluice("status --sample-ms 300 " + cluster);
+  auto after = run_cli("status --sample-ms 300 " + cluster);
   BOOST_TEST(contains(after.output, "job oracle: running, parallelism 3, up "));
   for (const char* op : {"sequence", "track", "write"})
     BOOST_TEST(has_line(after.output, std::string{op} + " +" + op + R"( +3/3 .*)"), op);
@@ -299,13 +322,13 @@ BOOST_AUTO_TEST_CASE(a_cancelled_cluster_job_stops) {
   const std::string cluster = "--cluster " + c.config_path().string();
   start_and_wait_for_job(c, oracle_args(c.dir() / "out", 10'000'000, 5000), cluster);
 
-  auto cancel = sluice("cancel --wait --timeout 60 " + cluster);
+  auto cancel = run_cli("cancel --wait --timeout 60 " + cluster);
   BOOST_TEST(cancel.code == 0);
   BOOST_TEST(contains(cancel.output, "cancelling job oracle"));
   BOOST_TEST(contains(cancel.output, "job oracle stopped"));
   BOOST_TEST_INFO(c.logs());
   BOOST_TEST(c.wait("n1", 30s) != -1);  // the coordinator ends
-  auto gone = sluice("status " + cluster);
+  auto gone = run_cli("status " + cluster);
   BOOST_TEST(gone.code == 3);
   BOOST_TEST(contains(gone.output, "node n1 unreachable at 127.0.0.1:" +
                                        std::to_string(c.http_port(0)) + ": connection refused"));

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include "dashboard.hpp"
 #include "sluice/actors/metrics_registry.hpp"
 #include "sluice/format.hpp"
+#include "sluice/net/http_client.hpp"
 #include "sluice/net/http_server.hpp"
 #include "sluice/run.hpp"
 
@@ -112,9 +114,45 @@ std::function<std::optional<net::http_response>()> await_savepoint(std::shared_p
   };
 }
 
+/// This node's operator instances and those of `peers`, as one
+/// {"operators": [...]} object; peers that did not answer are listed under
+/// "unreachable" with the reason. Runs on a thread of its own (the HTTP
+/// client has its own event loop).
+std::string cluster_operators(const std::vector<http_peer>& peers) {
+  std::string local = metrics_registry::json(metrics_registry::process().sample(), wall_ms());
+  constexpr std::string_view head = "{\"operators\":[", tail = "]}";
+  auto items = [&](const std::string& body) -> std::optional<std::string> {
+    if (body.size() < head.size() + tail.size() || body.compare(0, head.size(), head) != 0 ||
+        body.compare(body.size() - tail.size(), tail.size(), tail) != 0)
+      return std::nullopt;
+    return body.substr(head.size(), body.size() - head.size() - tail.size());
+  };
+  std::string all = *items(local);
+  std::string unreachable;
+  net::http_client client;
+  for (auto& p : peers) {
+    auto r = client.request("GET", p.host, p.port, "/api/operators", {},
+                            std::chrono::milliseconds{2000});
+    std::optional<std::string> got;
+    if (r.answered() && r.status == 200)
+      got = items(r.body);
+    if (got) {
+      if (!got->empty())
+        all += (all.empty() ? "" : ",") + *got;
+      continue;
+    }
+    unreachable += unreachable.empty() ? "" : ",";
+    format::append_json_string(
+        unreachable, fmt::format("{} ({}:{}): {}", p.name, p.host, p.port,
+                                 r.answered() ? fmt::format("status {}", r.status) : r.error));
+  }
+  return fmt::format("{{\"operators\":[{}],\"unreachable\":[{}]}}", all, unreachable);
+}
+
 class handler {
 public:
-  explicit handler(std::string token) : token_(std::move(token)) {}
+  handler(std::string token, std::vector<http_peer> peers)
+      : token_(std::move(token)), peers_(std::move(peers)) {}
 
   net::http_response operator()(const net::http_request& req) const {
     const std::string path = req.url.substr(0, req.url.find('?'));
@@ -122,10 +160,25 @@ public:
       return post(req, path);
     if (req.method != "GET")
       return json_error(405, fmt::format("{} {}: only GET and POST are served", req.method, path));
+    if (path == "/api/operators" && query_param(req.url, "scope") == "cluster")
+      return cluster_wide();
     return get(path);
   }
 
 private:
+  net::http_response cluster_wide() const {
+    auto f = std::make_shared<std::future<std::string>>(
+        std::async(std::launch::async, cluster_operators, peers_));
+    net::http_response res;
+    res.later = [f]() -> std::optional<net::http_response> {
+      if (f->wait_for(std::chrono::seconds{0}) != std::future_status::ready)
+        return std::nullopt;
+      return json(200, f->get());
+    };
+    res.wait_limit = std::chrono::milliseconds{30'000};
+    return res;
+  }
+
   net::http_response get(const std::string& path) const {
     auto& reg = metrics_registry::process();
     if (path == "/metrics")
@@ -207,12 +260,13 @@ private:
   }
 
   std::string token_;
+  std::vector<http_peer> peers_;
 };
 
 class endpoint final : public http_endpoint {
 public:
-  endpoint(const std::string& host, uint16_t port, std::string token)
-      : server_(loop_, host, port, handler{std::move(token)}) {}
+  endpoint(const std::string& host, uint16_t port, std::string token, std::vector<http_peer> peers)
+      : server_(loop_, host, port, handler{std::move(token), std::move(peers)}) {}
   uint16_t port() const noexcept override { return server_.port(); }
 
 private:
@@ -237,7 +291,7 @@ std::string read_token(const std::string& file) {
 }  // namespace
 
 std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg,
-                                          const std::string& token) {
+                                          const std::string& token, std::vector<http_peer> peers) {
   if (cfg.http_port < 0)
     return nullptr;
   std::string t = token;
@@ -246,7 +300,7 @@ std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg,
   std::unique_ptr<http_endpoint> e;
   try {
     e = std::make_unique<endpoint>(cfg.http_host, static_cast<uint16_t>(cfg.http_port),
-                                   std::move(t));
+                                   std::move(t), std::move(peers));
   } catch (const std::exception& ex) {
     throw std::runtime_error(
         fmt::format("cannot serve HTTP on {}:{}: {}", cfg.http_host, cfg.http_port, ex.what()));

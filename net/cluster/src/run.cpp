@@ -178,9 +178,10 @@ int run_worker(const pipeline& p, runtime_config cfg, const net::cluster_config&
 
 int run(const pipeline& p, const runtime_config& given) {
   std::unique_ptr<http_endpoint> http;
-  auto serve = [&http](const runtime_config& c, const std::string& token) {
+  auto serve = [&http](const runtime_config& c, const std::string& token,
+                       std::vector<http_peer> peers = {}) {
     try {
-      http = serve_http(c, token);
+      http = serve_http(c, token, std::move(peers));
       return true;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error: %s\n", e.what());
@@ -224,7 +225,12 @@ int run(const pipeline& p, const runtime_config& given) {
   }
   if (cfg.http_port < 0)
     cfg.http_port = cc.nodes[*me].http_port;  // --http-port wins over the cluster file
-  if (!serve(cfg, cc.secret))
+  std::vector<http_peer> peers;
+  for (size_t n = 0; n < cc.nodes.size(); ++n)
+    if (n != *me && cc.nodes[n].http_port > 0)
+      peers.push_back(
+          {cc.nodes[n].name, cc.nodes[n].host, static_cast<uint16_t>(cc.nodes[n].http_port)});
+  if (!serve(cfg, cc.secret, std::move(peers)))
     return 2;
   try {
     actors::job_graph g{p.plan(), cfg};

@@ -538,7 +538,8 @@
   }
 
   async function poll() {
-    var paths = ['/api/jobs', '/api/graph', '/api/operators', '/api/checkpoints', '/api/failures', '/api/nodes'];
+    // scope=cluster: on a cluster node, also the instances of the other nodes serving HTTP.
+    var paths = ['/api/jobs', '/api/graph', '/api/operators?scope=cluster', '/api/checkpoints', '/api/failures', '/api/nodes'];
     var answers = await Promise.all(paths.map(getJson));
     var now = performance.now();
     var jobs = answers[0], graph = answers[1], operators = answers[2];

@@ -5,6 +5,8 @@
 // operator instances and the job's result is the same as embedded.
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "sluice/actors/run.hpp"
 #include "sluice/pipeline.hpp"
@@ -28,8 +30,17 @@ public:
 /// "http: serving on http://HOST:PORT" to stderr. `run` calls it; jobs that
 /// call `execute` themselves may too. Throws std::runtime_error naming the
 /// address (or the token file) when it cannot serve.
+/// Another node's HTTP endpoint, for the cluster-wide view.
+struct http_peer {
+  std::string name, host;
+  uint16_t port = 0;
+};
+
+/// `peers`: the other nodes serving HTTP; `GET /api/operators?scope=cluster`
+/// adds their operator instances to this node's (what the dashboard shows).
 std::unique_ptr<http_endpoint> serve_http(const actors::runtime_config& cfg,
-                                          const std::string& token = {});
+                                          const std::string& token = {},
+                                          std::vector<http_peer> peers = {});
 
 /// Runs `p` with `cfg`: embedded unless `cfg.cluster_file` is set, then as
 /// node `cfg.node` of that cluster. Prints the summary (the coordinating
