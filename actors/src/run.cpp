@@ -422,8 +422,9 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
       "--quiet", [&cfg](int64_t) { cfg.print_summary = false; }, "no summary on success");
   add_logging_options(app, cfg);
   app.add_option("--http-port", cfg.http_port,
-                 "serve live metrics on http://HOST:PORT/metrics (Prometheus) and "
-                 "/api/operators (JSON); 0 = an ephemeral port, printed at start")
+                 "serve the dashboard (/), Prometheus metrics (/metrics) and the JSON API "
+                 "(/api/..., docs/http-api.md) on http://HOST:PORT; 0 = an ephemeral port, "
+                 "printed at start")
       ->check(CLI::Range(0, 65535));
   app.add_option("--http-host", cfg.http_host, "address the HTTP endpoint binds to")
       ->capture_default_str();
