@@ -11,6 +11,8 @@
 #include <mutex>
 #include <tuple>
 
+#include "sluice/format.hpp"
+
 namespace sluice::actors {
 
 namespace {
@@ -55,86 +57,11 @@ log_level from_spdlog(spdlog::level::level_enum l) noexcept {
   }
 }
 
-/// Length of the valid UTF-8 sequence at the start of `s` (1..4), or 0 when
-/// it is not one (a stray continuation byte, an overlong form, a surrogate,
-/// beyond U+10FFFF, or cut short).
-size_t utf8_sequence(std::string_view s) noexcept {
-  const auto b = [&](size_t i) {
-    return static_cast<unsigned char>(s[i]);
-  };
-  const unsigned char c = b(0);
-  size_t n = 0;
-  uint32_t cp = 0;
-  if (c >= 0xc2 && c <= 0xdf)
-    n = 2, cp = c & 0x1fu;
-  else if (c >= 0xe0 && c <= 0xef)
-    n = 3, cp = c & 0x0fu;
-  else if (c >= 0xf0 && c <= 0xf4)
-    n = 4, cp = c & 0x07u;
-  else
-    return 0;
-  if (s.size() < n)
-    return 0;
-  for (size_t i = 1; i < n; ++i) {
-    if ((b(i) & 0xc0u) != 0x80u)
-      return 0;
-    cp = (cp << 6) | (b(i) & 0x3fu);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
-}
-
-/// `s` as a JSON string: quotes, backslashes and control characters escaped,
-/// and every byte that is not part of valid UTF-8 replaced by U+FFFD, so that
-/// the line parses whatever the message holds.
-void append_json_text(std::string& out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (c < 0x20)
-            fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-          else
-            out += static_cast<char>(c);
-      }
-      ++i;
-      continue;
-    }
-    if (const size_t n = utf8_sequence(s.substr(i)); n > 0) {
-      out.append(s.substr(i, n));
-      i += n;
-    } else {
-      out += "\\ufffd";
-      ++i;
-    }
-  }
-  out += '"';
-}
-
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out += ",\"";
   out += name;
   out += "\":";
-  append_json_text(out, value);
+  format::append_json_string(out, value);  // valid JSON whatever the bytes
 }
 
 /// The json format: one object per line.

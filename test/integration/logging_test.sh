@@ -63,7 +63,7 @@ rc=0
 grep '^{' "$tmp/fail.err" > "$tmp/fail.json" || fail "no JSON line: $(cat "$tmp/fail.err")"
 every_line_json "$tmp/fail.json" local > /dev/null
 jq -e -s 'any(.level == "error" and .operator == "read" and .instance == 0
-                and (.message | contains("no\"such\tfile\\\ufffd")))' "$tmp/fail.json" > /dev/null ||
+                and (.message | contains("no\"such\tfile\\\u00ff")))' "$tmp/fail.json" > /dev/null ||
   fail "no error line about read#0 with the escaped file name: $(cat "$tmp/fail.json")"
 echo "failure: operator and instance named, message escaped"
 

@@ -139,6 +139,12 @@ BOOST_AUTO_TEST_CASE(json_escapes_strings) {
   BOOST_TEST(to_json(std::string{"caf\xc3\xa9"}) == "\"caf\xc3\xa9\"");  // UTF-8 passes through
   BOOST_TEST(to_json(std::string_view{"sv"}) == R"("sv")");
   BOOST_TEST(to_json(std::string{"\0x", 2}) == R"("\u0000x")");
+  // Bytes that are not valid UTF-8 become the code point of the same value:
+  // valid JSON, and the bytes can be recovered.
+  BOOST_TEST(to_json(std::string{"a\xff|\x80|\xc0\xaf|\xed\xa0\x80|\xe2\x82"}) ==
+             R"("a\u00ff|\u0080|\u00c0\u00af|\u00ed\u00a0\u0080|\u00e2\u0082")");
+  BOOST_TEST(to_json(std::string{"\xf0\x9f\x98\x80 \xe2\x82\xac"}) ==
+             "\"\xf0\x9f\x98\x80 \xe2\x82\xac\"");  // 4- and 3-byte sequences pass
 }
 
 BOOST_AUTO_TEST_CASE(json_renders_scalars) {
