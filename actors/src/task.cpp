@@ -297,18 +297,20 @@ std::string task_actor::upstream_name(uint32_t ch) const {
 void task_actor::publish_task_metrics() {
   if (!chain_)
     return;
-  // The clock is read only when the output turns backpressured or free.
+  // The clock is read only when the output turns backpressured or free;
+  // readers add the time since the start of the current backpressure.
   const bool bp = outputs_.backpressured();
-  if (bp != backpressured_since_.has_value()) {
-    const auto now = std::chrono::steady_clock::now();
-    if (bp)
-      backpressured_since_ = now;
-    else
-      backpressured_for_ += now - *std::exchange(backpressured_since_, std::nullopt);
+  if (bp != (backpressured_since_ms_ != 0)) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    if (bp) {
+      backpressured_since_ms_ = now;
+    } else {
+      backpressured_ms_ += std::max<int64_t>(0, now - backpressured_since_ms_);
+      backpressured_since_ms_ = 0;
+    }
   }
-  auto bp_time = backpressured_for_;
-  if (backpressured_since_)
-    bp_time += std::chrono::steady_clock::now() - *backpressured_since_;
   operator_chain::task_figures f;
   f.batches_in = batches_in_;
   f.batches_out = outputs_.batches_sent();
@@ -316,8 +318,8 @@ void task_actor::publish_task_metrics() {
   f.input_withheld = inputs_.withheld_total();
   f.credits_in_use = outputs_.in_flight();
   f.output_waiting = outputs_.waiting();
-  f.backpressured_ms =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(bp_time).count());
+  f.backpressured_ms = static_cast<uint64_t>(backpressured_ms_);
+  f.backpressured_since_ms = backpressured_since_ms_;
   chain_->publish_task(f);
 }
 

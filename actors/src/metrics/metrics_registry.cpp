@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string_view>
 #include <tuple>
@@ -139,6 +140,9 @@ std::vector<std::shared_ptr<live_operator>> metrics_registry::entries_of(
 }
 
 std::vector<operator_sample> metrics_registry::sample() const {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   std::vector<operator_sample> out;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -164,6 +168,9 @@ std::vector<operator_sample> metrics_registry::sample() const {
       s.credits_in_use = e->credits_in_use.load(std::memory_order_relaxed);
       s.output_waiting = e->output_waiting.load(std::memory_order_relaxed);
       s.backpressured_ms = e->backpressured_ms.load(std::memory_order_relaxed);
+      if (const int64_t since = e->backpressured_since_ms.load(std::memory_order_relaxed);
+          since > 0 && now > since)
+        s.backpressured_ms += static_cast<uint64_t>(now - since);
       s.watermark_ms = e->watermark_ms.load(std::memory_order_relaxed);
       s.is_source = e->is_source;
       s.input_done = e->input_done.load(std::memory_order_relaxed);

@@ -236,6 +236,7 @@ void operator_chain::publish_task(const task_figures& f) noexcept {
     l.credits_in_use.store(f.credits_in_use, relaxed);
     l.output_waiting.store(f.output_waiting, relaxed);
     l.backpressured_ms.store(f.backpressured_ms, relaxed);
+    l.backpressured_since_ms.store(f.backpressured_since_ms, relaxed);
   }
 }
 

@@ -88,6 +88,7 @@ public:
   struct task_figures {
     uint64_t batches_in = 0, batches_out = 0, input_held = 0, input_withheld = 0,
              credits_in_use = 0, output_waiting = 0, backpressured_ms = 0;
+    int64_t backpressured_since_ms = 0;  ///< wall clock; 0: not backpressured
   };
   /// Publishes them on every operator of the chain (relaxed stores).
   void publish_task(const task_figures& f) noexcept;

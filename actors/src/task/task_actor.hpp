@@ -118,8 +118,8 @@ private:
   uint64_t batches_in_ = 0;
   /// Since when the output is backpressured (none: it is not), and the time
   /// it was before (live metrics).
-  std::optional<std::chrono::steady_clock::time_point> backpressured_since_;
-  std::chrono::steady_clock::duration backpressured_for_{0};
+  int64_t backpressured_since_ms_ = 0;  ///< wall clock; 0: not backpressured
+  int64_t backpressured_ms_ = 0;        ///< before the current backpressure
   /// Publishes the task's figures (after every batch and credit).
   void publish_task_metrics();
   bool idle_ = false;  ///< The outputs were marked idle because every input is.

@@ -206,7 +206,7 @@
       if (!op) {
         op = {key: key, job: i.job, name: i.name, uid: i.uid, parallelism: i.parallelism,
               source: false, instances: 0, records_in: 0, records_out: 0, dead_letters: 0,
-              unconsumed: 0, backpressure_events: 0, watermark_lag_ms: null};
+              unconsumed: 0, backpressure_events: 0, backpressured_ms: 0, watermark_lag_ms: null};
         ops.set(key, op);
       }
       op.instances += 1;
@@ -216,6 +216,7 @@
       op.dead_letters += i.dead_letters || 0;
       op.unconsumed += i.unconsumed || 0;
       op.backpressure_events += i.backpressure_events || 0;
+      op.backpressured_ms += i.backpressured_ms || 0;
       // The operator is as far behind as its slowest instance.
       if (!dash(i.watermark_lag_ms))
         op.watermark_lag_ms = Math.max(op.watermark_lag_ms === null ? -Infinity : op.watermark_lag_ms,
@@ -241,8 +242,14 @@
         op.rate_in = Math.max(0, (op.records_in - before.records_in) / seconds);
         op.rate_out = Math.max(0, (op.records_out - before.records_out) / seconds);
       }
-      op.backpressured = op.backpressure_events > before.backpressure_events;
+      // The share of the time its instances' output waited for credit (the
+      // node adds the time of a backpressure still going on), else events rising.
+      op.backpressure_share = seconds > 0
+        ? Math.min(1, Math.max(0, (op.backpressured_ms - before.backpressured_ms) /
+                                   (seconds * 1000 * Math.max(1, op.instances))))
+        : 0;
       op.backpressure_rise = op.backpressure_events - before.backpressure_events;
+      op.backpressured = op.backpressure_share >= 0.1 || op.backpressure_rise > 0;
     });
     previous = {time: now, ops: ops, uptimes: uptimes};
   }
@@ -418,7 +425,8 @@
         .text(function (v) {
           var line = boxLines(v)[i];
           if (i === 3 && v.op && v.op.backpressured)
-            line = 'backpressure rising (+' + v.op.backpressure_rise + ')' + (line ? ' · ' + line : '');
+            line = 'backpressured ' + Math.round(100 * v.op.backpressure_share) + '% of the time' +
+              (line ? ' · ' + line : '');
           return line;
         })
         .attr('class', function (v) {

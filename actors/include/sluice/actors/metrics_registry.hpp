@@ -32,7 +32,10 @@ struct live_operator {
   std::atomic<uint64_t> input_withheld{0};    ///< credits held back from upstream
   std::atomic<uint64_t> credits_in_use{0};    ///< batches sent, not yet processed downstream
   std::atomic<uint64_t> output_waiting{0};    ///< batches waiting for credit
-  std::atomic<uint64_t> backpressured_ms{0};  ///< time the output was backpressured
+  std::atomic<uint64_t> backpressured_ms{0};  ///< time backpressured, up to the last change
+  /// Wall clock (ms) since when the output is backpressured; 0: it is not.
+  /// Readers add the time since, so the figure grows while a task is stuck.
+  std::atomic<int64_t> backpressured_since_ms{0};
   /// Event time (ms) the operator has reached; INT64_MIN: none yet.
   std::atomic<int64_t> watermark_ms{INT64_MIN};
   /// Sources: how much of the input is read (source_base::progress).
