@@ -276,6 +276,12 @@ BOOST_AUTO_TEST_CASE(a_cluster_takes_a_savepoint_and_rescales_from_2_to_3_exactl
       BOOST_TEST(count(own.body, needle) < 2u, op);
     }
     BOOST_TEST(contains(all.body, R"("unreachable":[])"));
+    // Each node reports its peers' heartbeat state to Prometheus.
+    auto m = client.request("GET", "127.0.0.1", c.http_port(0), "/metrics", {},
+                            std::chrono::milliseconds{10'000});
+    BOOST_REQUIRE(m.answered());
+    BOOST_TEST(contains(m.body, R"(sluice_node_peer_up{node="n1",peer="n2"} 1)"));
+    BOOST_TEST(contains(m.body, R"(sluice_node_peer_heartbeat_age_seconds{node="n1",peer="n2"} )"));
   }
 
   // A wrong token is refused (401 → exit 4); so is none at all.

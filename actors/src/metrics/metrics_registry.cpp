@@ -211,7 +211,8 @@ struct metric {
 }  // namespace
 
 std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
-                                         const std::vector<job_sample>& jobs, int64_t now_ms) {
+                                         const std::vector<job_sample>& jobs, int64_t now_ms,
+                                         const std::vector<node_info>& nodes) {
   struct op_metric {
     const char* name;
     const char* type;
@@ -323,6 +324,32 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
       {"sluice_job_running", "gauge", "1 while the job runs (or restarts), 0 once it ended."},
       {"sluice_job_failures_total", "counter", "Failures, also those recovered from."},
   };
+  bool peers = false;
+  for (auto& n : nodes)
+    peers = peers || !n.self;
+  if (peers) {
+    std::string self;
+    for (auto& n : nodes)
+      if (n.self)
+        self = n.name;
+    out +=
+        "# HELP sluice_node_peer_up 1 while this node hears the peer's heartbeats, 0 once it "
+        "declared it dead or never heard it.\n# TYPE sluice_node_peer_up gauge\n";
+    for (auto& n : nodes)
+      if (!n.self)
+        fmt::format_to(std::back_inserter(out),
+                       "sluice_node_peer_up{{node=\"{}\",peer=\"{}\"}} {}\n", label(self),
+                       label(n.name), n.state == "alive" ? 1 : 0);
+    out +=
+        "# HELP sluice_node_peer_heartbeat_age_seconds Time since this node last heard the "
+        "peer.\n# TYPE sluice_node_peer_heartbeat_age_seconds gauge\n";
+    for (auto& n : nodes)
+      if (!n.self && n.last_heartbeat_ms_ago >= 0)
+        fmt::format_to(std::back_inserter(out),
+                       "sluice_node_peer_heartbeat_age_seconds{{node=\"{}\",peer=\"{}\"}} {:.3f}\n",
+                       label(self), label(n.name),
+                       static_cast<double>(n.last_heartbeat_ms_ago) / 1000.0);
+  }
   out +=
       "# HELP sluice_task_state_bytes Snapshot bytes of a task (operator chain) instance in "
       "the latest checkpoint it acknowledged.\n# TYPE sluice_task_state_bytes gauge\n";

@@ -183,7 +183,7 @@ private:
     auto& reg = metrics_registry::process();
     if (path == "/metrics")
       return {200, "text/plain; version=0.0.4; charset=utf-8",
-              metrics_registry::prometheus(reg.sample(), reg.jobs(), wall_ms())};
+              metrics_registry::prometheus(reg.sample(), reg.jobs(), wall_ms(), reg.nodes())};
     if (path == "/api/jobs")
       return json(200, metrics_registry::jobs_json(reg.jobs(), wall_ms()));
     if (path == "/api/operators")

@@ -195,8 +195,11 @@ public:
 
   /// Prometheus text exposition format (version 0.0.4) of the samples, with
   /// `now_ms` (wall clock) for the watermark lag and the uptime.
+  /// `nodes` (this node's view of the cluster) adds each peer's heartbeat
+  /// state: `sluice_node_peer_up` and `sluice_node_peer_heartbeat_age_seconds`.
   static std::string prometheus(const std::vector<operator_sample>& s,
-                                const std::vector<job_sample>& jobs, int64_t now_ms);
+                                const std::vector<job_sample>& jobs, int64_t now_ms,
+                                const std::vector<node_info>& nodes = {});
   /// The operators as a JSON object: {"operators": [...]}.
   static std::string json(const std::vector<operator_sample>& s, int64_t now_ms);
   /// The jobs as a JSON object: {"jobs": [...]}.
