@@ -263,8 +263,11 @@ BOOST_AUTO_TEST_CASE(savepoint_rescale_and_cancel_over_http) {
   const std::string args = " --count 400000 --keys 100 --output " + (dir / "out").string() +
                            " --state-dir " + (dir / "state").string() + " --checkpoint-ms 200";
   // 400,000 records at 20,000/s: 20 s, longer than the test needs.
+  // One injected failure early on, recovered from by a restart.
   it::child job{std::string{ORACLE_BIN} + args + " --rate 20000 --parallelism 2 --http-port 0" +
-                    " --http-token-file " + (dir / "token").string(),
+                    " --http-token-file " + (dir / "token").string() +
+                    " --faults throw:operator=track,instance=1,record=1500"
+                    " --restart fixed-delay:attempts=3,delay=100ms",
                 (dir / "job.log").string()};
   const uint16_t port = printed_port(dir / "job.log");
   BOOST_REQUIRE_MESSAGE(port != 0, "no port printed: " << read_file(dir / "job.log"));
@@ -279,6 +282,22 @@ BOOST_AUTO_TEST_CASE(savepoint_rescale_and_cancel_over_http) {
   BOOST_TEST(body(get(port, "/api/nodes")).find(R"("name":"local")") != std::string::npos);
   const std::string cps = wait_for(port, "/api/checkpoints", std::regex{R"("status":"completed")"});
   BOOST_TEST(cps.find(R"("savepoint":false,"status":"completed")") != std::string::npos);
+
+  // The failure: in the failure log with its operator instance and the
+  // restart, and counted per operator in Prometheus.
+  const std::string failures =
+      wait_for(port, "/api/failures", std::regex{R"("action":"restarted")"});
+  BOOST_TEST_MESSAGE(failures);
+  BOOST_TEST(std::regex_search(
+      failures,
+      std::regex{
+          R"(\{"time_ms":\d+,"operator":"track","instance":1,"cause":"[^"]*injected[^"]*","action":"restarted"\})"}));
+  const std::string prom = body(get(port, "/metrics"));
+  BOOST_TEST(
+      prom.find(R"(sluice_job_operator_failures_total{job_name="oracle",operator="track"} 1)") !=
+      std::string::npos);
+  BOOST_TEST(prom.find(R"(sluice_job_restarts_total{job_name="oracle"} 1)") != std::string::npos);
+  wait_for(port, "/api/jobs", std::regex{R"("state":"running")"});
 
   // No token, a wrong one: refused, nothing happens.
   BOOST_TEST(post(port, "/api/savepoint", "").rfind("HTTP/1.1 401", 0) == 0);

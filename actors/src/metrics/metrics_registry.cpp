@@ -86,6 +86,14 @@ std::vector<job_sample> metrics_registry::jobs() const {
       j.failures = e->failures.load(relaxed);
       std::lock_guard<std::mutex> history{e->mtx};
       j.state_sizes = e->state_sizes;
+      for (auto& f : e->failure_log) {
+        auto it = std::find_if(j.failures_by_operator.begin(), j.failures_by_operator.end(),
+                               [&](auto& p) { return p.first == f.operator_name; });
+        if (it == j.failures_by_operator.end())
+          j.failures_by_operator.emplace_back(f.operator_name, 1);
+        else
+          ++it->second;
+      }
       for (auto it = e->checkpoints.rbegin(); it != e->checkpoints.rend(); ++it)
         if (it->status == "completed") {
           j.last_checkpoint_duration_ms = it->duration_ms;
@@ -324,6 +332,15 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
       {"sluice_job_running", "gauge", "1 while the job runs (or restarts), 0 once it ended."},
       {"sluice_job_failures_total", "counter", "Failures, also those recovered from."},
   };
+  out +=
+      "# HELP sluice_job_operator_failures_total Failures by the operator they happened in "
+      "(operator=\"\" when not one operator's, e.g. a lost node), of the last 100.\n"
+      "# TYPE sluice_job_operator_failures_total counter\n";
+  for (auto& j : jobs)
+    for (auto& [op, n] : j.failures_by_operator)
+      fmt::format_to(std::back_inserter(out),
+                     "sluice_job_operator_failures_total{{job_name=\"{}\",operator=\"{}\"}} {}\n",
+                     label(j.job), label(op), n);
   bool peers = false;
   for (auto& n : nodes)
     peers = peers || !n.self;

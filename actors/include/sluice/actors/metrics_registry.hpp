@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 /// Live metrics of the operator instances running in this process, read by
@@ -135,6 +136,9 @@ struct job_sample {
   int64_t last_checkpoint_duration_ms = -1;  ///< of the latest completed one; -1: none
   uint64_t last_checkpoint_size_bytes = 0;
   std::vector<task_state_size> state_sizes;
+  /// Failures by operator ("" for those of no one operator: a lost node, a
+  /// checkpoint that could not be committed), from the failure log.
+  std::vector<std::pair<std::string, uint64_t>> failures_by_operator;
   uint64_t checkpoints_completed = 0, checkpoints_aborted = 0, last_checkpoint = 0, restarts = 0,
            failures = 0;
 };
