@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "prometheus_text.hpp"
 #include "sluice/net/http_client.hpp"
 #include "sluice/run.hpp"
 
@@ -22,14 +23,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Sum of a Prometheus series over the lines whose labels contain `match`.
 double value(const std::string& text, const std::string& name, const std::string& match) {
-  double sum = 0;
-  std::istringstream in{text};
-  for (std::string l; std::getline(in, l);)
-    if (l.rfind(name + "{", 0) == 0 && l.find(match) != std::string::npos)
-      sum += std::stod(l.substr(l.rfind(' ') + 1));
-  return sum;
+  return it::prometheus_sum(text, name, match);
 }
 
 }  // namespace

@@ -53,21 +53,8 @@ stray_pids() {
   grep -lsFf <(printf '%s/\n' "$tmp") /proc/[0-9]*/cmdline 2> /dev/null | cut -d/ -f3 || true
 }
 
-# stop PID: SIGTERM, up to 5 s, then SIGKILL; only processes this script started.
-stop() {
-  local pid="$1" i
-  [[ -n "$pid" ]] || return 0
-  kill -0 "$pid" 2> /dev/null || return 0
-  kill -TERM "$pid" 2> /dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2> /dev/null; then
-    kill -KILL "$pid" 2> /dev/null || true
-  fi
-  wait "$pid" 2> /dev/null || true
-}
+# stop PID (SIGTERM, then SIGKILL after 5 s)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() {
   if [[ -n "$group" ]]; then
     kill -KILL -- "-$group" 2> /dev/null || true

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "process.hpp"
+#include "prometheus_text.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -113,12 +114,7 @@ uint16_t printed_port(const fs::path& log) {
 
 /// Sum of a Prometheus counter over the lines whose labels contain `match`.
 double counter(const std::string& text, const std::string& name, const std::string& match) {
-  double sum = 0;
-  std::istringstream in{text};
-  for (std::string l; std::getline(in, l);)
-    if (l.rfind(name + "{", 0) == 0 && l.find(match) != std::string::npos)
-      sum += std::stod(l.substr(l.rfind(' ') + 1));
-  return sum;
+  return it::prometheus_sum(text, name, match);
 }
 
 }  // namespace

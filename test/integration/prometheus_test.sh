@@ -38,21 +38,8 @@ count=270000 keys=100 rate=15000 # about 18 s of running job
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/sluice-prometheus.XXXXXX")"
 job_pid="" prom_pid="" prom_port=""
 
-# stop PID: SIGTERM, up to 5 s, then SIGKILL; only processes this script started.
-stop() {
-  local pid="$1" i
-  [[ -n "$pid" ]] || return 0
-  kill -0 "$pid" 2> /dev/null || return 0
-  kill -TERM "$pid" 2> /dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2> /dev/null; then
-    kill -KILL "$pid" 2> /dev/null || true
-  fi
-  wait "$pid" 2> /dev/null || true
-}
+# stop PID (SIGTERM, then SIGKILL after 5 s)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() {
   stop "$prom_pid"
   stop "$job_pid"
