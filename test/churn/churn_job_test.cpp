@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -42,10 +43,29 @@ const fs::path data_dir = CHURN_DATA_DIR;
 const std::string churn_bin = CHURN_BIN;
 constexpr int64_t day_ms = 86'400'000;
 
+/// The directories `temp_dir` made, removed when the test program ends
+/// (several test cases share the reference run's; SLUICE_KEEP_TMP keeps them).
+struct made_dirs {
+  std::vector<fs::path> paths;
+  ~made_dirs() {
+    if (std::getenv("SLUICE_KEEP_TMP"))
+      return;
+    for (auto& p : paths) {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  }
+};
+made_dirs& made() {
+  static made_dirs m;
+  return m;
+}
+
 fs::path temp_dir(const std::string& name) {
   auto d = fs::temp_directory_path() / fmt::format("sluice-churn-{}-{}", name, ::getpid());
   fs::remove_all(d);
   fs::create_directories(d);
+  made().paths.push_back(d);
   return d;
 }
 
