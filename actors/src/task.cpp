@@ -268,7 +268,8 @@ void task_actor::send_credit(uint32_t ch) {
 /// and wake a blocked source.
 void task_actor::on_credit(uint32_t gate, uint32_t target, uint32_t n) {
   outputs_[gate].credit(target, n);
-  publish_task_metrics();
+  if (backpressured_since_ms_ != 0)
+    publish_task_metrics();  // a backpressure may end here (else after_emit publishes)
   if (!outputs_.backpressured()) {
     inputs_.return_withheld([this](uint32_t ch) { send_credit(ch); });
     if (driver_ && blocked_) {
@@ -301,9 +302,7 @@ void task_actor::publish_task_metrics() {
   // readers add the time since the start of the current backpressure.
   const bool bp = outputs_.backpressured();
   if (bp != (backpressured_since_ms_ != 0)) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = sluice::system_clock{}.now().ms;
     if (bp) {
       backpressured_since_ms_ = now;
     } else {

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "sluice/format.hpp"
+#include "sluice/time.hpp"
 
 namespace sluice::actors {
 
@@ -148,9 +149,7 @@ std::vector<std::shared_ptr<live_operator>> metrics_registry::entries_of(
 }
 
 std::vector<operator_sample> metrics_registry::sample() const {
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = sluice::system_clock{}.now().ms;
   std::vector<operator_sample> out;
   {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -56,10 +56,8 @@ caf::behavior job_supervisor::make_behavior() {
         args_.restore ? std::optional<uint64_t>{args_.restore->id.value} : std::nullopt,
         clock_->now());
   }
-  live_ = metrics_registry::process().add_job(
-      args_.graph->logical().job_name,
-      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  live_ = metrics_registry::process().add_job(args_.graph->logical().job_name,
+                                              sluice::system_clock{}.now().ms);
   describe_graph();
   deploy(args_.restore);
   delayed_send(this, tick_interval(), tick_atom::value);
@@ -182,9 +180,7 @@ void job_supervisor::publish_job_metrics() noexcept {
 void job_supervisor::record_failure(const std::optional<instance_ref>& about,
                                     const std::string& why, bool restarted) {
   failure_info f;
-  f.time_ms =
-      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  f.time_ms = sluice::system_clock{}.now().ms;
   if (about) {
     f.operator_name = about->operator_name;
     f.instance = about->instance;

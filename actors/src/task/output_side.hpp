@@ -61,24 +61,9 @@ public:
     return false;
   }
   /// Figures over every gate (see output_gate).
-  uint64_t batches_sent() const noexcept {
-    uint64_t n = 0;
-    for (auto& g : gates_)
-      n += g.batches_sent();
-    return n;
-  }
-  uint64_t in_flight() const noexcept {
-    uint64_t n = 0;
-    for (auto& g : gates_)
-      n += g.in_flight();
-    return n;
-  }
-  uint64_t waiting() const noexcept {
-    uint64_t n = 0;
-    for (auto& g : gates_)
-      n += g.waiting();
-    return n;
-  }
+  uint64_t batches_sent() const noexcept { return sum(&output_gate::batches_sent); }
+  uint64_t in_flight() const noexcept { return sum(&output_gate::in_flight); }
+  uint64_t waiting() const noexcept { return sum(&output_gate::waiting); }
   /// Everything emitted was sent.
   bool drained() const noexcept {
     for (auto& g : gates_)
@@ -88,6 +73,13 @@ public:
   }
 
 private:
+  uint64_t sum(uint64_t (output_gate::*figure)() const noexcept) const noexcept {
+    uint64_t n = 0;
+    for (auto& g : gates_)
+      n += (g.*figure)();
+    return n;
+  }
+
   std::vector<output_gate> gates_;
 };
 

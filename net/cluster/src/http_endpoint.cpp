@@ -19,6 +19,7 @@
 #include "sluice/net/http_client.hpp"
 #include "sluice/net/http_server.hpp"
 #include "sluice/run.hpp"
+#include "sluice/time.hpp"
 
 namespace sluice {
 namespace {
@@ -28,9 +29,7 @@ using actors::live_job;
 using actors::metrics_registry;
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return system_clock{}.now().ms;
 }
 
 net::http_response json(unsigned status, std::string body) {
