@@ -3,7 +3,8 @@
 #   scripts/format.sh           rewrite every file in place
 #   scripts/format.sh --check   change nothing; list the files that are not formatted and exit 1
 # Covers the tracked *.cpp and *.hpp files of libstream/, actors/, net/, examples/ and test/
-# (generated code lives in the build directory and is never touched).
+# (generated code lives in the build directory and is never touched). --check also fails on
+# merge-conflict markers left in any tracked text file.
 set -euo pipefail
 
 mode=fix
@@ -11,7 +12,7 @@ case "${1:-}" in
   --check) mode=check ;;
   "") ;;
   -h | --help)
-    sed -n '2,6s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
     exit 0
     ;;
   *)
@@ -33,6 +34,13 @@ mapfile -t files < <(git ls-files -- 'libstream/*.cpp' 'libstream/*.hpp' 'actors
 if [[ $mode == fix ]]; then
   clang-format -i --style=file "${files[@]}"
   exit 0
+fi
+
+# Merge-conflict markers left behind (a line starting with 7 of <, = or > and a space or end).
+if conflicts="$(git grep -nIE '^(<{7}|>{7})( |$)' -- . ':!*.patch' 2> /dev/null)"; then
+  echo "format: merge-conflict markers in tracked files:"
+  printf '  %s\n' "$conflicts"
+  exit 1
 fi
 
 bad=()

@@ -408,6 +408,13 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
          "max wait of a partly filled batch (ms)")
       ->default_str(std::to_string(cfg.flush_interval.count()))
       ->check(CLI::Range(int64_t{0}, int64_t{60000}));
+  app.add_option_function<int64_t>(
+         "--latency-interval-ms",
+         [&cfg](int64_t ms) { cfg.latency_interval = std::chrono::milliseconds{ms}; },
+         "sources emit a latency marker this often; sinks report source-to-sink latency "
+         "(0 = off)")
+      ->default_str(std::to_string(cfg.latency_interval.count()))
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
   app.add_option("--credits", cfg.credits, "batches in flight per channel")
       ->check(CLI::Range(1u, 1024u));
   app.add_flag_function(

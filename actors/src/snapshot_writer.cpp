@@ -24,7 +24,7 @@ caf::actor spawn_snapshot_writer(caf::actor_system& sys,
     return {
         [self, store, coord, replicate](write_atom, uint64_t id, uint32_t vertex, uint32_t instance,
                                         std::vector<state::snapshot_store::entry>& entries,
-                                        int64_t sync_ms) {
+                                        int64_t sync_ms, int64_t align_ms) {
           auto t0 = std::chrono::steady_clock::now();
           uint64_t bytes = 0;
           for (auto& e : entries)
@@ -48,7 +48,7 @@ caf::actor spawn_snapshot_writer(caf::actor_system& sys,
             return;
           if (r)
             self->send(coordinator, ack_atom::value, id, vertex, instance, bytes, sync_ms,
-                       static_cast<int64_t>(async_ms));
+                       static_cast<int64_t>(async_ms), align_ms);
           else
             self->send(coordinator, decline_atom::value, id, vertex, instance,
                        fmt::format("writing the snapshot failed: {}", r.error().message));

@@ -66,6 +66,9 @@ caf::behavior task_actor::make_behavior() {
       [this](barrier_atom, uint32_t ch, uint64_t id) {
         guarded([&] { dispatch(arrival{ch, barrier_arrival{checkpoint_id{id}}}); });
       },
+      [this](latency_atom, uint32_t ch, int64_t marked_us) {
+        guarded([&] { dispatch(arrival{ch, latency_arrival{marked_us}}); });
+      },
       [this](credit_atom, uint32_t gate, uint32_t target, uint32_t n) {
         guarded([&] { on_credit(gate, target, n); });
       },
@@ -103,8 +106,35 @@ void task_actor::dispatch(arrival&& a) {
     on_status(ch, st->status);
   else if (std::holds_alternative<end_arrival>(w))
     on_end(ch);
+  else if (auto* l = std::get_if<latency_arrival>(&w))
+    on_latency_marker(l->marked_us);
   else
     on_barrier(ch, std::get<barrier_arrival>(w).id);
+}
+
+/// A latency marker reached this task: a chain ending in a sink records its
+/// delay since the source; the marker goes on along every output gate.
+void task_actor::on_latency_marker(int64_t marked_us) {
+  if (chain_->ends_in_sink())
+    chain_->record_latency(wall_clock_us() - marked_us);
+  outputs_.latency_marker(marked_us);
+}
+
+/// A source task emits a latency marker every `latency_interval` of wall
+/// time (when it polls), behind the records it emitted so far.
+void task_actor::maybe_emit_latency_marker() {
+  if (spec_.cfg.latency_interval.count() <= 0)
+    return;
+  const int64_t now = wall_clock_us();
+  if (now < next_marker_us_)
+    return;
+  next_marker_us_ = now + spec_.cfg.latency_interval.count() * 1000;
+  on_latency_marker(now);
+}
+
+int64_t task_actor::wall_clock_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 /// A batch arrived (and is not held back): the chain processes it, then its
@@ -235,6 +265,8 @@ void task_actor::on_end(uint32_t ch) {
 /// delivered the barrier; then the chain is snapshotted, the barrier goes
 /// downstream and what was held is processed.
 void task_actor::on_barrier(uint32_t ch, checkpoint_id id) {
+  if (inputs_.aligning() != id)
+    alignment_start_ = std::chrono::steady_clock::now();  // the first barrier of `id`
   auto out = inputs_.on_barrier(ch, id);
   if (out.aborted)
     decline(out.aborted->value, "alignment aborted by a newer barrier");

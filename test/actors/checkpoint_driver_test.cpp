@@ -53,13 +53,16 @@ state::checkpoint_meta job() {
 
 const std::vector<task_id> tasks{{0, 0}, {1, 0}, {1, 1}};
 
-/// Acknowledges `id` from every task; the last outcome.
+/// Acknowledges `id` from every task (task k aligned for 4k ms); the last outcome.
 std::optional<checkpoint_driver::completion> ack_all(checkpoint_driver& d, uint64_t id,
                                                      timestamp now,
                                                      std::vector<std::string>& notes) {
   std::optional<checkpoint_driver::completion> last;
+  int64_t align = 0;
   for (auto t : tasks) {
-    auto r = d.acknowledge(id, t, ack_stats{10, duration{1}, duration{2}}, now, notes);
+    auto r =
+        d.acknowledge(id, t, ack_stats{10, duration{1}, duration{2}, duration{align}}, now, notes);
+    align += 4;
     BOOST_REQUIRE(r);
     last = r.value();
   }
@@ -235,6 +238,7 @@ BOOST_AUTO_TEST_CASE(the_history_keeps_every_checkpoint_with_its_outcome) {
   BOOST_CHECK_EQUAL(h.duration_ms, 30);
   BOOST_CHECK_EQUAL(h.size_bytes, 30u);  // 3 tasks x 10 bytes
   BOOST_CHECK_EQUAL(h.max_sync_ms, 1);
+  BOOST_CHECK_EQUAL(h.max_alignment_ms, 8);  // the longest alignment of a task
   BOOST_CHECK(!h.savepoint);
   // Declined: aborted with the reason.
   auto b = d.poll(at(300), 0, notes);

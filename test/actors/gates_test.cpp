@@ -161,3 +161,76 @@ BOOST_FIXTURE_TEST_CASE(active_again_repeats_the_last_watermark_after_the_data, 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(latency_marker_suite)
+
+namespace {
+
+struct marker_log {
+  std::vector<std::pair<size_t, channel_element>> sent;
+  output_gate make(uint32_t targets, uint32_t credits, uint32_t batch) {
+    auto part = make_partitioner_factory<int>([](int x) { return x; })(partitioning::rebalance, 0,
+                                                                       targets, 128);
+    return output_gate{std::move(part), credits, batch, [this](size_t t, channel_element&& e) {
+                         sent.emplace_back(t, std::move(e));
+                       }};
+  }
+};
+
+}  // namespace
+
+// Like Flink's LatencyMarker: one target per marker, in turn, and the marker
+// queues behind the records ahead of it, so it sees the delay they see.
+BOOST_FIXTURE_TEST_CASE(marker_goes_to_one_target_in_turn_behind_buffered_records, marker_log) {
+  auto g = make(2, 8, 100);
+  g.latency_marker(1000);  // nothing buffered: out at once, to target 0
+  BOOST_REQUIRE(sent.size() == 1u);
+  BOOST_TEST(sent[0].first == 0u);
+  BOOST_TEST((sent[0].second.k == channel_element::kind::latency));
+  BOOST_TEST(sent[0].second.marked_us == 1000);
+
+  typed_batch<int> b;
+  for (int i = 0; i < 4; ++i)
+    b.records.push_back({i, timestamp::of(i)});
+  g.add(b, true);          // rebalanced: 2 records buffered per target
+  g.latency_marker(2000);  // target 1's turn: waits for its buffer
+  g.latency_marker(3000);  // target 0's turn: waits too
+  BOOST_TEST(sent.size() == 1u);
+  g.flush();
+  BOOST_REQUIRE(sent.size() == 5u);
+  // Per target: the batch, then the marker.
+  for (size_t t = 0; t < 2; ++t) {
+    std::vector<channel_element::kind> kinds;
+    std::vector<int64_t> marks;
+    for (auto& [to, e] : sent)
+      if (to == t && e.marked_us != 1000) {
+        kinds.push_back(e.k);
+        marks.push_back(e.marked_us);
+      }
+    BOOST_REQUIRE(kinds.size() == 2u);
+    BOOST_TEST((kinds[0] == channel_element::kind::batch));
+    BOOST_TEST((kinds[1] == channel_element::kind::latency));
+    BOOST_TEST(marks[1] == (t == 0 ? 3000 : 2000));
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(marker_waits_behind_batches_without_credit_but_needs_none, marker_log) {
+  auto g = make(1, 1, 2);
+  for (int from : {0, 2}) {  // two batches of 2: one sent, one waits for credit
+    typed_batch<int> b;
+    for (int i = from; i < from + 2; ++i)
+      b.records.push_back({i, timestamp::of(i)});
+    g.add(b, true);
+  }
+  BOOST_TEST(sent.size() == 1u);
+  BOOST_TEST(g.queued_batches(0) == 1u);
+  g.latency_marker(5000);
+  BOOST_TEST(sent.size() == 1u);  // behind the waiting batch
+  g.credit(0, 1);
+  BOOST_REQUIRE(sent.size() == 3u);
+  BOOST_TEST((sent[1].second.k == channel_element::kind::batch));
+  BOOST_TEST((sent[2].second.k == channel_element::kind::latency));
+  BOOST_TEST(g.credits(0) == 0u);  // the marker took no credit
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -276,6 +276,12 @@ BOOST_AUTO_TEST_CASE(a_cluster_takes_a_savepoint_and_rescales_from_2_to_3_exactl
       BOOST_TEST(count(own.body, needle) < 2u, op);
     }
     BOOST_TEST(contains(all.body, R"("unreachable":[])"));
+    // Batches cross the nodes encoded (hash partitioning into track): bytes
+    // counted on both sides; latency markers reach the sinks through them.
+    BOOST_TEST(std::regex_search(all.body, std::regex{R"("bytes_in":[1-9])"}));
+    BOOST_TEST(std::regex_search(all.body, std::regex{R"("bytes_out":[1-9])"}));
+    BOOST_TEST(std::regex_search(all.body,
+                                 std::regex{R"("name":"write"[^}]*"latency":\{"markers":[1-9])"}));
     // Each node reports its peers' heartbeat state to Prometheus.
     auto m = client.request("GET", "127.0.0.1", c.http_port(0), "/metrics", {},
                             std::chrono::milliseconds{10'000});

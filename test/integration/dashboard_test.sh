@@ -6,7 +6,8 @@
 # headless Chromium twice, a few seconds apart. Each look dumps the DOM (OUTDIR/dashboard-N.html)
 # and takes a screenshot (OUTDIR/dashboard-N.png, 1400x1000; kept). Checks on each look: no
 # script error in #errors, at least two polls done, the job panel shows the oracle job, every
-# operator of the job (sequence, track, write) has a box with its records in / out and rates,
+# operator of the job (sequence, track, write) has a box with its records in / out and rates (the
+# sink write also its latency p99),
 # and every other panel either shows its figures or a visible message saying its endpoint is
 # not served. Between the two looks every operator's records in must have grown.
 # Exit 0: passed; 1: failed (with the step, the DOM and the logs); 2: bad usage; 77: skipped
@@ -161,8 +162,9 @@ read_dom() {
       rest = dom
       while ((g = index(rest, "<g class=\"op ")) > 0) {
         t = tag_at(rest, g)
-        printf "op\t%s\t%s\t%s\t%s\t%s\n", attr(t, "data-operator"), attr(t, "data-records-in"),
-          attr(t, "data-records-out"), attr(t, "data-rate-in"), attr(t, "data-rate-out")
+        printf "op\t%s\t%s\t%s\t%s\t%s\t%s\n", attr(t, "data-operator"), attr(t, "data-records-in"),
+          attr(t, "data-records-out"), attr(t, "data-rate-in"), attr(t, "data-rate-out"),
+          attr(t, "data-latency-p99-ms")
         rest = substr(rest, g + length(t))
       }
     }' "$1"
@@ -173,7 +175,7 @@ read_dom() {
 # fails); records-in per operator in look_in[NAME].
 declare -A look_in
 look() {
-  local n="$1" dom="$outdir/dashboard-$1.html" key a b c d e errors="" polls="" job="" problems=()
+  local n="$1" dom="$outdir/dashboard-$1.html" key a b c d e f errors="" polls="" job="" problems=()
   local -A seen=()
   rm -f "$outdir/dashboard-$n.png"
   browser "look-$n" --dump-dom --screenshot="$outdir/dashboard-$n.png" || {
@@ -184,7 +186,7 @@ look() {
   [[ "$(head -c 4 "$outdir/dashboard-$n.png" 2> /dev/null | tail -c 3)" == PNG ]] ||
     problems+=("no screenshot written to $outdir/dashboard-$n.png")
   look_in=()
-  while IFS=$'\t' read -r key a b c d e; do
+  while IFS=$'\t' read -r key a b c d e f; do
     case "$key" in
       errors) errors="$a" ;;
       polls) polls="$a" ;;
@@ -202,7 +204,11 @@ look() {
           problems+=("operator $a: figures missing (records in '$b', out '$c', rate in '$d', out '$e')")
         else
           look_in[$a]="$b"
-          echo "  operator $a: records in $b, out $c; $d/s in, $e/s out"
+          echo "  operator $a: records in $b, out $c; $d/s in, $e/s out${f:+; latency p99 $f ms}"
+        fi
+        # The sink shows the p99 of its latency markers.
+        if [[ "$a" == write && ! "$f" =~ ^[0-9.]+$ ]]; then
+          problems+=("sink write: no latency p99 (data-latency-p99-ms '$f')")
         fi
         ;;
     esac
@@ -224,7 +230,7 @@ look() {
 # 1. The job, and the port it prints.
 "$oracle" --count "$count" --keys "$keys" --rate "$rate" --output "$tmp/out" \
   --state-dir "$tmp/state" --checkpoint-ms 500 --http-port 0 --parallelism 2 \
-  > "$tmp/job.log" 2>&1 &
+  --latency-interval-ms 200 > "$tmp/job.log" 2>&1 &
 job_pid=$!
 for ((i = 0; i < 150; i++)); do # 15 s
   port="$(sed -n 's|^http: serving on http://127\.0\.0\.1:\([0-9]*\).*$|\1|p' "$tmp/job.log" | head -n 1)"

@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   // 180,000 records at 15,000/s: about 12 s of running job.
   it::child job{std::string{ORACLE_BIN} + " --count 180000 --keys 100 --rate 15000 --output " +
                     (dir / "out").string() + " --http-port 0 --parallelism 2 --state-dir " +
-                    (dir / "state").string() + " --checkpoint-ms 200",
+                    (dir / "state").string() + " --checkpoint-ms 200 --latency-interval-ms 50",
                 (dir / "job.log").string()};
   // The port is printed at start.
   uint16_t port = 0;
@@ -141,7 +141,12 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   }
   BOOST_REQUIRE_MESSAGE(port != 0, "no port printed: " << read_file(dir / "job.log"));
 
-  const std::string first = get(port, "/metrics");
+  // The port is printed before the tasks start: wait (bounded) until they are listed.
+  std::string first = get(port, "/metrics");
+  for (int i = 0; i < 100 && first.find("operator=\"sequence\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    first = get(port, "/metrics");
+  }
   BOOST_TEST_MESSAGE(first.substr(0, 600));
   BOOST_REQUIRE(first.rfind("HTTP/1.1 200", 0) == 0);
   BOOST_TEST(first.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
@@ -165,7 +170,27 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
   BOOST_TEST(second.find("# TYPE sluice_output_credits_in_use gauge") != std::string::npos);
   BOOST_TEST(second.find("# TYPE sluice_backpressured_seconds_total counter") != std::string::npos);
   BOOST_TEST(counter(second, "sluice_task_state_bytes", "task=\"track\"") > 0);
+  // Keyed state entries at the last snapshot: track keeps one per key (100 keys).
+  BOOST_TEST(counter(second, "sluice_state_entries", "operator=\"track\"") == 100);
   BOOST_TEST(counter(second, "sluice_job_last_checkpoint_size_bytes", "job_name=\"oracle\"") > 0);
+  BOOST_TEST(second.find("sluice_job_last_checkpoint_alignment_seconds{job_name=\"oracle\"} ") !=
+             std::string::npos);
+  // End-to-end latency: the sources' markers reach the sink ("write"), whose
+  // histogram grows; its quantiles are there, and no other operator has one.
+  BOOST_TEST(second.find("# TYPE sluice_sink_latency_seconds histogram") != std::string::npos);
+  const double markers_a =
+      counter(first, "sluice_sink_latency_seconds_count", "operator=\"write\"");
+  const double markers_b =
+      counter(second, "sluice_sink_latency_seconds_count", "operator=\"write\"");
+  BOOST_TEST_MESSAGE("latency markers at the sink: " << markers_a << " then " << markers_b);
+  BOOST_TEST(markers_b > markers_a);
+  BOOST_TEST(counter(second, "sluice_sink_latency_seconds_bucket", "le=\"+Inf\"") == markers_b);
+  BOOST_TEST(counter(second, "sluice_sink_latency_seconds_count", "operator=\"track\"") == 0);
+  const double p99 = counter(second, "sluice_sink_latency_recent_seconds",
+                             "operator=\"write\",uid=\"write\",subtask=\"0\",quantile=\"0.99\"");
+  BOOST_TEST_MESSAGE("p99 source-to-sink latency of write#0: " << p99 << " s");
+  BOOST_TEST(p99 > 0);
+  BOOST_TEST(p99 < 10);
 
   // Job figures: uptime, checkpoints completing every 200 ms, no restart.
   BOOST_TEST(second.find("sluice_job_restarts_total{job_name=\"oracle\"} 0") != std::string::npos);
@@ -186,6 +211,9 @@ BOOST_AUTO_TEST_CASE(a_running_job_serves_its_metrics) {
       R"(\{"job":"oracle","name":"sequence"[^}]*"source":true,"input_done":\d+,"input_total":\d+,)"};
   BOOST_TEST_MESSAGE(json.substr(0, 600));
   BOOST_TEST(std::regex_search(json, seq));
+  const std::regex write_latency{
+      R"(\{"job":"oracle","name":"write"[^}]*"latency":\{"markers":\d+,"window":\d+,"p50_ms":[0-9.]+,"p95_ms":[0-9.]+,"p99_ms":[0-9.]+,"max_ms":[0-9.]+\}\})"};
+  BOOST_TEST(std::regex_search(json, write_latency));
 
   BOOST_TEST(get(port, "/nope").rfind("HTTP/1.1 404", 0) == 0);
   BOOST_TEST(http_exchange(port,
@@ -278,6 +306,7 @@ BOOST_AUTO_TEST_CASE(savepoint_rescale_and_cancel_over_http) {
   BOOST_TEST(body(get(port, "/api/nodes")).find(R"("name":"local")") != std::string::npos);
   const std::string cps = wait_for(port, "/api/checkpoints", std::regex{R"("status":"completed")"});
   BOOST_TEST(cps.find(R"("savepoint":false,"status":"completed")") != std::string::npos);
+  BOOST_TEST(std::regex_search(cps, std::regex{R"("max_sync_ms":\d+,"max_alignment_ms":\d+,)"}));
 
   // The failure: in the failure log with its operator instance and the
   // restart, and counted per operator in Prometheus.
@@ -287,12 +316,16 @@ BOOST_AUTO_TEST_CASE(savepoint_rescale_and_cancel_over_http) {
   BOOST_TEST(std::regex_search(
       failures,
       std::regex{
-          R"(\{"time_ms":\d+,"operator":"track","instance":1,"cause":"[^"]*injected[^"]*","action":"restarted"\})"}));
+          R"(\{"time_ms":\d+,"operator":"track","instance":1,"cause":"[^"]*injected[^"]*","kind":"operator_failed","action":"restarted"\})"}));
   const std::string prom = body(get(port, "/metrics"));
   BOOST_TEST(
       prom.find(R"(sluice_job_operator_failures_total{job_name="oracle",operator="track"} 1)") !=
       std::string::npos);
   BOOST_TEST(prom.find(R"(sluice_job_restarts_total{job_name="oracle"} 1)") != std::string::npos);
+  BOOST_TEST(
+      prom.find(
+          R"(sluice_job_restarts_by_cause_total{job_name="oracle",cause="operator_failed"} 1)") !=
+      std::string::npos);
   wait_for(port, "/api/jobs", std::regex{R"("state":"running")"});
 
   // No token, a wrong one: refused, nothing happens.

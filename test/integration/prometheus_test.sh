@@ -6,8 +6,10 @@
 # replaced), then asks Prometheus (promtool query instant) for: a sample of
 # sluice_records_out_total{operator="sequence"}, the same counter again later and moved
 # (two values and increase() > 0), up{job="sluice"} == 1, Sluice's own labels kept as
-# job_name / subtask (beside the target labels job and instance), and every query of docs/grafana-dashboard.json (valid
-# PromQL; the records in / out panels have data). Then the job must finish normally and
+# job_name / subtask (beside the target labels job and instance), the p99 source-to-sink
+# latency that histogram_quantile() computes from the sink's sluice_sink_latency_seconds
+# histogram, and every query of docs/grafana-dashboard.json (valid PromQL; the records in / out
+# and latency panels have data). Then the job must finish normally and
 # oracle-check must pass on its output.
 # Exit 0: passed; 1: failed (with the step and the logs); 2: bad usage; 77: skipped
 # (prometheus or promtool not installed; Debian: scripts/setup.sh --test).
@@ -95,7 +97,7 @@ echo "ok: docs/prometheus.yml and docs/grafana-dashboard.json are valid"
 # 2. The job, and the port it prints.
 : > "$tmp/job.log"
 "$oracle" --count "$count" --keys "$keys" --rate "$rate" --output "$tmp/out" \
-  --http-port 0 --parallelism 2 > "$tmp/job.log" 2>&1 &
+  --http-port 0 --parallelism 2 --latency-interval-ms 100 > "$tmp/job.log" 2>&1 &
 job_pid=$!
 job_port=""
 for ((i = 0; i < 100; i++)); do
@@ -190,6 +192,13 @@ if [[ -z "$increase" ]] || ! greater "$increase" 0; then
   fail "increase(...[10s]) is '$increase', expected > 0"
 fi
 echo "ok: increase over 10 s = $increase"
+# The sink's latency histogram, as Prometheus reads it: a finite p99 above 0.
+p99_expr='histogram_quantile(0.99, sum by (le) (rate(sluice_sink_latency_seconds_bucket{job="sluice",operator="write"}[10s])))'
+p99="$(value "$p99_expr")" || fail "query $p99_expr: $(cat "$tmp/promtool.err")"
+if [[ -z "$p99" || "$p99" == NaN ]] || ! greater "$p99" 0 || greater "$p99" 10; then
+  fail "p99 source-to-sink latency is '$p99', expected a number in (0, 10] s"
+fi
+echo "ok: p99 source-to-sink latency (histogram_quantile) = $p99 s"
 
 # 7. Every query of the dashboard runs ($job: the oracle job); records in / out have data.
 mapfile -t exprs < <(sed -n 's/^ *"expr": "\(.*\)",\{0,1\}$/\1/p' "$docs/grafana-dashboard.json" |
@@ -198,7 +207,8 @@ mapfile -t exprs < <(sed -n 's/^ *"expr": "\(.*\)",\{0,1\}$/\1/p' "$docs/grafana
 for expr in "${exprs[@]}"; do
   expr="${expr//\$job/oracle}"
   out="$(query "$expr")" || fail "dashboard query $expr: $(cat "$tmp/promtool.err")"
-  if [[ "$expr" == *sluice_records_out_total* || "$expr" == *sluice_records_in_total* ]]; then
+  if [[ "$expr" == *sluice_records_out_total* || "$expr" == *sluice_records_in_total* ||
+    "$expr" == *sluice_sink_latency_seconds* ]]; then
     [[ -n "$out" ]] || fail "dashboard query $expr returned nothing"
   fi
 done

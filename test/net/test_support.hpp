@@ -28,7 +28,7 @@ inline constexpr const char* secret = "0123456789abcdef0123456789abcdef";
 inline frame make_frame(uint32_t i) {
   frame f{{i % 7, i % 3}, {task_ref::node_vertex, i % 5}, 1 + i % 4, start_body{}};
   const uint64_t cp = 1 + i;
-  switch (i % 15) {
+  switch (i % 16) {
     case 0:
       f.body = batch_body{i % 4, 3, "rec-" + std::to_string(i) + std::string("\0\xff", 2)};
       break;
@@ -67,13 +67,16 @@ inline frame make_frame(uint32_t i) {
           {{"parse", 0, "in:1", "not a number", "x,y"}, {"parse", 1, "in:2", "empty", ""}}};
       break;
     case 12:
-      f.body = ack_body{cp, 4096 + i, 3, 17};
+      f.body = ack_body{cp, 4096 + i, 3, 17, 5};
       break;
     case 13:
       f.body = decline_body{cp, "source not ready"};
       break;
     case 14:
       f.body = committed_body{cp};
+      break;
+    case 15:
+      f.body = latency_body{i % 4, 1'780'000'000'000'000 + static_cast<int64_t>(i)};
       break;
   }
   return f;

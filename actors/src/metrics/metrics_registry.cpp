@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <optional>
 #include <string_view>
 #include <tuple>
@@ -87,6 +88,7 @@ std::vector<job_sample> metrics_registry::jobs() const {
       j.failures = e->failures.load(relaxed);
       std::lock_guard<std::mutex> history{e->mtx};
       j.state_sizes = e->state_sizes;
+      j.restarts_by_cause = e->restarts_by_cause;
       for (auto& f : e->failure_log) {
         auto it = std::find_if(j.failures_by_operator.begin(), j.failures_by_operator.end(),
                                [&](auto& p) { return p.first == f.operator_name; });
@@ -99,6 +101,7 @@ std::vector<job_sample> metrics_registry::jobs() const {
         if (it->status == "completed") {
           j.last_checkpoint_duration_ms = it->duration_ms;
           j.last_checkpoint_size_bytes = it->size_bytes;
+          j.last_checkpoint_alignment_ms = it->max_alignment_ms;
           break;
         }
       out.push_back(std::move(j));
@@ -138,6 +141,56 @@ std::vector<metrics_registry::node_info> metrics_registry::nodes() const {
   return {self};
 }
 
+void latency_histogram::record(int64_t us) {
+  us = std::max<int64_t>(us, 0);
+  const auto b = std::lower_bound(bounds_us.begin(), bounds_us.end(), us) - bounds_us.begin();
+  std::lock_guard<std::mutex> guard{mtx_};
+  ++buckets_[static_cast<size_t>(b)];
+  ++count_;
+  sum_us_ += us;
+  if (recent_.size() < window)
+    recent_.push_back(us);
+  else
+    recent_[next_] = us;
+  next_ = (next_ + 1) % window;
+}
+
+latency_histogram::snapshot latency_histogram::read() const {
+  snapshot s;
+  std::vector<int64_t> sorted;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    s.buckets = buckets_;
+    s.count = count_;
+    s.sum_us = sum_us_;
+    sorted = recent_;
+  }
+  s.window_samples = sorted.size();
+  if (sorted.empty())
+    return s;
+  std::sort(sorted.begin(), sorted.end());
+  // Nearest rank: the smallest sample with at least q of them at or below it.
+  auto rank = [&](double q) {
+    const auto r = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+    return sorted[std::clamp<size_t>(r, 1, sorted.size()) - 1];
+  };
+  s.p50_us = rank(0.50);
+  s.p95_us = rank(0.95);
+  s.p99_us = rank(0.99);
+  s.max_us = sorted.back();
+  return s;
+}
+
+std::shared_ptr<live_operator> metrics_registry::find(const std::string& job,
+                                                      const std::string& uid,
+                                                      uint32_t instance) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& w : entries_)
+    if (auto e = w.lock(); e && e->job == job && e->uid == uid && e->instance == instance)
+      return e;
+  return nullptr;
+}
+
 std::vector<std::shared_ptr<live_operator>> metrics_registry::entries_of(
     const std::string& job) const {
   std::vector<std::shared_ptr<live_operator>> out;
@@ -167,6 +220,10 @@ std::vector<operator_sample> metrics_registry::sample() const {
       s.records_out = e->records_out.load(std::memory_order_relaxed);
       s.dead_letters = e->dead_letters.load(std::memory_order_relaxed);
       s.unconsumed = e->unconsumed.load(std::memory_order_relaxed);
+      s.late_records = e->late_records.load(std::memory_order_relaxed);
+      s.bytes_in = e->bytes_in.load(std::memory_order_relaxed);
+      s.bytes_out = e->bytes_out.load(std::memory_order_relaxed);
+      s.state_entries = e->state_entries.load(std::memory_order_relaxed);
       s.backpressure_events = e->backpressure_events.load(std::memory_order_relaxed);
       s.batches_in = e->batches_in.load(std::memory_order_relaxed);
       s.batches_out = e->batches_out.load(std::memory_order_relaxed);
@@ -182,6 +239,7 @@ std::vector<operator_sample> metrics_registry::sample() const {
       s.is_source = e->is_source;
       s.input_done = e->input_done.load(std::memory_order_relaxed);
       s.input_total = e->input_total.load(std::memory_order_relaxed);
+      s.latency = e->latency.read();
       out.push_back(std::move(s));
     }
   }
@@ -215,6 +273,60 @@ struct metric {
   const char* help;
 };
 
+std::string seconds_of_us(int64_t us) {
+  return fmt::format("{:.6f}", static_cast<double>(us) / 1e6);
+}
+
+/// The sinks' latency: a histogram over the run and a summary of the
+/// newest markers (quantiles 0.5, 0.95, 0.99, as Flink reports latency).
+void append_latency(std::string& out, const std::vector<operator_sample>& s) {
+  auto labels = [](const operator_sample& x) {
+    return fmt::format("job_name=\"{}\",operator=\"{}\",uid=\"{}\",subtask=\"{}\"", label(x.job),
+                       label(x.name), label(x.uid), x.instance);
+  };
+  out +=
+      "# HELP sluice_sink_latency_seconds Delay from a source to this sink instance, measured "
+      "by latency markers that the sources emit (--latency-interval-ms) and that queue behind "
+      "the records on every channel.\n# TYPE sluice_sink_latency_seconds histogram\n";
+  for (auto& x : s) {
+    const auto& l = x.latency;
+    if (l.count == 0)
+      continue;
+    const auto lb = labels(x);
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < latency_histogram::bounds_us.size(); ++b) {
+      cumulative += l.buckets[b];
+      fmt::format_to(std::back_inserter(out),
+                     "sluice_sink_latency_seconds_bucket{{{},le=\"{}\"}} {}\n", lb,
+                     fmt::format("{}", static_cast<double>(latency_histogram::bounds_us[b]) / 1e6),
+                     cumulative);
+    }
+    fmt::format_to(std::back_inserter(out),
+                   "sluice_sink_latency_seconds_bucket{{{},le=\"+Inf\"}} {}\n"
+                   "sluice_sink_latency_seconds_sum{{{}}} {}\n"
+                   "sluice_sink_latency_seconds_count{{{}}} {}\n",
+                   lb, l.count, lb, seconds_of_us(l.sum_us), lb, l.count);
+  }
+  out +=
+      "# HELP sluice_sink_latency_recent_seconds Quantiles of the source-to-sink delay over "
+      "the newest latency markers (up to 1024) of this sink instance.\n"
+      "# TYPE sluice_sink_latency_recent_seconds summary\n";
+  for (auto& x : s) {
+    const auto& l = x.latency;
+    if (l.window_samples == 0)
+      continue;
+    const auto lb = labels(x);
+    for (auto [q, v] : {std::pair{"0.5", l.p50_us}, {"0.95", l.p95_us}, {"0.99", l.p99_us}})
+      fmt::format_to(std::back_inserter(out),
+                     "sluice_sink_latency_recent_seconds{{{},quantile=\"{}\"}} {}\n", lb, q,
+                     seconds_of_us(v));
+    fmt::format_to(std::back_inserter(out),
+                   "sluice_sink_latency_recent_seconds_sum{{{}}} {}\n"
+                   "sluice_sink_latency_recent_seconds_count{{{}}} {}\n",
+                   lb, seconds_of_us(l.sum_us), lb, l.count);
+  }
+}
+
 }  // namespace
 
 std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
@@ -246,6 +358,29 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
        "Records emitted on ports nobody consumes (e.g. late records).",
        [](S x, int64_t) {
          return std::optional<int64_t>(x.unconsumed);
+       }},
+      {"sluice_bytes_in_total", "counter",
+       "Encoded bytes of the batches the instance received over remote channels (in-process "
+       "channels do not encode).",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.bytes_in);
+       }},
+      {"sluice_bytes_out_total", "counter",
+       "Encoded bytes of the batches the instance sent over remote channels.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.bytes_out);
+       }},
+      {"sluice_state_entries", "gauge",
+       "Entries of keyed state (keys; key-window pairs for windows) at the instance's last "
+       "snapshot; absent before the first.",
+       [](S x, int64_t) {
+         return x.state_entries >= 0 ? std::optional<int64_t>(x.state_entries) : std::nullopt;
+       }},
+      {"sluice_late_records_total", "counter",
+       "Records an operator instance found late (behind the watermark by more than the "
+       "allowed lateness) and emitted on its late port.",
+       [](S x, int64_t) {
+         return std::optional<int64_t>(x.late_records);
        }},
       {"sluice_backpressure_events_total", "counter",
        "Times the instance found its output waiting for credit.",
@@ -317,6 +452,7 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
                              : fmt::format("{}", *v));
     }
   }
+  append_latency(out, s);
   static const metric job_metrics[] = {
       {"sluice_job_uptime_seconds", "gauge", "Time since the job's run started."},
       {"sluice_job_checkpoints_completed_total", "counter", "Checkpoints completed."},
@@ -329,6 +465,9 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
       {"sluice_job_last_checkpoint_size_bytes", "gauge",
        "Snapshot bytes of the latest completed checkpoint."},
       {"sluice_job_running", "gauge", "1 while the job runs (or restarts), 0 once it ended."},
+      {"sluice_job_last_checkpoint_alignment_seconds", "gauge",
+       "Longest barrier alignment of a task (first to last barrier) in the latest completed "
+       "checkpoint."},
       {"sluice_job_failures_total", "counter", "Failures, also those recovered from."},
   };
   out +=
@@ -340,6 +479,15 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
       fmt::format_to(std::back_inserter(out),
                      "sluice_job_operator_failures_total{{job_name=\"{}\",operator=\"{}\"}} {}\n",
                      label(j.job), label(op), n);
+  out +=
+      "# HELP sluice_job_restarts_by_cause_total Restarts by the kind of failure that caused "
+      "them (operator_failed, task_stopped, node_lost, stage_timeout, checkpoint_failed, ...).\n"
+      "# TYPE sluice_job_restarts_by_cause_total counter\n";
+  for (auto& j : jobs)
+    for (auto& [cause, n] : j.restarts_by_cause)
+      fmt::format_to(std::back_inserter(out),
+                     "sluice_job_restarts_by_cause_total{{job_name=\"{}\",cause=\"{}\"}} {}\n",
+                     label(j.job), label(cause), n);
   bool peers = false;
   for (auto& n : nodes)
     peers = peers || !n.self;
@@ -408,6 +556,11 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
         case 7:
           v = j.state == job_state::running || j.state == job_state::restarting ? "1" : "0";
           break;
+        case 8:
+          if (j.last_checkpoint_duration_ms < 0)
+            continue;
+          v = fmt::format("{:.3f}", static_cast<double>(j.last_checkpoint_alignment_ms) / 1000.0);
+          break;
         default:
           v = fmt::format("{}", j.failures);
           break;
@@ -454,18 +607,33 @@ std::string metrics_registry::json(const std::vector<operator_sample>& s, int64_
     const bool has_wm = x.watermark_ms != INT64_MIN && x.watermark_ms != INT64_MAX;
     fmt::format_to(std::back_inserter(out),
                    ",\"instance\":{},\"parallelism\":{},\"records_in\":{},\"records_out\":{},"
-                   "\"dead_letters\":{},\"unconsumed\":{},\"backpressure_events\":{},"
+                   "\"dead_letters\":{},\"unconsumed\":{},\"late_records\":{},\"bytes_in\":{},"
+                   "\"bytes_out\":{},\"state_entries\":{},\"backpressure_events\":{},"
                    "\"watermark_ms\":{},\"watermark_lag_ms\":{},\"source\":{},"
                    "\"input_done\":{},\"input_total\":{},\"batches_in\":{},\"batches_out\":{},"
                    "\"input_held\":{},\"input_credits_withheld\":{},"
                    "\"output_credits_in_use\":{},\"output_waiting\":{},"
-                   "\"backpressured_ms\":{}}}",
+                   "\"backpressured_ms\":{},\"latency\":",
                    x.instance, x.parallelism, x.records_in, x.records_out, x.dead_letters,
-                   x.unconsumed, x.backpressure_events,
-                   has_wm ? fmt::format("{}", x.watermark_ms) : "null",
+                   x.unconsumed, x.late_records, x.bytes_in, x.bytes_out,
+                   x.state_entries >= 0 ? fmt::format("{}", x.state_entries) : "null",
+                   x.backpressure_events, has_wm ? fmt::format("{}", x.watermark_ms) : "null",
                    has_wm ? fmt::format("{}", now_ms - x.watermark_ms) : "null", x.is_source,
                    x.input_done, x.input_total, x.batches_in, x.batches_out, x.input_held,
                    x.input_withheld, x.credits_in_use, x.output_waiting, x.backpressured_ms);
+    const auto& l = x.latency;
+    if (l.window_samples == 0) {
+      out += "null}";
+      continue;
+    }
+    auto ms = [](int64_t us) {
+      return static_cast<double>(us) / 1000.0;
+    };
+    fmt::format_to(std::back_inserter(out),
+                   "{{\"markers\":{},\"window\":{},\"p50_ms\":{:.3f},\"p95_ms\":{:.3f},"
+                   "\"p99_ms\":{:.3f},\"max_ms\":{:.3f}}}}}",
+                   l.count, l.window_samples, ms(l.p50_us), ms(l.p95_us), ms(l.p99_us),
+                   ms(l.max_us));
   }
   out += "]}";
   return out;
@@ -502,8 +670,8 @@ std::string metrics_registry::checkpoints_json(const live_job& j) {
                    it->id, it->savepoint, it->status, it->trigger_ms);
     append_opt(out, it->duration_ms, it->duration_ms >= 0);
     fmt::format_to(std::back_inserter(out),
-                   ",\"size_bytes\":{},\"max_sync_ms\":{},\"failure\":", it->size_bytes,
-                   it->max_sync_ms);
+                   ",\"size_bytes\":{},\"max_sync_ms\":{},\"max_alignment_ms\":{},\"failure\":",
+                   it->size_bytes, it->max_sync_ms, it->max_alignment_ms);
     append_str_or_null(out, it->failure);
     out += '}';
   }
@@ -524,6 +692,8 @@ std::string metrics_registry::failures_json(const live_job& j) {
     append_opt(out, it->instance, it->instance >= 0);
     out += ",\"cause\":";
     format::append_json_string(out, it->cause);
+    out += ",\"kind\":";
+    format::append_json_string(out, it->kind);
     fmt::format_to(std::back_inserter(out), ",\"action\":\"{}\"}}",
                    it->restarted ? "restarted" : "failed");
   }

@@ -104,6 +104,7 @@ result<std::optional<checkpoint_driver::completion>> checkpoint_driver::acknowle
   if (auto* r = find(id)) {
     r->size_bytes += stats.bytes;
     r->max_sync_ms = std::max<int64_t>(r->max_sync_ms, stats.sync_ms.count());
+    r->max_alignment_ms = std::max<int64_t>(r->max_alignment_ms, stats.align_ms.count());
     ++history_version_;
   }
   auto* c = std::get_if<checkpoint_completed>(&out);

@@ -39,7 +39,7 @@ void job_supervisor::on_ack(uint64_t id, task_id t, ack_stats stats) {
   auto r = checkpoints_->acknowledge(id, t, stats, clock_->now(), pending_notes_);
   flush_notes();
   if (!r) {
-    on_failure(r.error().message);
+    on_failure(errc::checkpoint_failed, r.error().message);
     return;
   }
   auto& done = r.value();
@@ -73,10 +73,10 @@ void job_supervisor::check_final_abort() {
   auto why = checkpoints_->take_final_abort();
   if (!why || phase_ != phase::finishing)
     return;
-  on_failure(
-      "the final checkpoint did not complete, so the output since the last completed "
-      "checkpoint is not published: " +
-      *why);
+  on_failure(errc::checkpoint_failed,
+             "the final checkpoint did not complete, so the output since the last completed "
+             "checkpoint is not published: " +
+                 *why);
 }
 
 }  // namespace sluice::actors

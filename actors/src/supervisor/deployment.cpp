@@ -89,8 +89,8 @@ void job_supervisor::spawn_local(const std::optional<state::checkpoint_meta>& re
     for (uint32_t v = 0; v < where_.size(); ++v)
       for (uint16_t n : where_[v])
         if (auto e = cl->lost(n)) {
-          on_failure(fmt::format("node {} lost while attempt {} deployed: {}", cl->node_name(n),
-                                 attempt_, e->detail));
+          on_failure(errc::node_lost, fmt::format("node {} lost while attempt {} deployed: {}",
+                                                  cl->node_name(n), attempt_, e->detail));
           return;
         }
 }

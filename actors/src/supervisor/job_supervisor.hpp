@@ -93,7 +93,9 @@ private:
     uint32_t instance = 0;
   };
 
-  void on_failure(const std::string& why, bool retryable = true,
+  /// A failure of kind `code` (the cause's class, in metrics and the
+  /// failure log) described by `why`.
+  void on_failure(errc code, const std::string& why, bool retryable = true,
                   const std::optional<instance_ref>& about = std::nullopt);
 
   /// A recovery made no progress within the limit: the attempt failed; go
@@ -102,7 +104,7 @@ private:
 
   /// Records a failure and asks the restart strategy. False when the job
   /// failed for good (it has been reported); true when a new attempt is due.
-  bool restart_after(const std::string& why, bool retryable = true,
+  bool restart_after(errc code, const std::string& why, bool retryable = true,
                      const std::optional<instance_ref>& about = std::nullopt);
 
   /// The new attempt starts once the restart delay has passed on the
@@ -125,7 +127,7 @@ private:
   int take_requests();
 
   /// Records a failure in the job's failure log (`/api/failures`).
-  void record_failure(const std::optional<instance_ref>& about, const std::string& why,
+  void record_failure(errc code, const std::optional<instance_ref>& about, const std::string& why,
                       bool restarted);
   void describe_graph();
 

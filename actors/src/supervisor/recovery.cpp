@@ -27,24 +27,28 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
           return;
         failed_.insert({v, i});
         std::string why = system().render(dm.reason);
+        errc code = errc::task_stopped;
         if (args_.cluster && !where_.empty() && where_[v][i] != args_.cluster->local_node()) {
           const uint16_t n = where_[v][i];
           const auto lost = args_.cluster->lost(n);
           why = fmt::format("node {} lost: {}", args_.cluster->node_name(n),
                             lost ? lost->detail : why);
+          if (lost)
+            code = errc::node_lost;
         }
-        on_failure(fmt::format("task {}#{} stopped unexpectedly: {}",
+        on_failure(code,
+                   fmt::format("task {}#{} stopped unexpectedly: {}",
                                args_.graph->vertices()[v].name, i, why),
                    true, instance_ref{args_.graph->vertices()[v].name, i});
         return;
       }
 }
 
-void job_supervisor::on_failure(const std::string& why, bool retryable,
+void job_supervisor::on_failure(errc code, const std::string& why, bool retryable,
                                 const std::optional<instance_ref>& about) {
   if (phase_ == phase::done || phase_ == phase::restarting || phase_ == phase::waiting)
     return;
-  if (!restart_after(why, retryable, about))
+  if (!restart_after(code, why, retryable, about))
     return;
   // Wait until every task of the old attempt is down before the new one
   // starts (a task's state directory, ports and sinks are then free).
@@ -69,7 +73,7 @@ void job_supervisor::on_stall(const std::string& why) {
     return;
   log(log_level::warn, why);
   phase_ = phase::running;  // let restart_after decide afresh
-  if (!restart_after(why))
+  if (!restart_after(errc::recovery_stalled, why))
     return;
   for (auto& vec : actors_)
     for (auto& a : vec)
@@ -79,7 +83,7 @@ void job_supervisor::on_stall(const std::string& why) {
   redeploy_later();
 }
 
-bool job_supervisor::restart_after(const std::string& why, bool retryable,
+bool job_supervisor::restart_after(errc code, const std::string& why, bool retryable,
                                    const std::optional<instance_ref>& about) {
   report_.failures.push_back(why);
   if (args_.cluster)
@@ -87,12 +91,12 @@ bool job_supervisor::restart_after(const std::string& why, bool retryable,
   if (checkpoints_)
     checkpoints_->abort_all("job failed: " + why, clock_->now());
   if (!retryable) {
-    record_failure(about, why, false);
+    record_failure(code, about, why, false);
     fail_job(why, about);
     return false;
   }
   auto decision = restart_->on_failure(clock_->now());
-  record_failure(about, why, decision.restart);
+  record_failure(code, about, why, decision.restart);
   if (!decision.restart) {
     fail_job(report_.restarts == 0 ? why
                                    : fmt::format("{} (after {} restarts: {})", why,

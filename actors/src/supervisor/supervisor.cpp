@@ -76,7 +76,7 @@ caf::behavior job_supervisor::make_behavior() {
           return;
         failed_.insert({v, i});
         // A refused stage fails again in every attempt: no restart.
-        on_failure(f.describe(), f.code != errc::stage_refused,
+        on_failure(f.code, f.describe(), f.code != errc::stage_refused,
                    instance_ref{f.operator_name, f.instance});
       },
       [this](dead_atom, std::vector<dead_letter>& ds) {
@@ -85,8 +85,9 @@ caf::behavior job_supervisor::make_behavior() {
       },
       [this](stop_atom, std::string& why) { fail_job(why); },
       [this](ack_atom, uint64_t id, uint32_t v, uint32_t i, uint64_t bytes, int64_t sync_ms,
-             int64_t async_ms) {
-        on_ack(id, task_id{v, i}, ack_stats{bytes, duration{sync_ms}, duration{async_ms}});
+             int64_t async_ms, int64_t align_ms) {
+        on_ack(id, task_id{v, i},
+               ack_stats{bytes, duration{sync_ms}, duration{async_ms}, duration{align_ms}});
       },
       [this](decline_atom, uint64_t id, uint32_t v, uint32_t i, std::string& why) {
         if (checkpoints_)
@@ -111,8 +112,8 @@ caf::behavior job_supervisor::make_behavior() {
         if (attempt != attempt_ || phase_ != phase::deploying)
           return;
         phase_ = phase::running;
-        on_failure(
-            fmt::format("cannot deploy attempt {} ({}): {}", attempt, to_string(e.code), e.detail));
+        on_failure(e.code, fmt::format("cannot deploy attempt {} ({}): {}", attempt,
+                                       to_string(e.code), e.detail));
       },
       [this](tick_atom) { on_tick(); },
   };
@@ -161,7 +162,8 @@ void job_supervisor::publish_job_metrics() noexcept {
                      r.state == st::completed ? "completed"
                      : r.state == st::aborted ? "aborted"
                                               : "in_progress",
-                     r.trigger_ms, r.duration_ms, r.size_bytes, r.max_sync_ms, r.failure});
+                     r.trigger_ms, r.duration_ms, r.size_bytes, r.max_sync_ms, r.max_alignment_ms,
+                     r.failure});
       }
       std::lock_guard<std::mutex> guard{live_->mtx};
       live_->checkpoints = std::move(h);
@@ -177,9 +179,10 @@ void job_supervisor::publish_job_metrics() noexcept {
   live_->state.store(static_cast<int>(st), relaxed);
 }
 
-void job_supervisor::record_failure(const std::optional<instance_ref>& about,
+void job_supervisor::record_failure(errc code, const std::optional<instance_ref>& about,
                                     const std::string& why, bool restarted) {
   failure_info f;
+  f.kind = std::string{to_string(code)};
   f.time_ms = sluice::system_clock{}.now().ms;
   if (about) {
     f.operator_name = about->operator_name;
@@ -188,6 +191,14 @@ void job_supervisor::record_failure(const std::optional<instance_ref>& about,
   f.cause = why;
   f.restarted = restarted;
   std::lock_guard<std::mutex> guard{live_->mtx};
+  if (restarted) {
+    auto& by = live_->restarts_by_cause;
+    auto it = std::find_if(by.begin(), by.end(), [&](auto& p) { return p.first == f.kind; });
+    if (it == by.end())
+      by.emplace_back(f.kind, 1);
+    else
+      ++it->second;
+  }
   if (live_->failure_log.size() >= 100)
     live_->failure_log.erase(live_->failure_log.begin());
   live_->failure_log.push_back(std::move(f));

@@ -38,10 +38,17 @@ struct barrier_arrival {
   checkpoint_id id;
 };
 
+/// A latency marker, emitted by a source at wall-clock `marked_us`.
+struct latency_arrival {
+  int64_t marked_us = 0;
+};
+
 /// One element that arrived on input channel `channel`, in channel order.
 struct arrival {
   uint32_t channel = 0;
-  std::variant<data_arrival, watermark_arrival, status_arrival, end_arrival, barrier_arrival> what;
+  std::variant<data_arrival, watermark_arrival, status_arrival, end_arrival, barrier_arrival,
+               latency_arrival>
+      what;
 };
 
 /// The input side of a task: per channel, what is held back (before the

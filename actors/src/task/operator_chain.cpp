@@ -71,10 +71,13 @@ void operator_chain::drain(size_t k) {
     if (port.size() == 0)
       continue;
     batch_ptr b = port.take();
-    if (dlq)
+    if (dlq) {
       c.m.dead_letters += b->size();
-    else
+    } else {
       c.m.records_out += b->size();
+      if (c.op->late_port(p))
+        c.m.late_records += b->size();
+    }
     auto& gs = c.port_gates[p];
     if (p == 0 && c.port0_chained) {
       feed(k + 1, 0, *b);
@@ -145,6 +148,8 @@ std::vector<state::snapshot_store::entry> operator_chain::snapshot(uint64_t id) 
     current_ = k;
     state::snapshot_writer w{p.max_parallelism, id};
     ops_[k].op->snapshot(w);
+    ops_[k].live->state_entries.store(static_cast<int64_t>(ops_[k].op->state_entries()),
+                                      std::memory_order_relaxed);
     const std::string& uid = ops_[k].uid;
     if (w.has_operator_state())
       entries.push_back(
@@ -215,6 +220,7 @@ void operator_chain::publish_metrics() noexcept {
     c.live->records_out.store(c.m.records_out, relaxed);
     c.live->dead_letters.store(c.m.dead_letters, relaxed);
     c.live->unconsumed.store(c.m.unconsumed, relaxed);
+    c.live->late_records.store(c.m.late_records, relaxed);
     c.live->backpressure_events.store(c.m.backpressure_events, relaxed);
     c.live->watermark_ms.store(c.ctx->watermark().ms, relaxed);
   }

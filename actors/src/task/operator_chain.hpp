@@ -84,6 +84,10 @@ public:
   /// process's metrics_registry (relaxed stores; once per batch).
   void publish_metrics() noexcept;
 
+  /// A latency marker reached the sink that ends the chain `us` after its
+  /// source emitted it (see live_operator::latency).
+  void record_latency(int64_t us) { ops_.back().live->latency.record(us); }
+
   /// Figures of the task running the chain (see live_operator).
   struct task_figures {
     uint64_t batches_in = 0, batches_out = 0, input_held = 0, input_withheld = 0,

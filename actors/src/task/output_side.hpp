@@ -41,6 +41,11 @@ public:
     for (auto& g : gates_)
       g.barrier(checkpoint);
   }
+  /// A latency marker goes on every gate (to one target of each).
+  void latency_marker(int64_t marked_us) {
+    for (auto& g : gates_)
+      g.latency_marker(marked_us);
+  }
   void end() {
     for (auto& g : gates_)
       g.end();

@@ -47,6 +47,9 @@ private:
   void on_status(uint32_t ch, channel_status s);
   void on_end(uint32_t ch);
   void on_barrier(uint32_t ch, checkpoint_id id);
+  void on_latency_marker(int64_t marked_us);
+  void maybe_emit_latency_marker();
+  static int64_t wall_clock_us();
   void release_held();
   void release_credit(uint32_t ch);
   void send_credit(uint32_t ch);
@@ -116,6 +119,10 @@ private:
   bool flush_scheduled_ = false;
   bool blocked_ = false;  ///< A source poll found the output backpressured.
   uint64_t batches_in_ = 0;
+  int64_t next_marker_us_ = 0;
+  /// When the first barrier of the checkpoint being aligned arrived.
+  std::chrono::steady_clock::time_point
+      alignment_start_;  ///< A source's next latency marker is due (wall clock, µs).
   /// Since when the output is backpressured (none: it is not), and the time
   /// it was before (live metrics).
   int64_t backpressured_since_ms_ = 0;  ///< wall clock; 0: not backpressured

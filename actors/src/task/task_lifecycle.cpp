@@ -85,6 +85,8 @@ void task_actor::poll() {
   if (input_ended_)
     return;
   const auto next = driver_->poll(clock_->now());
+  if (next.k != source_driver::next::kind::ended)
+    maybe_emit_latency_marker();
   switch (next.k) {
     case source_driver::next::kind::blocked:
       blocked_ = true;
@@ -193,6 +195,13 @@ void task_actor::snapshot_and_forward(uint64_t id, std::function<void()> then) {
 
 void task_actor::write_snapshot(uint64_t id) {
   auto t0 = std::chrono::steady_clock::now();
+  // Alignment: from the first barrier of `id` to now (a task with one input,
+  // or a source, does not wait: 0).
+  const int64_t align_ms =
+      spec_.inputs.size() > 1 && alignment_start_.time_since_epoch().count() != 0
+          ? std::chrono::duration_cast<std::chrono::milliseconds>(t0 - alignment_start_).count()
+          : 0;
+  alignment_start_ = {};
   std::vector<state::snapshot_store::entry> entries;
   std::string declined;
   try {
@@ -209,7 +218,7 @@ void task_actor::write_snapshot(uint64_t id) {
     decline(id, declined);
   else if (spec_.writer)
     send(spec_.writer, write_atom::value, id, spec_.vertex, spec_.instance, std::move(entries),
-         static_cast<int64_t>(sync_ms));
+         static_cast<int64_t>(sync_ms), align_ms);
   after_emit();
 }
 
@@ -249,6 +258,9 @@ void task_actor::transmit(size_t gate, size_t target, channel_element&& e) {
       break;
     case k::barrier:
       send(dest, barrier_atom::value, ch, e.checkpoint);
+      break;
+    case k::latency:
+      send(dest, latency_atom::value, ch, e.marked_us);
       break;
   }
 }

@@ -147,6 +147,12 @@ public:
   /// Number of output ports (0 for sinks). Port 0 is the main output.
   virtual size_t num_ports() const noexcept = 0;
   virtual output_port_base& out(size_t i) = 0;
+  /// Port `i` carries late records (the runtime counts them as such, for
+  /// `sluice_late_records_total`, whether the pipeline consumes them or not).
+  virtual bool late_port(size_t /*i*/) const noexcept { return false; }
+  /// Entries of keyed state the operator holds now: keys, or key–window
+  /// pairs for windows (`sluice_state_entries`, read at each snapshot).
+  virtual uint64_t state_entries() const noexcept { return 0; }
 
   operator_context& context() { return *ctx_; }
 

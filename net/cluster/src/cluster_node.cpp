@@ -6,6 +6,7 @@
 
 #include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/messages.hpp"
+#include "sluice/actors/metrics_registry.hpp"
 #include "sluice/actors/snapshot_writer.hpp"
 #include "snapshot_transfer.hpp"
 
@@ -130,6 +131,25 @@ caf::actor cluster_node::proxy(uint32_t attempt, uint16_t node, uint32_t vertex,
   auto p = spawn_task_proxy(sys_, *this, attempt, node, vertex, instance);
   proxies_.emplace(key, p);
   return p;
+}
+
+void cluster_node::count_bytes(uint32_t edge, uint32_t instance, uint64_t bytes, bool in) {
+  const auto& p = graph_->logical();
+  const auto& e = p.edges.at(edge);
+  const uint32_t node = in ? e.to : e.from;
+  std::shared_ptr<actors::live_operator> entry;
+  {
+    std::lock_guard lock{bytes_mu_};
+    auto& w = byte_entries_[{node, instance}];
+    entry = w.lock();
+    if (!entry) {
+      entry =
+          actors::metrics_registry::process().find(p.job_name, uid_of(p.nodes.at(node)), instance);
+      w = entry;
+    }
+  }
+  if (entry)
+    (in ? entry->bytes_in : entry->bytes_out).fetch_add(bytes, std::memory_order_relaxed);
 }
 
 void cluster_node::register_local(uint32_t attempt, uint32_t vertex, uint32_t instance,

@@ -100,6 +100,12 @@ public:
   uint32_t channel_edge(uint32_t v, uint32_t i, uint32_t ch) const {
     return channel_edge_.at(v).at(i).at(ch);
   }
+  /// A batch of `bytes` (encoded) crossed `edge`: sent by instance
+  /// `instance` of its upstream operator (`in` false, a proxy) or received by
+  /// instance `instance` of its downstream one (`in` true). Adds to that
+  /// operator instance's live metrics (`sluice_bytes_out_total` / `_in_`)
+  /// when its task runs here.
+  void count_bytes(uint32_t edge, uint32_t instance, uint64_t bytes, bool in);
 
   // -- actors::cluster_port (the supervisor, coordinator only) ---------------
   uint16_t local_node() const override { return static_cast<uint16_t>(me_); }
@@ -181,6 +187,10 @@ private:
   std::deque<uint64_t>
       local_ids_;  ///< Others: checkpoints whose snapshots this node wrote, oldest first.
   std::vector<std::pair<uint16_t, std::string>> broken_;  ///< Links that broke, not handled yet.
+  /// count_bytes's entries by (logical node, instance), looked up once per
+  /// task (weak: a finished task's entry goes).
+  std::mutex bytes_mu_;
+  std::map<std::pair<uint32_t, uint32_t>, std::weak_ptr<actors::live_operator>> byte_entries_;
 
   // Worker state, guarded by mu_, signalled through cv_.
   std::condition_variable cv_;

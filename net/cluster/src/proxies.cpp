@@ -29,12 +29,22 @@ public:
           body.channel = ch;
           body.count = static_cast<uint32_t>(b->size());
           edge.codec.encode(*b, body.data);
+          node_->count_bytes(
+              node_->channel_edge(to_.vertex, to_.instance, ch),
+              node_
+                  ->ref_of(current_sender() ? caf::actor_cast<caf::actor_addr>(current_sender())
+                                            : caf::actor_addr{})
+                  .instance,
+              body.data.size(), false);
           forward(std::move(body));
         },
         [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) {
           forward(watermark_body{ch, ms, idle});
         },
         [this](eos_atom, uint32_t ch) { forward(eos_body{ch}); },
+        [this](latency_atom, uint32_t ch, int64_t us) {
+          forward(latency_body{ch, us});
+        },
         [this](barrier_atom, uint32_t ch, uint64_t id) {
           forward(barrier_body{ch, id});
         },
@@ -92,8 +102,8 @@ public:
           forward(task_ref::node_vertex, 0, std::move(body));
         },
         [this](ack_atom, uint64_t id, uint32_t v, uint32_t i, uint64_t bytes, int64_t sync_ms,
-               int64_t async_ms) {
-          forward(v, i, ack_body{id, bytes, sync_ms, async_ms});
+               int64_t async_ms, int64_t align_ms) {
+          forward(v, i, ack_body{id, bytes, sync_ms, async_ms, align_ms});
         },
         [this](decline_atom, uint64_t id, uint32_t v, uint32_t i, std::string& why) {
           forward(v, i, decline_body{id, std::move(why)});

@@ -56,7 +56,8 @@ void cluster_node::deliver_to_supervisor(const frame& f) {
             ds.push_back(dead_letter{d.operator_name, d.instance, d.position, d.reason, d.raw});
           caf::anon_send(sup, dead_atom::value, std::move(ds));
         } else if constexpr (std::is_same_v<B, ack_body>) {
-          caf::anon_send(sup, ack_atom::value, b.checkpoint, v, i, b.bytes, b.sync_ms, b.async_ms);
+          caf::anon_send(sup, ack_atom::value, b.checkpoint, v, i, b.bytes, b.sync_ms, b.async_ms,
+                         b.align_ms);
         } else if constexpr (std::is_same_v<B, decline_body>) {
           caf::anon_send(sup, decline_atom::value, b.checkpoint, v, i, b.reason);
         } else if constexpr (std::is_same_v<B, committed_body>) {
@@ -115,6 +116,7 @@ void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
             throw protocol_error(fmt::format("batch for channel {} of task {}#{}, which has {}",
                                              b.channel, v, i, chans.size()));
           const auto& edge = graph_->logical().edges[chans[b.channel]];
+          count_bytes(chans[b.channel], i, b.data.size(), true);
           batch_ptr batch;
           try {
             batch = edge.codec.decode(b.data, b.count);
@@ -127,6 +129,8 @@ void cluster_node::deliver_to_task(uint16_t from_node, frame&& f) {
           send(watermark_atom::value, b.channel, b.ms, b.idle);
         } else if constexpr (std::is_same_v<B, eos_body>) {
           send(eos_atom::value, b.channel);
+        } else if constexpr (std::is_same_v<B, latency_body>) {
+          send(latency_atom::value, b.channel, b.marked_us);
         } else if constexpr (std::is_same_v<B, barrier_body>) {
           send(barrier_atom::value, b.channel, b.checkpoint);
         } else if constexpr (std::is_same_v<B, credit_body>) {

@@ -206,7 +206,8 @@
       if (!op) {
         op = {key: key, job: i.job, name: i.name, uid: i.uid, parallelism: i.parallelism,
               source: false, instances: 0, records_in: 0, records_out: 0, dead_letters: 0,
-              unconsumed: 0, backpressure_events: 0, backpressured_ms: 0, watermark_lag_ms: null};
+              unconsumed: 0, late_records: 0, backpressure_events: 0, backpressured_ms: 0,
+              watermark_lag_ms: null, latency_p99_ms: null};
         ops.set(key, op);
       }
       op.instances += 1;
@@ -215,6 +216,11 @@
       op.records_out += i.records_out || 0;
       op.dead_letters += i.dead_letters || 0;
       op.unconsumed += i.unconsumed || 0;
+      op.late_records += i.late_records || 0;
+      // A sink's latency is its slowest instance's p99 (the newest markers).
+      if (i.latency && !dash(i.latency.p99_ms))
+        op.latency_p99_ms = Math.max(op.latency_p99_ms === null ? -Infinity : op.latency_p99_ms,
+                                     i.latency.p99_ms);
       op.backpressure_events += i.backpressure_events || 0;
       op.backpressured_ms += i.backpressured_ms || 0;
       // The operator is as far behind as its slowest instance.
@@ -331,6 +337,8 @@
       'watermark lag ' + duration(op.watermark_lag_ms)
     ];
     var extra = [];
+    if (op.latency_p99_ms !== null) extra.push('latency p99 ' + duration(op.latency_p99_ms));
+    if (op.late_records) extra.push('late ' + count(op.late_records));
     if (op.dead_letters) extra.push('dead letters ' + count(op.dead_letters));
     if (op.unconsumed) extra.push('unconsumed ' + count(op.unconsumed));
     lines.push(extra.join(' · '));
@@ -415,6 +423,9 @@
       .attr('data-backpressure', function (v) { return v.op ? String(!!v.op.backpressured) : null; })
       .attr('data-watermark-lag-ms', function (v) {
         return v.op && v.op.watermark_lag_ms !== null ? v.op.watermark_lag_ms : null;
+      })
+      .attr('data-latency-p99-ms', function (v) {
+        return v.op && v.op.latency_p99_ms !== null ? v.op.latency_p99_ms : null;
       });
     boxes.select('text.title').text(function (v) {
       var here = v.op && v.op.instances !== v.parallelism ? ' (' + v.op.instances + ' here)' : '';
@@ -504,10 +515,10 @@
     if (!outcome('failures', answer)) return;
     say('failures', list.length ? null : 'no failure since the job started', 'info');
     fillTable('#failure-table',
-      [{label: 'time'}, {label: 'operator'}, {label: 'instance', num: true}, {label: 'cause'}, {label: 'action'}],
+      [{label: 'time'}, {label: 'operator'}, {label: 'instance', num: true}, {label: 'kind'}, {label: 'cause'}, {label: 'action'}],
       list.map(function (f) {
         return [{text: clock(f.time_ms)}, {text: text(f.operator)}, {text: text(f.instance)},
-                {text: text(f.cause)}, {text: text(f.action), cls: f.action === 'failed' ? 'state-failed' : 'state-restarting'}];
+                {text: text(f.kind)}, {text: text(f.cause)}, {text: text(f.action), cls: f.action === 'failed' ? 'state-failed' : 'state-restarting'}];
       }));
     d3.select('#failure-table').attr('data-rows', list.length);
     panel('failures').dataset.shown = 'yes';

@@ -95,9 +95,11 @@ struct Frame {
     done :group { metrics @20 :List(OperatorMetrics); }
     failed :group { failure @21 :TaskFailure; }
     deadLetters :group { letters @22 :List(DeadLetter); }
-    ack :group { checkpoint @23 :UInt64; bytes @24 :UInt64; syncMs @25 :Int64; asyncMs @26 :Int64; }
+    ack :group { checkpoint @23 :UInt64; bytes @24 :UInt64; syncMs @25 :Int64; asyncMs @26 :Int64;
+                 alignMs @32 :Int64; }
     decline :group { checkpoint @27 :UInt64; reason @28 :Text; }
     committed :group { checkpoint @29 :UInt64; }
+    latency :group { channel @30 :UInt32; markedUs @31 :Int64; }   # latency marker, µs since the epoch
   }
 }
 

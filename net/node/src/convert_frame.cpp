@@ -127,12 +127,17 @@ frame_body decode_body(F::Reader in, const std::string& field) {
       auto a = in.getAck();
       return ack_body{checkpoint_id(a.getCheckpoint(), field + ".ack.checkpoint"), a.getBytes(),
                       non_negative(a.getSyncMs(), field + ".ack.syncMs"),
-                      non_negative(a.getAsyncMs(), field + ".ack.asyncMs")};
+                      non_negative(a.getAsyncMs(), field + ".ack.asyncMs"),
+                      non_negative(a.getAlignMs(), field + ".ack.alignMs")};
     }
     case F::DECLINE: {
       auto d = in.getDecline();
       return decline_body{checkpoint_id(d.getCheckpoint(), field + ".decline.checkpoint"),
                           to_string(d.getReason())};
+    }
+    case F::LATENCY: {
+      auto l = in.getLatency();
+      return latency_body{l.getChannel(), l.getMarkedUs()};
     }
     case F::COMMITTED:
       return committed_body{
@@ -195,6 +200,7 @@ void encode(const frame& f, F::Builder out) {
                    o.setBytes(a.bytes);
                    o.setSyncMs(a.sync_ms);
                    o.setAsyncMs(a.async_ms);
+                   o.setAlignMs(a.align_ms);
                  },
                  [&](const decline_body& d) {
                    auto o = out.initDecline();
@@ -202,6 +208,11 @@ void encode(const frame& f, F::Builder out) {
                    o.setReason(d.reason);
                  },
                  [&](const committed_body& c) { out.initCommitted().setCheckpoint(c.checkpoint); },
+                 [&](const latency_body& l) {
+                   auto o = out.initLatency();
+                   o.setChannel(l.channel);
+                   o.setMarkedUs(l.marked_us);
+                 },
              },
              f.body);
 }
@@ -253,8 +264,8 @@ namespace sluice::net {
 
 const char* kind_name(const frame_body& b) noexcept {
   static constexpr const char* names[] = {
-      "batch", "watermark", "eos",    "barrier",     "credit", "start",   "trigger",  "complete",
-      "stop",  "done",      "failed", "deadLetters", "ack",    "decline", "committed"};
+      "batch", "watermark", "eos",    "barrier",     "credit", "start",   "trigger",   "complete",
+      "stop",  "done",      "failed", "deadLetters", "ack",    "decline", "committed", "latency"};
   static_assert(std::size(names) == std::variant_size_v<frame_body>);
   return names[b.index()];
 }

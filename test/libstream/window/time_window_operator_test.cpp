@@ -196,11 +196,25 @@ BOOST_AUTO_TEST_CASE(window_state_is_released_once_lateness_has_passed) {
   for (uint32_t i = 0; i < 10; ++i)
     h.push(event{i, 10 * i, i}, timestamp::of(10 * i));
   BOOST_TEST(h.as<tumbling_op>().open_windows() == 10u);
+  BOOST_TEST(h.as<tumbling_op>().state_entries() == 10u);  // one key per window
   h.watermark(timestamp::of(49));  // fires [0,10) .. [40,50); releases those with max + 5 <= 49
   BOOST_TEST(h.values<ids_result>().size() == 5u);
   BOOST_TEST(h.as<tumbling_op>().open_windows() == 6u);  // [40,50) kept until 54
+  BOOST_TEST(h.as<tumbling_op>().state_entries() == 6u);
   h.watermark(timestamp::of(54));
   BOOST_TEST(h.as<tumbling_op>().open_windows() == 5u);
+  BOOST_TEST(h.as<tumbling_op>().state_entries() == 5u);
+}
+
+// State entries (sluice_state_entries) count key-window pairs, not windows
+// or records.
+BOOST_AUTO_TEST_CASE(state_entries_count_every_key_of_every_window) {
+  testing::harness h{make_tumbling(tumbling::of(duration{10}))};
+  for (uint32_t i = 0; i < 12; ++i)  // keys 0..3 in [0,10), keys 0..3 again in [10,20)
+    h.push(event{i % 4, i < 6 ? 1 : 11, i}, timestamp::of(i < 6 ? 1 : 11));
+  BOOST_TEST(h.as<tumbling_op>().state_entries() == 8u);
+  h.watermark(timestamp::of(9));
+  BOOST_TEST(h.as<tumbling_op>().state_entries() == 4u);
 }
 
 // A late record (within the allowed lateness) for a (key, window) that had no

@@ -56,6 +56,9 @@ struct ack_stats {
   duration sync_ms{0};
   /// Time the asynchronous part (writing) took, off the data path.
   duration async_ms{0};
+  /// Time from the first to the last barrier of the checkpoint at the task
+  /// (barrier alignment; 0 for a task with one input).
+  duration align_ms{0};
 };
 
 /// Why a checkpoint was given up.

@@ -54,11 +54,12 @@ public:
     uint64_t id = 0;
     bool savepoint = false;
     status state = status::in_progress;
-    int64_t trigger_ms = 0;    ///< On the driver's clock.
-    int64_t duration_ms = -1;  ///< Trigger to completion or abort; -1 while in progress.
-    uint64_t size_bytes = 0;   ///< Snapshot bytes acknowledged so far.
-    int64_t max_sync_ms = 0;   ///< Longest a task was blocked taking its snapshot.
-    std::string failure;       ///< Why it was aborted.
+    int64_t trigger_ms = 0;        ///< On the driver's clock.
+    int64_t duration_ms = -1;      ///< Trigger to completion or abort; -1 while in progress.
+    uint64_t size_bytes = 0;       ///< Snapshot bytes acknowledged so far.
+    int64_t max_sync_ms = 0;       ///< Longest a task was blocked taking its snapshot.
+    int64_t max_alignment_ms = 0;  ///< Longest a task aligned its input's barriers.
+    std::string failure;           ///< Why it was aborted.
   };
   /// Entries the history keeps.
   static constexpr size_t history_size = 100;

@@ -37,6 +37,10 @@ struct runtime_config {
   std::chrono::milliseconds flush_interval{5};
   /// Batches a receiver lets each upstream channel have in flight.
   uint32_t credits = 8;
+  /// Every source instance emits a latency marker this often (wall time);
+  /// sinks keep the delay from source to sink as a histogram (Flink's
+  /// latency tracking, docs/http-api.md). 0: no markers.
+  std::chrono::milliseconds latency_interval{1000};
   /// Chain forward-connected operators of equal parallelism into one task
   /// (Flink's operator chaining: records pass between them without a
   /// message). Off by default, so every operator instance is its own actor

@@ -21,6 +21,8 @@ using data_atom = caf::atom_constant<caf::atom("data")>;            ///< (channe
 using watermark_atom = caf::atom_constant<caf::atom("watermark")>;  ///< (channel, ms, idle)
 using eos_atom = caf::atom_constant<caf::atom("eos")>;              ///< (channel): end of stream
 using credit_atom = caf::atom_constant<caf::atom("credit")>;  ///< (gate, target, n) back upstream
+/// (channel, µs since the epoch): a latency marker a source emitted then.
+using latency_atom = caf::atom_constant<caf::atom("latency")>;
 
 // Task lifecycle and self-scheduling.
 using start_atom = caf::atom_constant<caf::atom("start")>;
@@ -39,10 +41,10 @@ using dead_atom = caf::atom_constant<caf::atom("deadltr")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("chkpt")>;   ///< (id)
 using barrier_atom = caf::atom_constant<caf::atom("barrier")>;    ///< (channel, id)
 using complete_atom = caf::atom_constant<caf::atom("complete")>;  ///< (id)
-using write_atom =
-    caf::atom_constant<caf::atom("write")>;  ///< (id, vertex, instance, entries, sync ms)
-using ack_atom =
-    caf::atom_constant<caf::atom("ack")>;  ///< (id, vertex, instance, bytes, sync ms, async ms)
+/// (id, vertex, instance, entries, sync ms, alignment ms)
+using write_atom = caf::atom_constant<caf::atom("write")>;
+/// (id, vertex, instance, bytes, sync ms, async ms, alignment ms)
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using decline_atom = caf::atom_constant<caf::atom("decline")>;  ///< (id, vertex, instance, reason)
 using committed_atom =
     caf::atom_constant<caf::atom("committed")>;  ///< (id, vertex, instance): sinks published

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,43 @@
 /// path nothing; an entry disappears when its task ends.
 namespace sluice::actors {
 
+/// Source-to-sink latency as one sink instance measured it with latency
+/// markers (Flink's latency tracking): a cumulative histogram over the whole
+/// run, as Prometheus reads one, and the last `window` samples for exact
+/// quantiles. Written once per marker (about once a second per source
+/// instance), so a mutex costs nothing.
+class latency_histogram {
+public:
+  /// Upper bounds of the buckets in µs; one more bucket holds the rest.
+  static constexpr std::array<int64_t, 16> bounds_us{
+      100,    250,     500,     1'000,   2'500,     5'000,     10'000,    25'000,
+      50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
+  /// Samples the quantiles are taken over (the newest ones).
+  static constexpr size_t window = 1024;
+
+  /// A marker arrived `us` after its source emitted it. A negative delay
+  /// (clocks of two hosts apart) counts as 0.
+  void record(int64_t us);
+
+  struct snapshot {
+    std::array<uint64_t, bounds_us.size() + 1> buckets{};  ///< per bucket, not cumulative
+    uint64_t count = 0;                                    ///< markers over the run
+    int64_t sum_us = 0;
+    /// Over the last `window_samples` markers (nearest rank); -1 when none.
+    int64_t p50_us = -1, p95_us = -1, p99_us = -1, max_us = -1;
+    size_t window_samples = 0;
+  };
+  snapshot read() const;
+
+private:
+  mutable std::mutex mtx_;
+  std::array<uint64_t, bounds_us.size() + 1> buckets_{};
+  uint64_t count_ = 0;
+  int64_t sum_us_ = 0;
+  std::vector<int64_t> recent_;  ///< ring of the newest samples
+  size_t next_ = 0;
+};
+
 /// One operator instance's figures, as last published by its task.
 struct live_operator {
   std::string job, name, uid;
@@ -25,6 +63,15 @@ struct live_operator {
   std::atomic<uint64_t> records_out{0};
   std::atomic<uint64_t> dead_letters{0};
   std::atomic<uint64_t> unconsumed{0};
+  std::atomic<uint64_t> late_records{0};
+  /// Encoded bytes of the batches this instance sent / received over remote
+  /// channels (a cluster's network; in-process channels move batches
+  /// without encoding them). Added by the node, not the task.
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> bytes_in{0};
+  /// Keyed state entries at the instance's last snapshot
+  /// (operator_base::state_entries); -1 before its first snapshot.
+  std::atomic<int64_t> state_entries{-1};
   std::atomic<uint64_t> backpressure_events{0};
   // Of the task running the operator (shared by the operators chained in it):
   std::atomic<uint64_t> batches_in{0};        ///< batches taken from input channels
@@ -43,6 +90,8 @@ struct live_operator {
   bool is_source = false;
   std::atomic<uint64_t> input_done{0};
   std::atomic<uint64_t> input_total{0};
+  /// Sinks: delay of the latency markers from their sources.
+  latency_histogram latency;
 };
 
 enum class job_state : int { running, restarting, finished, failed, cancelled };
@@ -57,6 +106,7 @@ struct checkpoint_info {
   int64_t duration_ms = -1;  ///< -1 while in progress
   uint64_t size_bytes = 0;
   int64_t max_sync_ms = 0;
+  int64_t max_alignment_ms = 0;  ///< longest barrier alignment of a task
   std::string failure;
 };
 
@@ -66,6 +116,7 @@ struct failure_info {
   std::string operator_name;  ///< Empty when not one operator's.
   int64_t instance = -1;      ///< -1 when not one instance's.
   std::string cause;
+  std::string kind;  ///< The cause's class: an errc name ("operator_failed", "node_lost", ...).
   bool restarted = false;  ///< The job restarted after it (else it failed).
 };
 
@@ -120,6 +171,8 @@ struct live_job {
   std::vector<graph_vertex> vertices;
   std::vector<graph_edge> edges;
   std::vector<task_state_size> state_sizes;  ///< by vertex and instance
+  /// Restarts over the run by the kind of failure that caused them.
+  std::vector<std::pair<std::string, uint64_t>> restarts_by_cause;
   std::atomic<uint64_t> checkpoints_completed{0};
   std::atomic<uint64_t> checkpoints_aborted{0};
   std::atomic<uint64_t> last_checkpoint{0};  ///< id of the latest completed one, 0: none
@@ -135,10 +188,12 @@ struct job_sample {
   uint64_t last_savepoint = 0;
   int64_t last_checkpoint_duration_ms = -1;  ///< of the latest completed one; -1: none
   uint64_t last_checkpoint_size_bytes = 0;
+  int64_t last_checkpoint_alignment_ms = 0;  ///< longest barrier alignment of a task in it
   std::vector<task_state_size> state_sizes;
   /// Failures by operator ("" for those of no one operator: a lost node, a
   /// checkpoint that could not be committed), from the failure log.
   std::vector<std::pair<std::string, uint64_t>> failures_by_operator;
+  std::vector<std::pair<std::string, uint64_t>> restarts_by_cause;  ///< over the run
   uint64_t checkpoints_completed = 0, checkpoints_aborted = 0, last_checkpoint = 0, restarts = 0,
            failures = 0;
 };
@@ -148,12 +203,14 @@ struct operator_sample {
   std::string job, name, uid;
   uint32_t instance = 0, parallelism = 0;
   uint64_t records_in = 0, records_out = 0, dead_letters = 0, unconsumed = 0,
-           backpressure_events = 0;
+           backpressure_events = 0, late_records = 0, bytes_in = 0, bytes_out = 0;
+  int64_t state_entries = -1;  ///< at the last snapshot; -1: none yet
   uint64_t batches_in = 0, batches_out = 0, input_held = 0, input_withheld = 0, credits_in_use = 0,
            output_waiting = 0, backpressured_ms = 0;
   int64_t watermark_ms = INT64_MIN;
   bool is_source = false;
   uint64_t input_done = 0, input_total = 0;
+  latency_histogram::snapshot latency;  ///< count 0: no marker reached it
 };
 
 class metrics_registry {
@@ -169,6 +226,10 @@ public:
   /// A new job entry (its supervisor's), listed while the pointer lives.
   std::shared_ptr<live_job> add_job(std::string job, int64_t started_ms);
 
+  /// The live entry of instance `instance` of the operator with `uid` in
+  /// `job`, if its task runs in this process.
+  std::shared_ptr<live_operator> find(const std::string& job, const std::string& uid,
+                                      uint32_t instance) const;
   /// Every live entry, by job, operator and instance.
   std::vector<operator_sample> sample() const;
   /// The live entries of `job`, oldest first (holding one keeps it readable

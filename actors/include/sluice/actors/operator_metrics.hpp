@@ -16,6 +16,9 @@ struct operator_metrics {
   uint64_t dead_letters = 0;
   /// Records emitted on ports nobody consumes (e.g. late records).
   uint64_t unconsumed = 0;
+  /// Of `records_out`, those emitted on late ports (operator_base::late_port),
+  /// consumed or not.
+  uint64_t late_records = 0;
   /// Times the task held back credits because downstream was full.
   uint64_t backpressure_events = 0;
 };

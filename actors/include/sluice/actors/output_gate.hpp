@@ -23,11 +23,13 @@ struct channel_element {
     active,     ///< The sender is active again; `wm` repeats its last watermark.
     eos,        ///< End of stream.
     barrier,    ///< Checkpoint barrier `checkpoint`.
+    latency,    ///< Latency marker: a source emitted it at wall-clock `marked_us`.
   };
   kind k = kind::batch;
   batch_ptr batch;
   timestamp wm;             ///< For watermarks, and the last watermark for `active`.
   uint64_t checkpoint = 0;  ///< For barriers.
+  int64_t marked_us = 0;    ///< For latency markers (µs since the epoch).
 };
 
 /// The sending side of one edge for one upstream instance: partitions records
@@ -106,6 +108,20 @@ public:
     }
   }
 
+  /// Latency marker (Flink's latency tracking): goes to one target, the next
+  /// in turn, behind the records buffered for it — like a watermark it
+  /// waits for them to be cut, so it sees the delay they see. A newer marker
+  /// replaces one still waiting. Needs no credit.
+  void latency_marker(int64_t marked_us) {
+    if (out_.empty())
+      return;
+    const size_t t = next_marker_target_++ % out_.size();
+    if (part_->buffered(t) > 0)
+      out_[t].pending_marker_us = marked_us;
+    else
+      enqueue(t, {channel_element::kind::latency, nullptr, {}, 0, marked_us});
+  }
+
   /// End of stream: flushes and sends end-of-stream on every channel.
   void end() {
     flush();
@@ -162,6 +178,7 @@ private:
     size_t queued_batches = 0;
     std::deque<channel_element> queue;
     std::optional<timestamp> pending_wm;
+    int64_t pending_marker_us = 0;         ///< A latency marker waiting for the next cut; 0: none.
     timestamp last_wm = timestamp::min();  ///< Newest watermark handed to the channel.
   };
 
@@ -169,6 +186,8 @@ private:
     enqueue(t, {channel_element::kind::batch, part_->take(t), {}, 0});
     if (auto wm = std::exchange(out_[t].pending_wm, std::nullopt))
       enqueue(t, {channel_element::kind::watermark, nullptr, *wm, 0});
+    if (const int64_t us = std::exchange(out_[t].pending_marker_us, 0); us != 0)
+      enqueue(t, {channel_element::kind::latency, nullptr, {}, 0, us});
   }
 
   void enqueue(size_t t, channel_element&& e) {
@@ -210,6 +229,7 @@ private:
   std::vector<target_state> out_;
   uint32_t initial_credits_ = 0;
   uint64_t batches_sent_ = 0;
+  size_t next_marker_target_ = 0;
 };
 
 }  // namespace sluice::actors

@@ -111,6 +111,8 @@ public:
   void end_input() override { on_watermark(timestamp::max()); }
 
   size_t num_ports() const noexcept override { return 2; }
+  uint64_t state_entries() const noexcept override { return states_.size() + waiting_.size(); }
+  bool late_port(size_t i) const noexcept override { return i == 1; }
   output_port_base& out(size_t i) override {
     return i == 0 ? static_cast<output_port_base&>(out_) : static_cast<output_port_base&>(late_);
   }

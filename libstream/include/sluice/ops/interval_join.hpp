@@ -67,6 +67,8 @@ public:
   }
 
   size_t num_ports() const noexcept override { return 3; }
+  uint64_t state_entries() const noexcept override { return left_.size() + right_.size(); }
+  bool late_port(size_t i) const noexcept override { return i == 1 || i == 2; }
   output_port_base& out(size_t i) override {
     return i == 0   ? static_cast<output_port_base&>(out_)
            : i == 1 ? static_cast<output_port_base&>(late_a_)

@@ -78,6 +78,7 @@ public:
   void end_input() override { emit_dirty(); }
 
   size_t num_ports() const noexcept override { return 1; }
+  uint64_t state_entries() const noexcept override { return state_.size(); }
   output_port_base& out(size_t) override { return out_; }
 
   void snapshot(state::snapshot_writer& w) override {
@@ -225,6 +226,7 @@ public:
   }
 
   size_t num_ports() const noexcept override { return 1; }
+  uint64_t state_entries() const noexcept override { return state_.size(); }
   output_port_base& out(size_t) override { return out_; }
   const std::unordered_map<K, S, key_hash<K>>& state() const noexcept { return state_; }
   void snapshot(state::snapshot_writer& w) override { snapshot_map<K, S>(w, state_); }

@@ -67,6 +67,7 @@ public:
   void end_input() override { fire(event_, timestamp::max(), time_domain::event_time); }
 
   size_t num_ports() const noexcept override { return 1 + sizeof...(Ts); }
+  uint64_t state_entries() const noexcept override { return state_.size(); }
   output_port_base& out(size_t i) override { return i == 0 ? out_ : *side_ptrs_[i - 1]; }
 
   const std::unordered_map<K, S, key_hash<K>>& state() const noexcept { return state_; }

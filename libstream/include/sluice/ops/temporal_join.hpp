@@ -77,6 +77,8 @@ public:
   void end_input() override { on_watermark(timestamp::max()); }
 
   size_t num_ports() const noexcept override { return 3; }
+  uint64_t state_entries() const noexcept override { return pending_.size() + versions_.size(); }
+  bool late_port(size_t i) const noexcept override { return i == 1 || i == 2; }
   output_port_base& out(size_t i) override {
     return i == 0   ? static_cast<output_port_base&>(out_)
            : i == 1 ? static_cast<output_port_base&>(late_a_)
@@ -210,6 +212,7 @@ public:
   }
 
   size_t num_ports() const noexcept override { return 3; }
+  uint64_t state_entries() const noexcept override { return table_.size(); }
   output_port_base& out(size_t i) override {
     return i == 0   ? static_cast<output_port_base&>(out_)
            : i == 1 ? static_cast<output_port_base&>(late_a_)

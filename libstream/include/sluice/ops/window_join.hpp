@@ -120,6 +120,8 @@ public:
   }
 
   size_t num_ports() const noexcept override { return 4; }
+  uint64_t state_entries() const noexcept override { return inner_->state_entries(); }
+  bool late_port(size_t i) const noexcept override { return i == 1 || i == 2; }
   output_port_base& out(size_t i) override {
     switch (i) {
       case 0:

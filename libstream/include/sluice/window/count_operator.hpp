@@ -48,6 +48,8 @@ public:
   }
 
   size_t num_ports() const noexcept override { return late_port_ ? 2 : 1; }
+  uint64_t state_entries() const noexcept override { return state_.size(); }
+  bool late_port(size_t i) const noexcept override { return i == 1; }
   output_port_base& out(size_t i) override {
     if (i == 0)
       return out_;

@@ -118,6 +118,13 @@ public:
   void end_input() override { fire_event_timers(timestamp::max()); }
 
   size_t num_ports() const noexcept override { return 3; }
+  uint64_t state_entries() const noexcept override {
+    uint64_t n = 0;
+    for (auto& [k, ps] : panes_)
+      n += ps.size();
+    return n;
+  }
+  bool late_port(size_t i) const noexcept override { return i == 1; }
   output_port_base& out(size_t i) override {
     if (i == 0)
       return out_;

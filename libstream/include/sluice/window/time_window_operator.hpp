@@ -128,6 +128,8 @@ public:
   /// Ports a plan node hosting this operator declares.
   static constexpr uint32_t ports = 3;
   size_t num_ports() const noexcept override { return ports; }
+  uint64_t state_entries() const noexcept override { return open_windows(); }
+  bool late_port(size_t i) const noexcept override { return i == 1; }
   output_port_base& out(size_t i) override {
     if (i == 0)
       return out_;

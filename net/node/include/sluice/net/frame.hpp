@@ -128,6 +128,7 @@ struct ack_body {
   uint64_t bytes = 0;
   int64_t sync_ms = 0;
   int64_t async_ms = 0;
+  int64_t align_ms = 0;
   friend bool operator==(const ack_body&, const ack_body&) = default;
 };
 struct decline_body {
@@ -140,10 +141,17 @@ struct committed_body {
   friend bool operator==(const committed_body&, const committed_body&) = default;
 };
 
+/// A latency marker a source emitted at wall-clock `marked_us` (µs since the epoch).
+struct latency_body {
+  uint32_t channel = 0;
+  int64_t marked_us = 0;
+  friend bool operator==(const latency_body&, const latency_body&) = default;
+};
+
 using frame_body =
     std::variant<batch_body, watermark_body, eos_body, barrier_body, credit_body, start_body,
                  trigger_body, complete_body, stop_body, done_body, failed_body, dead_letters_body,
-                 ack_body, decline_body, committed_body>;
+                 ack_body, decline_body, committed_body, latency_body>;
 
 /// One message from task `from` to task `to` of job attempt `attempt`.
 struct frame {
