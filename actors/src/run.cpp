@@ -131,7 +131,13 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
 
 std::string prepare_process(const runtime_config& cfg) {
   tune_malloc();
-  io::install_tcp_line_server();  // the socket side of read_tcp_lines (libstream has no network)
+  // The socket side of read_tcp_lines (libstream has no network).
+  io::tcp_server_options tcp;
+  tcp.host = cfg.tcp_host;
+  tcp.max_connections = cfg.tcp_max_connections;
+  tcp.max_connections_per_address = cfg.tcp_max_connections_per_address;
+  tcp.idle_timeout = cfg.tcp_idle_timeout;
+  io::install_tcp_line_server(std::move(tcp));
   try {
     install_faults(fault_injector::from_env_or(cfg.faults));
   } catch (const std::exception& e) {
@@ -465,6 +471,23 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option_function<uint64_t>(
       "--from-savepoint", [&cfg](uint64_t id) { cfg.restore_from = id; },
       "start from this checkpoint or savepoint id of the state directory");
+  app.add_option("--tcp-host", cfg.tcp_host,
+                 "address the TCP line source listens on (0.0.0.0: every interface)")
+      ->capture_default_str();
+  app.add_option("--tcp-max-connections", cfg.tcp_max_connections,
+                 "open connections the TCP line source accepts over all clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  app.add_option("--tcp-max-connections-per-address", cfg.tcp_max_connections_per_address,
+                 "open connections the TCP line source accepts from one client address")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  app.add_option_function<int64_t>(
+         "--tcp-idle-timeout-ms",
+         [&cfg](int64_t ms) { cfg.tcp_idle_timeout = std::chrono::milliseconds{ms}; },
+         "close a TCP source connection that sent nothing for this long (0 = never)")
+      ->default_str(std::to_string(cfg.tcp_idle_timeout.count()))
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option("--cluster", cfg.cluster_file,
                  "run as a node of the cluster this TOML file describes");
   app.add_option("--node", cfg.node, "this node's name in the cluster file");

@@ -95,6 +95,16 @@ struct runtime_config {
   std::string log_level;
   std::string log_format;
 
+  /// The TCP line source's server (`read_tcp_lines`, docs/tcp-ingestion.md):
+  /// the address it listens on (loopback: only this host can send; 0.0.0.0
+  /// or a host's address for senders elsewhere), its connection limits
+  /// (over all clients, per client address) and the idle timeout after
+  /// which a silent connection is closed (0: never).
+  std::string tcp_host = "127.0.0.1";
+  uint32_t tcp_max_connections = 256;
+  uint32_t tcp_max_connections_per_address = 16;
+  std::chrono::milliseconds tcp_idle_timeout{60'000};
+
   /// Cluster mode: the cluster's TOML file and this node's name in it
   /// (`--cluster FILE --node NAME`); empty runs embedded in one process.
   std::string cluster_file;
