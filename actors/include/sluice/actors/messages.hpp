@@ -31,6 +31,8 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 // Task -> supervisor reports.
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
+/// (epoch, letters): dead letters no stream consumes; epoch is the checkpoint
+/// the task last snapshotted (see supervisor/dead_letter_file.hpp).
 using dead_atom = caf::atom_constant<caf::atom("deadltr")>;
 
 // Checkpoints: supervisor -> tasks (trigger at sources and finished tasks,
