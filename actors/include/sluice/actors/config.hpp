@@ -83,6 +83,11 @@ struct runtime_config {
   std::chrono::milliseconds recovery_report_interval{5'000};
   /// Start from this checkpoint or savepoint of the state directory.
   std::optional<uint64_t> restore_from;
+  /// Run from the beginning even though the state directory records that
+  /// the job finished (without it such a run says so and exits, leaving the
+  /// output alone). Refused while an exactly-once output directory of the
+  /// job or the dead-letter file is not empty.
+  bool fresh = false;
   /// Fault-injection rules (see fault_injector); SLUICE_FAULTS overrides.
   std::string faults;
   /// Take a savepoint this long after the start, then stop the job (0 = no).
