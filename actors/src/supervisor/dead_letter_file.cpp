@@ -79,6 +79,16 @@ result<void> dead_letter_file::append(uint64_t epoch, const std::vector<dead_let
   const std::string* where = &path_;
   std::string stage;
   if (staged()) {
+    if (!loaded_) {  // the first letter of this job: the staging directory starts here
+      std::error_code ec;
+      fs::create_directories(staging_, ec);
+      if (ec)
+        return error{errc::io_error, fmt::format("dead-letter file: cannot create '{}': {}",
+                                                 staging_, ec.message())};
+      if (auto r = load_published(); !r)
+        return r;
+      loaded_ = true;
+    }
     auto& s = open_[epoch];
     stage = staged_path(epoch);
     where = &stage;
@@ -179,15 +189,13 @@ result<void> dead_letter_file::write_published() {
 }
 
 result<void> dead_letter_file::restart_from(uint64_t restored) {
-  std::error_code ec;
-  fs::create_directories(staging_, ec);
-  if (ec)
-    return error{errc::io_error,
-                 fmt::format("dead-letter file: cannot create '{}': {}", staging_, ec.message())};
   // Staged files of an earlier attempt are on disk; none stays open.
   for (auto& [e, s] : open_)
     std::fclose(s.f);
   open_.clear();
+  std::error_code ec;
+  if (!loaded_ && !fs::exists(staging_, ec) && !ec)
+    return {};  // no letter was ever staged: nothing to recover (a clean job touches no file)
   if (!loaded_) {
     if (auto r = load_published(); !r)
       return r;
@@ -253,8 +261,8 @@ result<uint64_t> dead_letter_file::publish_one(int out, const std::string& file)
 }
 
 result<void> dead_letter_file::publish(uint64_t completed) {
-  if (!staged())
-    return {};
+  if (!staged() || !loaded_)
+    return {};  // nothing staged yet
   if (auto r = close_staged(completed); !r)
     return r;
   std::map<uint64_t, std::string> due;

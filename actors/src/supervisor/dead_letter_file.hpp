@@ -49,8 +49,9 @@ public:
   dead_letter_file(const dead_letter_file&) = delete;
   dead_letter_file& operator=(const dead_letter_file&) = delete;
 
-  /// Stages letters in directory `dir` from now on (created if missing);
-  /// call `restart_from` before the first `append`.
+  /// Stages letters in directory `dir` from now on (created with the first
+  /// letter: a job without dead letters touches no file); call
+  /// `restart_from` before the first `append`.
   void stage_in(std::string dir) { staging_ = std::move(dir); }
   bool staged() const noexcept { return !staging_.empty(); }
 
@@ -90,8 +91,8 @@ private:
   std::map<uint64_t, staged_file> open_;  ///< staged files written by this attempt, by epoch
   uint64_t published_upto_ = 0;           ///< epochs below it are in the file
   uint64_t published_length_ = 0;         ///< the file's length after the last publish
-  bool loaded_ = false;
-  bool dir_dirty_ = false;  ///< a staged file was created since the last sync
+  bool loaded_ = false;                   ///< the staging directory exists and `published` was read
+  bool dir_dirty_ = false;                ///< a staged file was created since the last sync
 };
 
 }  // namespace sluice::actors
