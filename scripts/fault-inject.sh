@@ -13,8 +13,20 @@
 #              job ends; a kill after its final checkpoint completed but before
 #              the run recorded its end is recovered by the next run, which
 #              publishes the staged file or keeps the published one.
+#   tcp        the oracle's check over the TCP line source (examples/oracle:
+#              oracle-tcp, fed by oracle-send, a client process started once
+#              for the whole campaign): idempotent senders send the sequence
+#              as id-tagged lines, with a malformed line after every 50th
+#              record and 64 KiB of random bytes as lines, hang up at random
+#              without reading acks (10% of chunks) or in mid-line (3%), and
+#              reconnect while the job is killed and started again. The
+#              output must pass oracle-check; every line of the dead-letter
+#              file must be valid JSON (python3, else iconv and jq), every
+#              malformed and garbage line must be in it exactly once. Lost or
+#              duplicated dead letters count in lost/duplicated, invalid JSON
+#              lines in mismatched. Not with --cluster.
 #
-#   scripts/fault-inject.sh [--job oracle|wordcount] [--rounds N] [--seed S]
+#   scripts/fault-inject.sh [--job oracle|wordcount|tcp] [--rounds N] [--seed S]
 #                           [--max-seconds T] [--build-dir DIR] [--keep]
 #                           [--parallelism P] [--count N] [--rate R] [--keys K]
 #                           [--copies C] [--long] [--cluster]
@@ -80,7 +92,8 @@ done
 for v in rounds seed max_seconds parallelism rate keys; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "fault-inject: --${v//_/-} must be a non-negative integer" >&2; exit 2; }
 done
-[[ "$job" == oracle || "$job" == wordcount ]] || { echo "fault-inject: --job must be oracle or wordcount" >&2; exit 2; }
+[[ "$job" == oracle || "$job" == wordcount || "$job" == tcp ]] || { echo "fault-inject: --job must be oracle, wordcount or tcp" >&2; exit 2; }
+(( ! cluster )) || [[ "$job" != tcp ]] || { echo "fault-inject: --job tcp runs in one process (no --cluster)" >&2; exit 2; }
 (( rate > 0 && keys > 0 && parallelism > 0 && rounds <= 1000 )) || { echo "fault-inject: bad --rate/--keys/--parallelism/--rounds" >&2; exit 2; }
 
 if (( long )) && [[ "${SLUICE_LONG_TESTS:-}" != 1 ]]; then
@@ -100,7 +113,13 @@ build_dir="$(cd "$build_dir" 2>/dev/null && pwd -P)" || { echo "fault-inject: no
 oracle_bin="$build_dir/examples/oracle/oracle"
 check_bin="$build_dir/examples/oracle/oracle-check"
 wordcount_bin="$build_dir/examples/wordcount/wordcount"
-if [[ "$job" == oracle ]]; then need=("$oracle_bin" "$check_bin"); else need=("$wordcount_bin"); fi
+tcp_bin="$build_dir/examples/oracle/oracle-tcp"
+send_bin="$build_dir/examples/oracle/oracle-send"
+case "$job" in
+  oracle) need=("$oracle_bin" "$check_bin") ;;
+  tcp) need=("$tcp_bin" "$send_bin" "$check_bin") ;;
+  *) need=("$wordcount_bin") ;;
+esac
 cluster_sh="$root/scripts/cluster.sh"
 (( ! cluster )) || [[ -r "$cluster_sh" ]] || { echo "fault-inject: $cluster_sh is missing" >&2; exit 1; }
 for b in "${need[@]}"; do
@@ -110,10 +129,15 @@ done
 # -- work directory and cleanup ------------------------------------------------
 work="$(mktemp -d "${TMPDIR:-/tmp}/sluice-fault-XXXXXX")" || exit 1
 pid=""
+spid=""   # --job tcp: the client process
 failed=0
 declare -A npid=()   # cluster mode: node name -> pid of its running process
 cleanup() {
   local n
+  if [[ -n "$spid" ]]; then
+    kill -9 "$spid" 2>/dev/null || true
+    { wait "$spid"; } 2>/dev/null || true
+  fi
   if [[ -n "$pid" ]]; then
     kill -9 "$pid" 2>/dev/null || true
     { wait "$pid"; } 2>/dev/null || true
@@ -352,7 +376,64 @@ else
   mode="checkpoints every $checkpoint_ms ms"
 fi
 
-if [[ "$job" == oracle ]]; then
+# free_port: a port of 127.0.0.1 that nobody listens on now.
+free_port() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  else
+    echo $(( 20000 + RANDOM % 30000 ))
+  fi
+}
+
+# dead_letter_counts <file>: prints "<lines> <invalid> <bad distinct> <bad
+# duplicated> <garbage>": lines that are not valid JSON (strict UTF-8), and
+# the raw texts of malformed ("bad ...") and garbage ("~...") lines.
+dead_letter_counts() {
+  local f="$1" invalid
+  [[ -s "$f" ]] || { echo "0 0 0 0 0"; return; }
+  if command -v python3 >/dev/null 2>&1; then
+    invalid=$(python3 -c '
+import json, sys
+bad = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        try:
+            json.loads(line.decode("utf-8"))
+        except Exception:
+            bad += 1
+print(bad)' "$f")
+  else
+    # iconv rejects bytes that are not UTF-8 (jq would replace them); jq parses each line.
+    if iconv -f UTF-8 -t UTF-8 "$f" >/dev/null 2>&1; then
+      invalid=$(jq -R -r 'try (fromjson | "ok") catch "invalid"' "$f" | grep -c invalid || true)
+    else
+      invalid=$(wc -l <"$f")
+    fi
+  fi
+  jq -r '.raw' "$f" 2>/dev/null | awk -v lines="$(wc -l <"$f")" -v invalid="$invalid" '
+    /^bad / { n[$0]++ }
+    /^~/ { garbage++ }
+    END { for (r in n) { distinct++; if (n[r] > 1) dup += n[r] - 1 }
+          printf "%d %d %d %d %d\n", lines, invalid, distinct, dup, garbage }'
+}
+
+if [[ "$job" == tcp ]]; then
+  senders=$(( keys < 4 ? keys : 4 ))
+  [[ -n "$count" ]] || count=$(( rate * planned_ms / 1000 ))
+  [[ "$count" =~ ^[0-9]+$ ]] || { echo "fault-inject: --count must be a number" >&2; exit 2; }
+  planned_ms=$(( count * 1000 / rate ))
+  out="$work/out"
+  dead="$work/dead-letters.jsonl"
+  port="$(free_port)"
+  job_cmd=("$tcp_bin" --log "$work/log" --port "$port" --output "$out" --dead-letters "$dead" "${runtime_args[@]}")
+  send_cmd=("$send_bin" --port "$port" --count "$count" --keys "$keys" --senders "$senders"
+            --bad-every 50 --garbage-bytes 65536 --drop-ack 10 --disconnect 3
+            --rate $(( rate / senders )) --seed "$seed" --timeout-s "$max_seconds")
+  check_args=(--count "$count" --keys "$keys" --output "$out")
+  echo "fault-inject: tcp, $count records over $keys keys from $senders idempotent senders at $rate/s (~$((planned_ms / 1000)) s) on port $port, a malformed line every 50 records and 64 KiB of random bytes, acks dropped, parallelism $parallelism, $mode, $rounds rounds, seed $seed"
+  "${send_cmd[@]}" >"$work/sender.log" 2>&1 &
+  spid=$!
+elif [[ "$job" == oracle ]]; then
   [[ -n "$count" ]] || count=$(( rate * planned_ms / 1000 ))
   [[ "$count" =~ ^[0-9]+$ ]] || { echo "fault-inject: --count must be a number" >&2; exit 2; }
   planned_ms=$(( count * 1000 / rate ))
@@ -496,7 +577,13 @@ else
     if (( killed )); then
       kills=$((kills + 1))
       line="round $round: killed after $delay ms${resumed:+ ($resumed)}"
-      if [[ "$job" == oracle ]]; then
+      if [[ "$job" == tcp ]]; then
+        read -r _ _ _ ddup _ < <(dead_letter_counts "$dead")
+        if (( ddup > 0 )); then
+          fail "round $round: the published dead letters already hold $ddup duplicates"
+        fi
+      fi
+      if [[ "$job" == oracle || "$job" == tcp ]]; then
         mrc=0
         mid="$("$check_bin" "${check_args[@]}" --partial 2>&1)" || mrc=$?
         line+="; published so far: $(tail -n1 <<<"$mid")"
@@ -529,7 +616,8 @@ else
       reap
       resumed="$(grep -o 'resuming from checkpoint [0-9]*' "$log" | head -n1 || true)"
       if (( rc == 0 )); then
-        echo "final run: finished${resumed:+ ($resumed)}"
+        already="$(grep -o 'already finished' "$log" | head -n1 || true)"
+        echo "final run: finished${resumed:+ ($resumed)}${already:+ (the previous run had finished: nothing to do)}"
       else
         fail "the final run failed (exit $rc)"
         log_tail "$log"
@@ -539,8 +627,21 @@ else
 fi
 
 # -- compare with the reference ----------------------------------------------
-lost=0 duplicated=0 mismatched=0
-if [[ "$job" == oracle ]]; then
+lost=0 duplicated=0 mismatched=0 sent=""
+if [[ "$job" == tcp && -n "$spid" ]]; then
+  while running "$spid" && (( SECONDS < deadline )); do sleep 0.05; done
+  running "$spid" && kill -9 "$spid" 2>/dev/null
+  src=0
+  { wait "$spid"; } 2>/dev/null || src=$?
+  spid=""
+  sent="$(tail -n1 "$work/sender.log")"
+  echo "sender: $sent"
+  if (( src != 0 )); then
+    fail "the sender failed (exit $src)"
+    log_tail "$work/sender.log"
+  fi
+fi
+if [[ "$job" == oracle || "$job" == tcp ]]; then
   crc=0
   report="$("$check_bin" "${check_args[@]}" 2>&1)" || crc=$?
   last="$(tail -n1 <<<"$report")"
@@ -554,6 +655,16 @@ if [[ "$job" == oracle ]]; then
     echo "$report" >&2
   else
     echo "check: $(head -n1 <<<"$report")"
+  fi
+  if [[ "$job" == tcp ]]; then
+    want_bad=0 want_garbage=0
+    [[ "$sent" =~ bad=([0-9]+)\ garbage=([0-9]+) ]] && want_bad=${BASH_REMATCH[1]} want_garbage=${BASH_REMATCH[2]}
+    read -r dlines dinvalid dbad ddup dgarbage < <(dead_letter_counts "$dead")
+    echo "dead letters: $dlines lines, $dinvalid not valid JSON; malformed lines $dbad of $want_bad (+$ddup duplicated), garbage lines $dgarbage of $want_garbage"
+    (( want_bad > 0 && want_garbage > 0 )) || fail "the sender did not say what it sent: $sent"
+    lost=$(( lost + (want_bad > dbad ? want_bad - dbad : 0) + (want_garbage > dgarbage ? want_garbage - dgarbage : 0) ))
+    duplicated=$(( duplicated + ddup + (dgarbage > want_garbage ? dgarbage - want_garbage : 0) ))
+    mismatched=$(( mismatched + dinvalid + (dlines != dbad + ddup + dgarbage ? 1 : 0) ))
   fi
 else
   [[ -f "$out" ]] || : >"$out"

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,11 +51,44 @@ void tune_malloc() {
   (void)once;
 }
 
+/// Why a fresh run must not start: an exactly-once output directory of the
+/// job or the dead-letter file is not empty, so the run would add a second
+/// copy of its output to the first. Empty: it may start.
+std::string fresh_run_refused(const pipeline& p, const runtime_config& cfg) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto& n : p.plan().nodes) {
+    if (n.exactly_once_dir.empty() || !fs::is_directory(n.exactly_once_dir, ec))
+      continue;
+    if (fs::directory_iterator(n.exactly_once_dir, ec) != fs::directory_iterator{})
+      return fmt::format(
+          "--fresh: the exactly-once output directory '{}' of operator '{}' is not empty; a "
+          "fresh run would add a second copy of the output (move or empty it first)",
+          n.exactly_once_dir, n.name);
+  }
+  if (fs::file_size(cfg.dead_letter_path, ec) > 0 && !ec)
+    return fmt::format(
+        "--fresh: the dead-letter file '{}' is not empty; a fresh run would add the same dead "
+        "letters again (move it, or choose another one with --dead-letters)",
+        cfg.dead_letter_path);
+  return {};
+}
+
 /// Opens the state directory and decides where the job starts: from the
 /// requested checkpoint or savepoint, else from the latest valid checkpoint
-/// of an unfinished previous run (a crash), else from scratch. Returns an
-/// error message, or empty.
-std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervisor_args& args) {
+/// of an unfinished previous run (a crash), else — a first run, or `--fresh`
+/// — from scratch. A previous run that finished is not run again
+/// (`already_finished`) unless `--fresh` asks for it. Returns an error
+/// message, or empty.
+std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervisor_args& args,
+                          bool& already_finished) {
+  already_finished = false;
+  if (cfg.fresh && cfg.restore_from)
+    return "--fresh runs the job from the beginning; it cannot start from a savepoint "
+           "(--from-savepoint)";
+  if (cfg.fresh)
+    if (auto why = fresh_run_refused(p, cfg); !why.empty())
+      return why;
   try {
     parse_restart_strategy(cfg.restart);
   } catch (const std::exception& e) {
@@ -95,10 +129,15 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
     auto finished = st.get_meta("job_finished");
     if (!finished)
       return finished.error().message;
-    if (finished.value()) {
-      // The previous run ended: this is a new run. Its own checkpoints
-      // must never be confused with the old ones, which are dropped
-      // (savepoints are kept).
+    if (finished.value() && !cfg.fresh) {
+      // Running it again would replay its input into the same output.
+      already_finished = true;
+      return {};
+    }
+    if (finished.value() || cfg.fresh) {
+      // A fresh run: its own checkpoints must never be confused with the
+      // old ones, which are dropped (savepoints are kept), and the dead
+      // letters the old run staged are not this run's.
       auto all = st.completed();
       if (!all)
         return all.error().message;
@@ -108,6 +147,11 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
             return r.error().message;
       if (auto r = st.erase_meta("job_finished"); !r)
         return r.error().message;
+      std::error_code ec;
+      std::filesystem::remove_all(std::filesystem::path{st.dir()} / "dead-letters", ec);
+      if (ec)
+        return fmt::format("cannot remove the staged dead letters in '{}': {}", st.dir(),
+                           ec.message());
     } else {
       auto rp = st.latest_valid();
       if (!rp)
@@ -123,7 +167,6 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
         args.notes.push_back(fmt::format("resuming from checkpoint {}", args.restore->id.value));
     }
   }
-  (void)p;
   return {};
 }
 
@@ -131,7 +174,13 @@ std::string prepare_state(const pipeline& p, const runtime_config& cfg, supervis
 
 std::string prepare_process(const runtime_config& cfg) {
   tune_malloc();
-  io::install_tcp_line_server();  // the socket side of read_tcp_lines (libstream has no network)
+  // The socket side of read_tcp_lines (libstream has no network).
+  io::tcp_server_options tcp;
+  tcp.host = cfg.tcp_host;
+  tcp.max_connections = cfg.tcp_max_connections;
+  tcp.max_connections_per_address = cfg.tcp_max_connections_per_address;
+  tcp.idle_timeout = cfg.tcp_idle_timeout;
+  io::install_tcp_line_server(std::move(tcp));
   try {
     install_faults(fault_injector::from_env_or(cfg.faults));
   } catch (const std::exception& e) {
@@ -157,9 +206,16 @@ job_report execute(const pipeline& p, const runtime_config& cfg, const attach_fn
   supervisor_args args;
   args.graph = graph;
   args.cfg = cfg;
-  if (auto err = prepare_state(p, cfg, args); !err.empty()) {
+  bool already_finished = false;
+  if (auto err = prepare_state(p, cfg, args, already_finished); !err.empty()) {
     job_report r;
     r.error = std::move(err);
+    return r;
+  }
+  if (already_finished) {
+    job_report r;
+    r.ok = true;
+    r.already_finished = true;
     return r;
   }
   take_savepoint_request();  // a request left over from an earlier job is not for this one
@@ -226,6 +282,12 @@ std::string format_summary(const pipeline& p, const job_report& r, double second
     x.unconsumed += m.unconsumed;
     x.bp += m.backpressure_events;
   }
+  if (r.already_finished)
+    return fmt::format(
+        "job '{}' already finished: its state directory records the end of a previous run, so "
+        "it did not run again and left its output alone (--fresh runs it again from the "
+        "beginning)\n",
+        p.plan().job_name);
   std::string s = fmt::format("job '{}' {} in {:.3f} s\n", p.plan().job_name,
                               r.ok ? (r.rescale_to ? "stopped to rescale" : "finished")
                                    : (r.cancelled ? "cancelled" : "failed"),
@@ -297,7 +359,7 @@ int run_embedded(const pipeline& p, const runtime_config& cfg) {
       continue;
     }
     progress.reset();
-    if (cfg.print_summary || !r.ok)
+    if (cfg.print_summary || !r.ok || r.already_finished)
       std::fputs(format_summary(p, r, secs).c_str(), stderr);
     return exit_code(r);
   }
@@ -472,6 +534,27 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
   app.add_option_function<uint64_t>(
       "--from-savepoint", [&cfg](uint64_t id) { cfg.restore_from = id; },
       "start from this checkpoint or savepoint id of the state directory");
+  app.add_flag_function(
+      "--fresh", [&cfg](int64_t) { cfg.fresh = true; },
+      "run a job whose previous run finished again from the beginning (refused while an "
+      "exactly-once output directory or the dead-letter file is not empty)");
+  app.add_option("--tcp-host", cfg.tcp_host,
+                 "address the TCP line source listens on (0.0.0.0: every interface)")
+      ->capture_default_str();
+  app.add_option("--tcp-max-connections", cfg.tcp_max_connections,
+                 "open connections the TCP line source accepts over all clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  app.add_option("--tcp-max-connections-per-address", cfg.tcp_max_connections_per_address,
+                 "open connections the TCP line source accepts from one client address")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  app.add_option_function<int64_t>(
+         "--tcp-idle-timeout-ms",
+         [&cfg](int64_t ms) { cfg.tcp_idle_timeout = std::chrono::milliseconds{ms}; },
+         "close a TCP source connection that sent nothing for this long (0 = never)")
+      ->default_str(std::to_string(cfg.tcp_idle_timeout.count()))
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   app.add_option("--cluster", cfg.cluster_file,
                  "run as a node of the cluster this TOML file describes");
   app.add_option("--node", cfg.node, "this node's name in the cluster file");

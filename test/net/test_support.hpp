@@ -64,7 +64,8 @@ inline frame make_frame(uint32_t i) {
       break;
     case 11:
       f.body = dead_letters_body{
-          {{"parse", 0, "in:1", "not a number", "x,y"}, {"parse", 1, "in:2", "empty", ""}}};
+          {{"parse", 0, "in:1", "not a number", "x,y"}, {"parse", 1, "in:2", "empty", ""}},
+          cp};  // the epoch: the checkpoint the task last snapshotted
       break;
     case 12:
       f.body = ack_body{cp, 4096 + i, 3, 17, 5};

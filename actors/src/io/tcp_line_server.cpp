@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,10 +13,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <list>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -49,13 +53,62 @@ using steady = std::chrono::steady_clock;
 /// One client connection.
 struct connection {
   fd_guard sock;
+  std::string peer;     ///< the client's address (connection limits count by it)
   std::string in;       ///< received bytes not yet part of a complete line
   std::string out;      ///< replies not yet sent
   bool failed = false;  ///< an error reply is queued: send it, then drain and close
   bool eof = false;     ///< the client closed its side: send the rest, then close
   bool write_shut = false;
+  bool started = false;  ///< its first line arrived (only the first may be a hello)
+  std::string sender;    ///< the idempotent sender's name; empty: a plain client
+  uint64_t next = 1;     ///< the number of the connection's next line
+  steady::time_point last_active{};
   steady::time_point drain_deadline{};
 };
+
+/// `hello <sender> <next_seq>`: what a handshake line says.
+struct hello {
+  std::string_view sender;
+  uint64_t next = 0;
+};
+
+bool sender_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == ':' || c == '@';
+}
+
+/// The handshake in `line`, if it is exactly `hello <sender> <next_seq>`
+/// (sender: 1 to 128 of [A-Za-z0-9._:@-], next_seq a positive decimal).
+std::optional<hello> parse_hello(std::string_view line) {
+  constexpr std::string_view word = "hello ";
+  if (line.substr(0, word.size()) != word)
+    return std::nullopt;
+  line.remove_prefix(word.size());
+  const size_t sp = line.find(' ');
+  if (sp == std::string_view::npos || sp == 0 || sp > 128)
+    return std::nullopt;
+  hello h;
+  h.sender = line.substr(0, sp);
+  if (!std::all_of(h.sender.begin(), h.sender.end(), sender_char))
+    return std::nullopt;
+  const std::string_view num = line.substr(sp + 1);
+  if (num.empty() || num[0] == '0')
+    return std::nullopt;
+  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), h.next);
+  if (ec != std::errc{} || end != num.data() + num.size())
+    return std::nullopt;
+  return h;
+}
+
+/// The numeric address of a peer.
+std::string address_of(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, buf, sizeof buf);
+  else
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, buf, sizeof buf);
+  return buf;
+}
 
 /// Received bytes read per connection and wakeup, so one client cannot starve others.
 constexpr size_t read_budget = size_t{1} << 20;
@@ -69,15 +122,16 @@ constexpr auto drain_time = std::chrono::seconds(2);
 
 struct tcp_line_server::impl {
   std::shared_ptr<state::line_log> log;
-  size_t max_line = default_max_line;
+  tcp_server_options opts;
   fd_guard listener;
   fd_guard wake_read, wake_write;
   uint16_t port = 0;
   std::atomic<bool> stopping{false};
-  std::atomic<uint64_t> accepted{0}, rejected{0};
+  std::atomic<uint64_t> accepted{0}, rejected{0}, over_limit{0}, duplicates{0};
   std::thread thread;
   std::mutex stop_mtx;
   std::list<connection> conns;
+  std::map<std::string, uint32_t> per_address;  ///< open connections by client address
 
   void run() {
     std::vector<pollfd> fds;
@@ -95,11 +149,10 @@ struct tcp_line_server::impl {
           ev |= POLLIN;
         if (!c.out.empty())
           ev |= POLLOUT;
-        if (c.failed && c.out.empty()) {
-          auto left =
-              std::chrono::duration_cast<std::chrono::milliseconds>(c.drain_deadline - now).count();
-          timeout_ms = static_cast<int>(std::clamp<int64_t>(left + 1, 0, timeout_ms));
-        }
+        if (c.failed && c.out.empty())
+          timeout_ms = until(c.drain_deadline, now, timeout_ms);
+        else if (!c.failed && opts.idle_timeout.count() > 0)
+          timeout_ms = until(c.last_active + opts.idle_timeout, now, timeout_ms);
         fds.push_back({c.sock.fd, ev, 0});
         order.push_back(&c);
       }
@@ -109,7 +162,7 @@ struct tcp_line_server::impl {
       if (stopping.load())
         break;
       if (rc > 0 && (fds[1].revents & POLLIN))
-        accept_all();
+        accept_some();
       for (size_t i = 0; i < order.size(); ++i) {
         connection& c = *order[i];
         const short re = rc > 0 ? fds[i + 2].revents : 0;
@@ -119,7 +172,20 @@ struct tcp_line_server::impl {
           send_pending(c);
       }
       now = steady::now();
-      conns.remove_if([&](connection& c) { return finished(c, now); });
+      if (opts.idle_timeout.count() > 0)
+        for (auto& c : conns)
+          if (!c.failed && !c.eof && now - c.last_active >= opts.idle_timeout) {
+            fail(c, fmt::format("idle for {} ms (the server's idle timeout)",
+                                opts.idle_timeout.count()));
+            send_pending(c);
+          }
+      conns.remove_if([&](connection& c) {
+        if (!finished(c, now))
+          return false;
+        if (auto it = per_address.find(c.peer); it != per_address.end() && --it->second == 0)
+          per_address.erase(it);
+        return true;
+      });
       if (rc > 0 && (fds[0].revents & POLLIN)) {
         char buf[64];
         while (::read(wake_read.fd, buf, sizeof buf) > 0) {
@@ -132,19 +198,41 @@ struct tcp_line_server::impl {
     conns.clear();
   }
 
-  void accept_all() {
-    for (;;) {
-      int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  static int until(steady::time_point t, steady::time_point now, int cap) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
+    return static_cast<int>(std::clamp<int64_t>(left + 1, 0, cap));
+  }
+
+  /// Accepts at most `accept_batch` connections: the connections already
+  /// open are served before more are taken (fair accept). A client over a
+  /// limit is told so and closed at once (no draining, no slot held).
+  void accept_some() {
+    for (uint32_t n = 0; n < opts.accept_batch; ++n) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      int fd = ::accept4(listener.fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0)
         return;  // EAGAIN, or a connection that went away already
       ++accepted;
       connection c;
       c.sock.reset(fd);
-      if (conns.size() >= max_connections) {
-        fail(c, fmt::format("too many connections (limit {})", max_connections));
+      c.peer = address_of(ss);
+      c.last_active = steady::now();
+      std::string refused;
+      if (conns.size() >= opts.max_connections)
+        refused = fmt::format("too many connections (limit {})", opts.max_connections);
+      else if (auto it = per_address.find(c.peer);
+               it != per_address.end() && it->second >= opts.max_connections_per_address)
+        refused = fmt::format("too many connections from {} (limit {})", c.peer,
+                              opts.max_connections_per_address);
+      if (!refused.empty()) {
+        ++over_limit;
+        fail(c, refused);
         send_pending(c);
-        continue;  // closed at once: no draining for these
+        continue;  // closed here
       }
+      ++per_address[c.peer];
       conns.push_back(std::move(c));
     }
   }
@@ -179,6 +267,7 @@ struct tcp_line_server::impl {
         return;
       }
       budget -= static_cast<size_t>(n);
+      c.last_active = steady::now();
       if (c.failed)
         continue;  // draining: discard
       on_chunk(c, std::string_view{buf, static_cast<size_t>(n)});
@@ -192,7 +281,7 @@ struct tcp_line_server::impl {
     size_t start = 0;
     for (size_t nl; (nl = chunk.find('\n', start)) != std::string_view::npos; start = nl + 1) {
       const std::string_view piece = chunk.substr(start, nl - start);
-      if (c.in.size() + piece.size() > max_line + 1) {  // +1: a CR before the LF
+      if (c.in.size() + piece.size() > opts.max_line + 1) {  // +1: a CR before the LF
         too_long = true;
         break;
       }
@@ -201,7 +290,7 @@ struct tcp_line_server::impl {
       line.append(piece);
       if (!line.empty() && line.back() == '\r')
         line.pop_back();
-      if (line.size() > max_line) {
+      if (line.size() > opts.max_line) {
         too_long = true;
         break;
       }
@@ -209,22 +298,47 @@ struct tcp_line_server::impl {
     }
     if (!too_long) {
       const std::string_view rest = chunk.substr(start);
-      if (c.in.size() + rest.size() > max_line + 1)
+      if (c.in.size() + rest.size() > opts.max_line + 1)
         too_long = true;
       else
         c.in.append(rest);
     }
+    if (!c.started && !lines.empty()) {
+      c.started = true;
+      if (auto h = parse_hello(lines.front())) {
+        auto mark = log->sender_mark(h->sender);
+        if (!mark) {
+          fail(c, fmt::format("cannot read the mark of sender {}: {}", h->sender,
+                              to_string(mark.error())));
+          return;
+        }
+        c.sender = std::string{h->sender};
+        c.next = h->next;
+        c.out += fmt::format("resume {}\n", *mark + 1);
+        lines.erase(lines.begin());
+      }
+    }
     // The complete lines before an over-long one are stored and acknowledged.
     if (!lines.empty()) {
-      auto seq = log->append(lines);
-      if (!seq) {
-        fail(c, fmt::format("cannot store lines: {}", to_string(seq.error())));
-        return;
+      const uint64_t first = c.next, last = c.next + lines.size() - 1;
+      if (c.sender.empty()) {
+        if (auto seq = log->append(lines); !seq) {
+          fail(c, fmt::format("cannot store lines: {}", to_string(seq.error())));
+          return;
+        }
+      } else {
+        auto r = log->append(c.sender, first, lines);
+        if (!r) {
+          fail(c, fmt::format("cannot store lines: {}", to_string(r.error())));
+          return;
+        }
+        duplicates += r->dropped;
       }
-      c.out += fmt::format("ok {}\n", *seq);
+      c.next = last + 1;
+      c.out += fmt::format("ok {}-{}\n", first, last);
     }
     if (too_long)
-      fail(c, fmt::format("line longer than {} bytes", max_line));
+      fail(c, fmt::format("line longer than {} bytes", opts.max_line));
   }
 
   static void send_pending(connection& c) {
@@ -265,35 +379,59 @@ tcp_line_server::~tcp_line_server() {
 
 result<std::unique_ptr<tcp_line_server>> tcp_line_server::start(
     std::shared_ptr<state::line_log> log, uint16_t port, size_t max_line) {
+  tcp_server_options opts;
+  opts.max_line = max_line;
+  return start(std::move(log), port, std::move(opts));
+}
+
+result<std::unique_ptr<tcp_line_server>> tcp_line_server::start(
+    std::shared_ptr<state::line_log> log, uint16_t port, tcp_server_options opts) {
   if (!log)
     return error{errc::invalid_argument, "tcp line server: no log"};
-  if (max_line == 0)
+  if (opts.max_line == 0)
     return error{errc::invalid_argument, "tcp line server: max_line must be positive"};
+  if (opts.max_connections == 0 || opts.max_connections_per_address == 0 || opts.accept_batch == 0)
+    return error{errc::invalid_argument,
+                 "tcp line server: connection limits and the accept batch must be positive"};
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = ::getaddrinfo(opts.host.c_str(), service.c_str(), &hints, &found); rc != 0)
+    return error{errc::invalid_argument,
+                 fmt::format("tcp line server: '{}' is not an IPv4 or IPv6 address to listen on "
+                             "({})",
+                             opts.host, ::gai_strerror(rc))};
+  sockaddr_storage addr{};
+  socklen_t addr_len = static_cast<socklen_t>(found->ai_addrlen);
+  std::memcpy(&addr, found->ai_addr, found->ai_addrlen);
+  const int family = found->ai_family;
+  ::freeaddrinfo(found);
+  const std::string where = family == AF_INET6 ? fmt::format("[{}]:{}", opts.host, port)
+                                               : fmt::format("{}:{}", opts.host, port);
   auto p = std::make_unique<impl>();
   p->log = std::move(log);
-  p->max_line = max_line;
+  p->opts = std::move(opts);
   auto failed = [&](std::string_view what) {
-    return error{errc::io_error,
-                 fmt::format("tcp line server on 127.0.0.1:{}: {}", port, os_error(what))};
+    return error{errc::io_error, fmt::format("tcp line server on {}: {}", where, os_error(what))};
   };
-  p->listener.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  p->listener.reset(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (p->listener.fd < 0)
     return failed("socket");
   int one = 1;
   if (::setsockopt(p->listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
     return failed("setsockopt");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(p->listener.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+  if (::bind(p->listener.fd, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0)
     return failed("bind");
-  if (::listen(p->listener.fd, 64) != 0)
+  if (::listen(p->listener.fd, SOMAXCONN) != 0)
     return failed("listen");
   socklen_t len = sizeof addr;
   if (::getsockname(p->listener.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     return failed("getsockname");
-  p->port = ntohs(addr.sin_port);
+  p->port = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(addr).sin6_port
+                                     : reinterpret_cast<sockaddr_in&>(addr).sin_port);
   int pipefd[2];
   if (::pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
     return failed("pipe2");
@@ -324,15 +462,23 @@ uint64_t tcp_line_server::connections_accepted() const noexcept {
 uint64_t tcp_line_server::connections_rejected() const noexcept {
   return impl_->rejected.load();
 }
+uint64_t tcp_line_server::connections_over_limit() const noexcept {
+  return impl_->over_limit.load();
+}
+uint64_t tcp_line_server::duplicates_dropped() const noexcept {
+  return impl_->duplicates.load();
+}
 const std::shared_ptr<state::line_log>& tcp_line_server::log() const noexcept {
   return impl_->log;
 }
 
-void install_tcp_line_server() {
+void install_tcp_line_server(tcp_server_options opts) {
   source::install_line_receiver(
-      [](std::shared_ptr<state::line_log> log, uint16_t port,
-         size_t max_line) -> result<std::unique_ptr<source::line_receiver>> {
-        auto s = tcp_line_server::start(std::move(log), port, max_line);
+      [opts = std::move(opts)](std::shared_ptr<state::line_log> log, uint16_t port,
+                               size_t max_line) -> result<std::unique_ptr<source::line_receiver>> {
+        tcp_server_options o = opts;
+        o.max_line = max_line;
+        auto s = tcp_line_server::start(std::move(log), port, std::move(o));
         if (!s)
           return std::move(s).error();
         return std::unique_ptr<source::line_receiver>{std::move(s).value()};

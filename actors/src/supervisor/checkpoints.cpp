@@ -36,6 +36,12 @@ void job_supervisor::on_ack(uint64_t id, task_id t, ack_stats stats) {
       it->checkpoint = id;
     }
   }
+  // The dead letters of the epochs this ack may complete arrived before it:
+  // durable before the checkpoint can be.
+  if (auto s = dead_.sync(); !s) {
+    fail_job(s.error().message);
+    return;
+  }
   auto r = checkpoints_->acknowledge(id, t, stats, clock_->now(), pending_notes_);
   flush_notes();
   if (!r) {
@@ -48,6 +54,10 @@ void job_supervisor::on_ack(uint64_t id, task_id t, ack_stats stats) {
   log(log_level::debug,
       fmt::format("completed {} {}", done->savepoint ? "savepoint" : "checkpoint", done->id));
   faults().at(crash_point::before_sink_commit, done->id);
+  if (auto p = dead_.publish(done->id); !p) {
+    fail_job(p.error().message);
+    return;
+  }
   for (auto& vec : actors_)
     for (auto& a : vec)
       send(a, complete_atom::value, done->id);

@@ -18,6 +18,11 @@ void job_supervisor::deploy(const std::optional<state::checkpoint_meta>& restore
   metrics_.clear();
   total_ = 0;
   report_.restored_from = restore ? std::optional<uint64_t>{restore->id.value} : std::nullopt;
+  if (dead_.staged())
+    if (auto r = dead_.restart_from(restore ? restore->id.value : 0); !r) {
+      fail_job(r.error().message);
+      return;
+    }
   auto& cl = args_.cluster;
   if (!cl) {
     spawn_local(restore);

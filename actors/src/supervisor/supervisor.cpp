@@ -55,6 +55,9 @@ caf::behavior job_supervisor::make_behavior() {
         args_.store, cfg_, job_meta(*args_.graph),
         args_.restore ? std::optional<uint64_t>{args_.restore->id.value} : std::nullopt,
         clock_->now());
+    // Checkpointed: dead letters are exactly-once output, staged per checkpoint.
+    if (checkpoints_->periodic())
+      dead_.stage_in(args_.store->dir() + "/dead-letters");
   }
   live_ = metrics_registry::process().add_job(args_.graph->logical().job_name,
                                               sluice::system_clock{}.now().ms);
@@ -79,8 +82,12 @@ caf::behavior job_supervisor::make_behavior() {
         on_failure(f.code, f.describe(), f.code != errc::stage_refused,
                    instance_ref{f.operator_name, f.instance});
       },
-      [this](dead_atom, std::vector<dead_letter>& ds) {
-        if (auto r = dead_.append(ds); !r)
+      [this](dead_atom, uint64_t epoch, std::vector<dead_letter>& ds) {
+        // A failed attempt's letters: its input is replayed from the
+        // checkpoint the next attempt restores.
+        if (phase_ == phase::restarting || phase_ == phase::done)
+          return;
+        if (auto r = dead_.append(epoch, ds); !r)
           fail_job(r.error().message);
       },
       [this](stop_atom, std::string& why) { fail_job(why); },

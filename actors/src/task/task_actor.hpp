@@ -130,6 +130,9 @@ private:
   /// Publishes the task's figures (after every batch and credit).
   void publish_task_metrics();
   bool idle_ = false;  ///< The outputs were marked idle because every input is.
+  /// The checkpoint this task last snapshotted (or was restored from): the
+  /// epoch its dead letters are staged under until a checkpoint publishes them.
+  uint64_t dead_letter_epoch_ = 0;
   bool input_ended_ = false;
   bool closed_ = false;
   bool finished_ = false;

@@ -24,8 +24,9 @@ void task_actor::start() {
                                   }});
   }
   operator_chain::hooks hooks;
+  dead_letter_epoch_ = spec_.restore ? spec_.restore->id.value : 0;
   hooks.dead_letters = [this](std::vector<dead_letter>&& ds) {
-    send(spec_.supervisor, dead_atom::value, std::move(ds));
+    send(spec_.supervisor, dead_atom::value, dead_letter_epoch_, std::move(ds));
   };
   hooks.timer = [this](timestamp t) {
     schedule_timer(t);
@@ -194,6 +195,8 @@ void task_actor::snapshot_and_forward(uint64_t id, std::function<void()> then) {
 }
 
 void task_actor::write_snapshot(uint64_t id) {
+  // Dead letters from here on come from input this snapshot does not cover.
+  dead_letter_epoch_ = id;
   auto t0 = std::chrono::steady_clock::now();
   // Alignment: from the first barrier of `id` to now (a task with one input,
   // or a source, does not wait: 0).

@@ -32,6 +32,9 @@ struct plan_node {
   std::optional<timestamp>
       replay_origin;       ///< Sources: event time due at the start (see replay_speedup).
   uint32_t num_ports = 1;  ///< Operator output ports; port `num_ports` is the dead-letter stream.
+  /// Exactly-once file sinks: their output directory (a fresh run refuses a
+  /// non-empty one: it would add a second copy of the output).
+  std::string exactly_once_dir;
   std::function<std::unique_ptr<operator_base>()> make;
   /// Runtime-specific payload (e.g. the custom actor stage's spawn function);
   /// libstream never looks inside.

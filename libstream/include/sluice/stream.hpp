@@ -261,15 +261,19 @@ public:
   /// published on checkpoint completion; `opts`: compression and a publish
   /// hook (see transactional_file_sink and part_file_options).
   sink_ref write_csv_exactly_once(std::string dir, part_file_options opts = {}) {
-    return sink("write_csv_eo", [dir, opts] {
+    auto s = sink("write_csv_eo", [dir, opts] {
       return std::make_unique<transactional_file_sink<T>>(dir, text_format::csv, opts);
     });
+    this->p_->plan().nodes[s.node_id()].exactly_once_dir = dir;
+    return s;
   }
   /// Exactly-once JSON-lines output into directory `dir`.
   sink_ref write_json_lines_exactly_once(std::string dir, part_file_options opts = {}) {
-    return sink("write_json_eo", [dir, opts] {
+    auto s = sink("write_json_eo", [dir, opts] {
       return std::make_unique<transactional_file_sink<T>>(dir, text_format::json_lines, opts);
     });
+    this->p_->plan().nodes[s.node_id()].exactly_once_dir = dir;
+    return s;
   }
   /// Exactly-once upserts `key(x) -> value(x)` into the LMDB table in
   /// directory `dir`, one transaction per completed checkpoint (see

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "lmdb_env.hpp"
@@ -33,6 +34,7 @@ struct line_log::impl {
   std::string dir;
   std::unique_ptr<lmdb::env> env;
   MDB_dbi lines = 0;
+  MDB_dbi senders = 0;  ///< sender id -> 8-byte big-endian high-water mark
 
   /// Last sequence number, in transaction `t`.
   result<uint64_t> last(MDB_txn* t) const {
@@ -46,6 +48,33 @@ struct line_log::impl {
     if (rc)
       return env->failure("mdb_cursor_get (last)", rc);
     return key_seq(lmdb::from_val(k), dir);
+  }
+
+  /// The high-water mark of `sender`, in transaction `t`.
+  result<uint64_t> mark(MDB_txn* t, std::string_view sender) const {
+    MDB_val k = lmdb::to_val(sender), v{};
+    const int rc = mdb_get(t, senders, &k, &v);
+    if (rc == MDB_NOTFOUND)
+      return uint64_t{0};
+    if (rc)
+      return env->failure("mdb_get (sender mark)", rc);
+    return key_seq(lmdb::from_val(v), dir);
+  }
+
+  /// Appends `lines[from..]` after the last line, in write transaction `w`.
+  result<uint64_t> put_lines(lmdb::write_txn& w, const std::vector<std::string>& lines,
+                             size_t from) {
+    auto l = last(w.txn);
+    if (!l)
+      return l;
+    uint64_t seq = *l;
+    for (size_t i = from; i < lines.size(); ++i) {
+      std::string k = seq_key(++seq);
+      MDB_val kv = lmdb::to_val(k), vv = lmdb::to_val(lines[i]);
+      if (int rc = mdb_put(w.txn, this->lines, &kv, &vv, MDB_APPEND))
+        return env->fail(w, fmt::format("mdb_put (line {})", seq), rc);
+    }
+    return seq;
   }
 };
 
@@ -62,13 +91,14 @@ result<std::shared_ptr<line_log>> line_log::open(std::string dir, size_t map_siz
     return std::move(canonical).error();
   return lmdb::registry::open_once<line_log>(
       *canonical, "line log", [&]() -> result<std::unique_ptr<line_log>> {
-        auto e = lmdb::env::open(*canonical, map_size, {"lines"});
+        auto e = lmdb::env::open(*canonical, map_size, {"lines", "senders"});
         if (!e)
           return std::move(e).error();
         auto p = std::make_unique<impl>();
         p->dir = std::move(dir);
         p->env = std::move(e).value();
         p->lines = p->env->dbi(0);
+        p->senders = p->env->dbi(1);
         return std::unique_ptr<line_log>{new line_log(std::move(p))};
       });
 }
@@ -81,21 +111,47 @@ result<uint64_t> line_log::append(const std::vector<std::string>& lines) {
   size_t bytes = 0;
   for (auto& l : lines)
     bytes += l.size() + 8 + 16;
+  return impl_->env->write([&](lmdb::write_txn& w) { return impl_->put_lines(w, lines, 0); },
+                           bytes);
+}
+
+result<line_log::sender_append> line_log::append(std::string_view sender, uint64_t first,
+                                                 const std::vector<std::string>& lines) {
+  if (sender.empty() || first == 0)
+    return error{
+        errc::invalid_argument,
+        fmt::format("line log {}: a sender needs a name and line numbers from 1", impl_->dir)};
+  size_t bytes = sender.size() + 32;
+  for (auto& l : lines)
+    bytes += l.size() + 8 + 16;
   return impl_->env->write(
-      [&](lmdb::write_txn& w) -> result<uint64_t> {
-        auto last = impl_->last(w.txn);
-        if (!last)
-          return last;
-        uint64_t seq = *last;
-        for (auto& l : lines) {
-          std::string k = seq_key(++seq);
-          MDB_val kv = lmdb::to_val(k), vv = lmdb::to_val(l);
-          if (int rc = mdb_put(w.txn, impl_->lines, &kv, &vv, MDB_APPEND))
-            return impl_->env->fail(w, fmt::format("mdb_put (line {})", seq), rc);
-        }
-        return seq;
+      [&](lmdb::write_txn& w) -> result<sender_append> {
+        auto mark = impl_->mark(w.txn, sender);
+        if (!mark)
+          return std::move(mark).error();
+        sender_append r;
+        r.mark = *mark;
+        // Lines first .. mark are in the log already.
+        const uint64_t have = *mark >= first ? *mark - first + 1 : 0;
+        r.dropped = std::min<uint64_t>(have, lines.size());
+        if (r.dropped == lines.size())
+          return r;
+        auto put = impl_->put_lines(w, lines, static_cast<size_t>(r.dropped));
+        if (!put)
+          return std::move(put).error();
+        r.appended = lines.size() - r.dropped;
+        r.mark = first + lines.size() - 1;
+        std::string v = seq_key(r.mark);
+        MDB_val kv = lmdb::to_val(sender), vv = lmdb::to_val(v);
+        if (int rc = mdb_put(w.txn, impl_->senders, &kv, &vv, 0))
+          return impl_->env->fail(w, "mdb_put (sender mark)", rc);
+        return r;
       },
       bytes);
+}
+
+result<uint64_t> line_log::sender_mark(std::string_view sender) {
+  return impl_->env->read([&](MDB_txn* t) { return impl_->mark(t, sender); });
 }
 
 result<size_t> line_log::read(uint64_t from_seq, size_t max, std::vector<std::string>& out) {

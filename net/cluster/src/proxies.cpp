@@ -94,8 +94,9 @@ public:
           forward(v, i,
                   failed_body{task_failure_msg{f.operator_name, f.instance, f.position, f.cause}});
         },
-        [this](dead_atom, std::vector<dead_letter>& ds) {
+        [this](dead_atom, uint64_t epoch, std::vector<dead_letter>& ds) {
           dead_letters_body body;
+          body.epoch = epoch;
           for (auto& d : ds)
             body.letters.push_back(
                 dead_letter_msg{d.operator_name, d.instance, d.position, d.reason, d.raw});

@@ -54,7 +54,7 @@ void cluster_node::deliver_to_supervisor(const frame& f) {
           std::vector<dead_letter> ds;
           for (auto& d : b.letters)
             ds.push_back(dead_letter{d.operator_name, d.instance, d.position, d.reason, d.raw});
-          caf::anon_send(sup, dead_atom::value, std::move(ds));
+          caf::anon_send(sup, dead_atom::value, b.epoch, std::move(ds));
         } else if constexpr (std::is_same_v<B, ack_body>) {
           caf::anon_send(sup, ack_atom::value, b.checkpoint, v, i, b.bytes, b.sync_ms, b.async_ms,
                          b.align_ms);

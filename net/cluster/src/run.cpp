@@ -128,7 +128,7 @@ int run_coordinator(const pipeline& p, runtime_config cfg, const net::cluster_co
       cfg = *next;
       continue;
     }
-    if (cfg.print_summary || !r.ok)
+    if (cfg.print_summary || !r.ok || r.already_finished)
       std::fputs(actors::format_summary(p, r, secs).c_str(), stderr);
     return actors::exit_code(r);
   }

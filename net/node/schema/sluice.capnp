@@ -94,7 +94,7 @@ struct Frame {
     stop :group { reason @19 :Text; }
     done :group { metrics @20 :List(OperatorMetrics); }
     failed :group { failure @21 :TaskFailure; }
-    deadLetters :group { letters @22 :List(DeadLetter); }
+    deadLetters :group { letters @22 :List(DeadLetter); epoch @33 :UInt64; }  # epoch: the checkpoint the task last snapshotted
     ack :group { checkpoint @23 :UInt64; bytes @24 :UInt64; syncMs @25 :Int64; asyncMs @26 :Int64;
                  alignMs @32 :Int64; }
     decline :group { checkpoint @27 :UInt64; reason @28 :Text; }

@@ -121,6 +121,7 @@ frame_body decode_body(F::Reader in, const std::string& field) {
         d.letters.push_back({to_string(l.getOperatorName()), l.getInstance(),
                              to_string(l.getPosition()), to_string(l.getReason()),
                              to_string(l.getRaw())});
+      d.epoch = in.getDeadLetters().getEpoch();
       return d;
     }
     case F::ACK: {
@@ -189,8 +190,9 @@ void encode(const frame& f, F::Builder out) {
                  },
                  [&](const failed_body& f) { encode(f.failure, out.initFailed().initFailure()); },
                  [&](const dead_letters_body& d) {
-                   auto list =
-                       out.initDeadLetters().initLetters(static_cast<unsigned>(d.letters.size()));
+                   auto group = out.initDeadLetters();
+                   group.setEpoch(d.epoch);
+                   auto list = group.initLetters(static_cast<unsigned>(d.letters.size()));
                    for (unsigned i = 0; i < list.size(); ++i)
                      encode(d.letters[i], list[i]);
                  },

@@ -151,4 +151,40 @@ BOOST_AUTO_TEST_CASE(bad_arguments_and_directories_are_refused) {
   expect_error(line_log::open(file + "/sub"), errc::io_error, {"line log", "plain-file"});
 }
 
+// A sender that resends lines whose acknowledgement it lost (the TCP
+// source's idempotent senders) must not put them into the log twice, also
+// after the log was closed and opened again (a process killed and started
+// again).
+BOOST_AUTO_TEST_CASE(sender_lines_at_or_below_its_mark_are_dropped_across_reopen) {
+  temp_dir dir;
+  {
+    auto log = must(line_log::open(dir.str()));
+    BOOST_TEST(must(log->sender_mark("s1")) == 0u);
+    auto a = must(log->append("s1", 1, {"a1", "a2", "a3"}));
+    BOOST_TEST(a.appended == 3u);
+    BOOST_TEST(a.dropped == 0u);
+    BOOST_TEST(a.mark == 3u);
+    BOOST_TEST(must(log->append({"plain"})) == 4u);  // a sender without a name: no marks
+    // Lines 2..5 resent: 2 and 3 are dropped, 4 and 5 appended.
+    auto b = must(log->append("s1", 2, {"a2", "a3", "a4", "a5"}));
+    BOOST_TEST(b.appended == 2u);
+    BOOST_TEST(b.dropped == 2u);
+    BOOST_TEST(b.mark == 5u);
+    // Another sender has marks of its own.
+    BOOST_TEST(must(log->append("s2", 1, {"b1"})).appended == 1u);
+  }
+  auto log = must(line_log::open(dir.str()));
+  BOOST_TEST(must(log->sender_mark("s1")) == 5u);
+  BOOST_TEST(must(log->sender_mark("s2")) == 1u);
+  auto c = must(log->append("s1", 1, {"a1", "a2", "a3", "a4", "a5"}));
+  BOOST_TEST(c.appended == 0u);
+  BOOST_TEST(c.dropped == 5u);
+  BOOST_TEST(c.mark == 5u);
+  std::vector<std::string> out;
+  BOOST_TEST(must(log->read(1, 100, out)) == 7u);
+  BOOST_TEST((out == std::vector<std::string>{"a1", "a2", "a3", "plain", "a4", "a5", "b1"}));
+  expect_error(log->append("", 1, {"x"}), errc::invalid_argument, {dir.str()});
+  expect_error(log->append("s1", 0, {"x"}), errc::invalid_argument, {dir.str()});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

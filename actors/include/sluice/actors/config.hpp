@@ -87,6 +87,11 @@ struct runtime_config {
   std::chrono::milliseconds recovery_report_interval{5'000};
   /// Start from this checkpoint or savepoint of the state directory.
   std::optional<uint64_t> restore_from;
+  /// Run from the beginning even though the state directory records that
+  /// the job finished (without it such a run says so and exits, leaving the
+  /// output alone). Refused while an exactly-once output directory of the
+  /// job or the dead-letter file is not empty.
+  bool fresh = false;
   /// Fault-injection rules (see fault_injector); SLUICE_FAULTS overrides.
   std::string faults;
   /// Take a savepoint this long after the start, then stop the job (0 = no).
@@ -98,6 +103,16 @@ struct runtime_config {
   /// else info and text.
   std::string log_level;
   std::string log_format;
+
+  /// The TCP line source's server (`read_tcp_lines`, docs/tcp-ingestion.md):
+  /// the address it listens on (loopback: only this host can send; 0.0.0.0
+  /// or a host's address for senders elsewhere), its connection limits
+  /// (over all clients, per client address) and the idle timeout after
+  /// which a silent connection is closed (0: never).
+  std::string tcp_host = "127.0.0.1";
+  uint32_t tcp_max_connections = 256;
+  uint32_t tcp_max_connections_per_address = 16;
+  std::chrono::milliseconds tcp_idle_timeout{60'000};
 
   /// Cluster mode: the cluster's TOML file and this node's name in it
   /// (`--cluster FILE --node NAME`); empty runs embedded in one process.

@@ -33,6 +33,8 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 // Task -> supervisor reports.
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
+/// (epoch, letters): dead letters no stream consumes; epoch is the checkpoint
+/// the task last snapshotted (see supervisor/dead_letter_file.hpp).
 using dead_atom = caf::atom_constant<caf::atom("deadltr")>;
 
 // Checkpoints: supervisor -> tasks (trigger at sources and finished tasks,
@@ -84,6 +86,9 @@ struct job_report {
   std::optional<uint64_t> restored_from;    ///< Checkpoint the last attempt started from.
   std::optional<uint64_t> savepoint;        ///< Savepoint taken by stop-with-savepoint.
   bool cancelled = false;                   ///< A user cancelled the job (ok is false).
+  /// The state directory records that the job finished: nothing ran (ok is
+  /// true, the output was left alone); `--fresh` runs it again.
+  bool already_finished = false;
   /// A user asked to rescale: run the job again at this parallelism from
   /// `savepoint` (the stop-with-savepoint that ended this run).
   std::optional<uint32_t> rescale_to;

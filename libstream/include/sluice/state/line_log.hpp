@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/result.hpp"
@@ -40,6 +41,23 @@ public:
   /// Appends `lines` in one transaction; returns the sequence number of the
   /// last line of the log afterwards (that of the last line appended).
   result<uint64_t> append(const std::vector<std::string>& lines);
+
+  /// What `append(sender, first, lines)` did.
+  struct sender_append {
+    uint64_t appended = 0;  ///< lines added to the log
+    uint64_t dropped = 0;   ///< lines the log already had (numbers at or below the mark)
+    uint64_t mark = 0;      ///< the sender's high-water mark afterwards
+  };
+
+  /// Appends the lines of `sender` numbered `first`, `first + 1`, ... that
+  /// are above its high-water mark, and raises the mark, in one
+  /// transaction. `sender` must not be empty, `first` must be positive.
+  result<sender_append> append(std::string_view sender, uint64_t first,
+                               const std::vector<std::string>& lines);
+
+  /// The high-water mark of `sender`: the highest line number of it that the
+  /// log holds (0: none).
+  result<uint64_t> sender_mark(std::string_view sender);
 
   /// Appends up to `max` lines with sequence numbers >= `from_seq` (1-based)
   /// to `out`, in order; returns how many it appended (0: none yet).

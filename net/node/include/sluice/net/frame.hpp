@@ -121,6 +121,7 @@ struct failed_body {
 };
 struct dead_letters_body {
   std::vector<dead_letter_msg> letters;
+  uint64_t epoch = 0;  ///< the checkpoint the sending task last snapshotted
   friend bool operator==(const dead_letters_body&, const dead_letters_body&) = default;
 };
 struct ack_body {
