@@ -458,6 +458,9 @@ std::string console_progress::render(uint64_t records, double seconds, double fr
 }
 
 void add_runtime_options(CLI::App& app, runtime_config& cfg) {
+  // `JOB --help` shows every bound option's default (the option functions
+  // below set theirs with default_str).
+  app.option_defaults()->always_capture_default();
   app.add_option("--workers", cfg.workers, "CAF worker threads")
       ->default_str("max(2, hardware threads)")  // not this machine's figure, for the docs
       ->check(CLI::Range(1u, 1024u));

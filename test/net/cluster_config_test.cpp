@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <unistd.h>
@@ -93,6 +94,43 @@ BOOST_AUTO_TEST_CASE(defaults_and_constraints) {
   BOOST_TEST(!c.failover);
   BOOST_TEST(c.restart == "none");
   BOOST_TEST((c.constraints.at("score") == std::vector<std::string>{"n2"}));
+}
+
+// docs/options.md lists the cluster keys from cluster_file_keys(); the
+// defaults written there must be the ones the parser gives a file without
+// the key.
+BOOST_AUTO_TEST_CASE(the_documented_defaults_are_the_parsed_defaults) {
+  const auto c = parse_cluster_config(config(), "c.toml");
+  auto ms = [](std::chrono::milliseconds d) {
+    return std::to_string(d.count());
+  };
+  const std::map<std::string, std::string> parsed{
+      {".heartbeat_interval_ms", ms(c.heartbeat_interval)},
+      {".heartbeat_timeout_ms", ms(c.heartbeat_timeout)},
+      {".failover", c.failover ? "true" : "false"},
+      {".placement", "`\"" + c.placement + "\"`"},
+      {".restart", "`\"" + c.restart + "\"`"},
+      {"checkpoint.interval_ms", ms(c.checkpoints.interval)},
+      {"checkpoint.timeout_ms", ms(c.checkpoints.timeout)},
+      {"checkpoint.min_pause_ms", ms(c.checkpoints.min_pause)},
+      {"checkpoint.retained", std::to_string(c.checkpoints.retained)},
+      {"nodes.workers", std::to_string(c.nodes[0].workers)},
+  };
+  size_t checked = 0;
+  for (const auto& k : cluster_file_keys()) {
+    const std::string name = std::string{k.table} + "." + std::string{k.key};
+    const std::string type{k.type};
+    const auto comma = type.find(", ");
+    if (comma == std::string::npos || type.find("required") != std::string::npos)
+      continue;  // no default to compare
+    const std::string documented = type.substr(comma + 2);
+    auto it = parsed.find(name);
+    if (it == parsed.end())
+      continue;  // defaults the parser leaves to others (log_level, http_port: "none")
+    BOOST_TEST(documented == it->second, name);
+    ++checked;
+  }
+  BOOST_TEST(checked == parsed.size());  // every default above is documented
 }
 
 BOOST_AUTO_TEST_CASE(a_node_may_serve_metrics_over_http) {
