@@ -18,6 +18,7 @@
 #include "sluice/run.hpp"
 #include "sluice/testing/oracle.hpp"
 #include "sluice/testing/sequence_source.hpp"
+#include "track.hpp"
 
 using sluice::testing::seq_record;
 
@@ -41,21 +42,6 @@ int main(int argc, char** argv) {
   source.name("sequence").uid("sequence");
   if (rate > 0)
     source.rate_limit(rate);
-  source.key_by([](const seq_record& r) { return r.key; })
-      .process([](const uint32_t& key, seq_record r, uint64_t& next,
-                  sluice::collector<seq_record>& out) {
-        if (r.seq != next)
-          throw std::runtime_error(
-              fmt::format("key {}: seq {} arrived where the keyed state expects seq {} (state "
-                          "and source position disagree)",
-                          key, r.seq, next));
-        next = r.seq + 1;
-        out.emit(r);
-      })
-      .name("track")
-      .uid("track")
-      .write_csv_exactly_once(output)
-      .name("write")
-      .uid("write");
+  track_and_write(source, output, "state and source position disagree");
   return sluice::run(p, cfg);
 }

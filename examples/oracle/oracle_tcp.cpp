@@ -19,6 +19,7 @@
 #include "sluice/run.hpp"
 #include "sluice/source/tcp_lines.hpp"
 #include "sluice/testing/oracle.hpp"
+#include "track.hpp"
 
 using sluice::testing::seq_record;
 
@@ -34,29 +35,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   sluice::pipeline p{"oracle_tcp"};
-  p.read_tcp_lines(log_dir, port,
-                   [](std::string_view line) -> sluice::parsed<seq_record> {
-                     if (auto r = sluice::testing::parse_seq_record(line))
-                       return *r;
-                     return sluice::parsed<seq_record>::fail("not a '<key>,<seq>' record");
-                   })
-      .name("tcp_source")
-      .uid("tcp_source")
-      .key_by([](const seq_record& r) { return r.key; })
-      .process([](const uint32_t& key, seq_record r, uint64_t& next,
-                  sluice::collector<seq_record>& out) {
-        if (r.seq != next)
-          throw std::runtime_error(
-              fmt::format("key {}: seq {} arrived where the keyed state expects seq {} (a "
-                          "duplicated, lost or reordered line)",
-                          key, r.seq, next));
-        next = r.seq + 1;
-        out.emit(r);
-      })
-      .name("track")
-      .uid("track")
-      .write_csv_exactly_once(output)
-      .name("write")
-      .uid("write");
+  auto lines =
+      p.read_tcp_lines(log_dir, port,
+                       [](std::string_view line) -> sluice::parsed<seq_record> {
+                         if (auto r = sluice::testing::parse_seq_record(line))
+                           return *r;
+                         return sluice::parsed<seq_record>::fail("not a '<key>,<seq>' record");
+                       })
+          .name("tcp_source")
+          .uid("tcp_source");
+  track_and_write(lines, output, "a duplicated, lost or reordered line");
   return sluice::run(p, cfg);
 }
