@@ -26,7 +26,19 @@
 #              duplicated dead letters count in lost/duplicated, invalid JSON
 #              lines in mismatched. Not with --cluster.
 #
-#   scripts/fault-inject.sh [--job oracle|wordcount|tcp] [--rounds N] [--seed S]
+#   instance   (--mode instance; --job oracle) failures inside single operator
+#              instances of one running process with --recovery local:
+#              --rounds N seeded failures of instances of the keyed stage
+#              "track" (2 of 3 an exception at a seeded record, 1 of 3 the
+#              task actor killed there: fault rules throw: and kill:), spread
+#              over each instance's input; checkpoints every
+#              50 ms; restart failure-rate allowing every failure. The output
+#              must pass oracle-check; every failure must have been recovered
+#              locally (the summary's `recovery:` lines): a global restart
+#              fails the campaign. Embedded only (no --cluster yet).
+#
+#   scripts/fault-inject.sh [--job oracle|wordcount|tcp] [--mode process|instance]
+#                           [--rounds N] [--seed S]
 #                           [--max-seconds T] [--build-dir DIR] [--keep]
 #                           [--parallelism P] [--count N] [--rate R] [--keys K]
 #                           [--copies C] [--long] [--cluster]
@@ -52,6 +64,8 @@
 # work directory (a mktemp dir) is removed unless --keep or a failure.
 #
 # Last line: rounds=<n> kills=<n> lost=<n> duplicated=<n> mismatched=<n>
+# (--mode instance adds local=<n> regional=<n> global=<n>: how its failures
+# were recovered; kills there counts the failures that happened)
 # (rounds: kill rounds started; kills: runs actually killed, a round whose run
 # ended before its kill moment is no kill; with --cluster: nodes killed or
 # paused). Exit 0 when the final output is
@@ -63,12 +77,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
+fault_mode=process
 job=oracle rounds=5 seed=1 max_seconds=120 build_dir="" keep=0 long=0 cluster=0
 parallelism="" count="" rate="" keys=16 copies=""
 checkpoint_ms=50
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --job) job="${2:?}"; shift 2 ;;
+    --mode) fault_mode="${2:?}"; shift 2 ;;
     --rounds) rounds="${2:?}"; shift 2 ;;
     --seed) seed="${2:?}"; shift 2 ;;
     --max-seconds) max_seconds="${2:?}"; shift 2 ;;
@@ -93,6 +109,8 @@ for v in rounds seed max_seconds parallelism rate keys; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "fault-inject: --${v//_/-} must be a non-negative integer" >&2; exit 2; }
 done
 [[ "$job" == oracle || "$job" == wordcount || "$job" == tcp ]] || { echo "fault-inject: --job must be oracle, wordcount or tcp" >&2; exit 2; }
+[[ "$fault_mode" == process || "$fault_mode" == instance ]] || { echo "fault-inject: --mode must be process or instance" >&2; exit 2; }
+[[ "$fault_mode" == process ]] || { [[ "$job" == oracle ]] && (( ! cluster )); } || { echo "fault-inject: --mode instance runs --job oracle in one process (local recovery is embedded only for now)" >&2; exit 2; }
 (( ! cluster )) || [[ "$job" != tcp ]] || { echo "fault-inject: --job tcp runs in one process (no --cluster)" >&2; exit 2; }
 (( rate > 0 && keys > 0 && parallelism > 0 && rounds <= 1000 )) || { echo "fault-inject: bad --rate/--keys/--parallelism/--rounds" >&2; exit 2; }
 
@@ -203,6 +221,64 @@ run_for() {
 }
 
 log_tail() { echo "---- $1 (last lines) ----" >&2; tail -n 15 "$1" >&2 || true; echo "----" >&2; }
+
+# -- --mode instance: failures inside operator instances, local recovery ------
+if [[ "$fault_mode" == instance ]]; then
+  out="$work/out"
+  # Every instance fails at records spread over the part of the input it
+  # surely gets (keys are not spread evenly), a few thousand records apart;
+  # instances fail independently, so sometimes while another one recovers
+  # (it then recovers alone after it).
+  [[ -n "$count" ]] || count=$(( rounds * 5000 + 20000 ))
+  usable=$(( count * 7 / (10 * parallelism) ))
+  per=$(( (rounds + parallelism - 1) / parallelism ))  # failures per instance
+  step=$(( usable / (per + 1) ))
+  (( step >= 200 )) || { echo "fault-inject: --count $count is too small for $rounds failures" >&2; exit 2; }
+  rules=""
+  RANDOM=$seed
+  for (( f = 0; f < rounds; f++ )); do
+    inst=$(( f % parallelism ))
+    nth=$(( f / parallelism ))
+    rec=$(( (nth + 1) * step - step / 4 + RANDOM % (step / 2) ))
+    kind=throw
+    (( RANDOM % 3 == 0 )) && kind=kill
+    rules+="${rules:+;}$kind:operator=track,instance=$inst,record=$rec"
+  done
+  job_cmd=("$oracle_bin" --count "$count" --keys "$keys" --rate "$rate" --output "$out"
+           --parallelism "$parallelism" --workers 2 --state-dir "$work/state" --checkpoint-ms 50
+           --recovery local --restart "failure-rate:max=$(( rounds + 10 )),interval=60m,delay=1ms"
+           --faults "$rules")
+  echo "fault-inject: job oracle, --mode instance: $rounds failures in instances of 'track' (parallelism $parallelism), $count records at $rate/s, seed $seed"
+  start "$work/run.log" "${job_cmd[@]}"
+  until=$(( $(now_ms) + max_seconds * 1000 ))
+  while running "$pid" && (( $(now_ms) < until )); do sleep 0.05; done
+  if running "$pid"; then
+    fail "the job did not finish within $max_seconds s"
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  reap
+  (( rc == 0 )) || { fail "the job failed (exit $rc)"; log_tail "$work/run.log"; }
+  happened=$(grep -c '^  failure: ' "$work/run.log" || true)
+  local_n=$(grep -c '^  recovery: .* recovered locally' "$work/run.log" || true)
+  global_n=$(grep -c '^  recovery: .* restarted globally' "$work/run.log" || true)
+  grep '^  recovery: .* restarted globally' "$work/run.log" >&2 || true
+  lost=0 duplicated=0 mismatched=0
+  crc=0
+  report="$("$check_bin" --count "$count" --keys "$keys" --output "$out" 2>&1)" || crc=$?
+  last="$(tail -n1 <<<"$report")"
+  if [[ "$last" =~ ^lost=([0-9]+)\ duplicated=([0-9]+)\ mismatched=([0-9]+)$ ]]; then
+    lost=${BASH_REMATCH[1]} duplicated=${BASH_REMATCH[2]} mismatched=${BASH_REMATCH[3]}
+  else
+    fail "oracle-check failed: $report"
+  fi
+  (( crc == 0 )) || { failed=1; echo "$report" >&2; }
+  (( lost + duplicated + mismatched == 0 )) || failed=1
+  (( global_n == 0 )) || fail "$global_n failures were recovered by a global restart"
+  (( happened >= rounds * 3 / 4 )) || fail "only $happened of $rounds failures happened (the run ended first)"
+  (( local_n + global_n == happened )) || fail "$happened failures but $local_n local and $global_n global recoveries"
+  echo "rounds=$rounds kills=$happened lost=$lost duplicated=$duplicated mismatched=$mismatched local=$local_n regional=0 global=$global_n"
+  exit $(( failed ? 1 : 0 ))
+fi
 
 # -- cluster mode: nodes as processes ------------------------------------------
 # A cluster lives in a directory made by `cluster.sh init`: cluster.toml,

@@ -74,11 +74,13 @@ fault_injector::fault_injector(std::string_view rules) {
     rule r;
     if (kind == "crash") {
       r.what = rule::kind::crash;
+    } else if (kind == "kill") {
+      r.what = rule::kind::kill;
     } else if (kind == "delay") {
       r.what = rule::kind::delay;
     } else if (kind != "throw") {
       throw std::invalid_argument(
-          fmt::format("fault rule '{}': kind must be throw, crash or delay", text));
+          fmt::format("fault rule '{}': kind must be throw, kill, crash or delay", text));
     }
     uint64_t seed = 0;
     for (auto kv : split(text.substr(colon + 1), ',')) {
@@ -131,6 +133,9 @@ fault_injector::fault_injector(std::string_view rules) {
     if (r.what == rule::kind::throw_ && !r.record && r.probability <= 0)
       throw std::invalid_argument(
           fmt::format("fault rule '{}': throw needs record=K or probability=P", text));
+    if (r.what == rule::kind::kill && (!r.record || r.op.empty() || !r.instance))
+      throw std::invalid_argument(
+          fmt::format("fault rule '{}': kill needs operator=NAME, instance=I and record=K", text));
     if (r.probability < 0 || r.probability > 1)
       throw std::invalid_argument(
           fmt::format("fault rule '{}': probability must be in [0, 1]", text));
@@ -151,10 +156,16 @@ void fault_injector::on_records(std::string_view op, uint32_t instance, uint64_t
     return;  // rules never change after construction
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto& r : rules_) {
-    if (r.what != rule::kind::throw_ || (!r.op.empty() && r.op != op) ||
-        (r.instance && *r.instance != instance))
+    if ((r.what != rule::kind::throw_ && r.what != rule::kind::kill) ||
+        (!r.op.empty() && r.op != op) || (r.instance && *r.instance != instance))
       continue;
-    if (r.record) {
+    if (r.what == rule::kind::kill) {
+      if (!r.fired && *r.record >= first && *r.record < first + n) {
+        r.fired = true;
+        throw injected_kill(
+            fmt::format("injected kill at record {} of {} instance {}", *r.record, op, instance));
+      }
+    } else if (r.record) {
       if (!r.fired && *r.record >= first && *r.record < first + n) {
         r.fired = true;
         throw injected_fault(

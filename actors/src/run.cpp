@@ -37,6 +37,20 @@ std::string task_failure::describe() const {
   return out;
 }
 
+std::string recovery_record::describe() const {
+  if (mode == "local")
+    return fmt::format(
+        "{} recovered locally from checkpoint {}: {} batches resent by its upstream instances, {} "
+        "determinants replayed, {}; the other instances took in {} records meanwhile",
+        instance, restored_from, batches_replayed, determinants_replayed,
+        duration_ms >= 0 ? fmt::format("caught up after {} ms", duration_ms)
+                         : std::string{"not caught up when the job ended"},
+        others_records);
+  return fmt::format("{} failed: the job restarted globally{} ({})", instance,
+                     restored_from > 0 ? fmt::format(" from checkpoint {}", restored_from) : "",
+                     reason.empty() ? std::string{"global recovery is configured"} : reason);
+}
+
 namespace {
 
 /// Batches are allocated and freed on different worker threads; glibc's
@@ -313,6 +327,8 @@ std::string format_summary(const pipeline& p, const job_report& r, double second
     s += fmt::format("  savepoint: {}\n", *r.savepoint);
   for (auto& f : r.failures)
     s += fmt::format("  failure: {}\n", f);
+  for (auto& rec : r.recoveries)
+    s += fmt::format("  recovery: {}\n", rec.describe());
   for (auto& n : r.notes)
     s += fmt::format("  note: {}\n", n);
   return s;
@@ -527,6 +543,16 @@ void add_runtime_options(CLI::App& app, runtime_config& cfg) {
                  "restart strategy: none | fixed-delay:attempts=3,delay=1s | "
                  "exponential:initial=100ms,max=10s,multiplier=2,reset=60s | "
                  "failure-rate:max=3,interval=1m,delay=1s");
+  app.add_option("--recovery", cfg.recovery,
+                 "how a failed operator instance is recovered: global (every task restarts from "
+                 "the last checkpoint) | local (the instance restarts alone and replays; falls "
+                 "back to global where it cannot, saying why)")
+      ->check(CLI::IsMember({"global", "local"}));
+  app.add_option_function<uint64_t>(
+         "--inflight-log-mb", [&cfg](uint64_t mb) { cfg.inflight_log_bytes = mb << 20; },
+         "memory for the in-flight and determinant logs of local recovery, per process (MiB)")
+      ->default_str(std::to_string(cfg.inflight_log_bytes >> 20))
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   app.add_option_function<int64_t>(
          "--recovery-timeout-ms",
          [&cfg](int64_t ms) { cfg.recovery_timeout = std::chrono::milliseconds{ms}; },

@@ -16,7 +16,9 @@ task_actor::task_actor(caf::actor_config& cfg, task_spec spec)
       spec_(std::move(spec)),
       clock_(clock_or_wall(spec_.cfg.clock)),
       upstream_(spec_.inputs.size()),
-      inputs_(spec_.inputs.size()) {}
+      inputs_(spec_.inputs.size()),
+      op_clock_(*clock_),
+      returned_(spec_.inputs.size(), 0) {}
 
 /// Drops strong references to other actors: reference cycles would keep
 /// terminated actors (and the detached snapshot writer) alive.
@@ -28,6 +30,12 @@ void task_actor::on_exit() {
   for (auto& u : upstream_)
     u = nullptr;
   user_ = nullptr;
+  // The operators go now, before the supervisor hears that this task is
+  // down: a replacement (local recovery) may open the same files at once.
+  stage_ = nullptr;
+  driver_.reset();
+  chain_.reset();
+  replay_pending_.clear();
 }
 
 caf::behavior task_actor::make_behavior() {
@@ -48,30 +56,43 @@ caf::behavior task_actor::make_behavior() {
         // later (held back by an alignment, or arriving before the start).
         if (ch < upstream_.size() && !upstream_[ch])
           upstream_[ch] = caf::actor_cast<caf::actor>(current_sender());
-        guarded([&] { dispatch(arrival{ch, data_arrival{std::move(b)}}); });
+        guarded([&] { on_arrival(arrival{ch, data_arrival{std::move(b)}}); });
       },
       // On the wire a watermark message either declares the sender idle or
       // carries its watermark (which also makes an idle channel active).
       [this](watermark_atom, uint32_t ch, int64_t ms, bool idle) {
         guarded([&] {
           if (idle)
-            dispatch(arrival{ch, status_arrival{channel_status::idle}});
+            on_arrival(arrival{ch, status_arrival{channel_status::idle}});
           else
-            dispatch(arrival{ch, watermark_arrival{timestamp::of(ms)}});
+            on_arrival(arrival{ch, watermark_arrival{timestamp::of(ms)}});
         });
       },
       [this](eos_atom, uint32_t ch) { guarded([&] {
-                                        dispatch(arrival{ch, end_arrival{}});
+                                        on_arrival(arrival{ch, end_arrival{}});
                                       }); },
       [this](barrier_atom, uint32_t ch, uint64_t id) {
-        guarded([&] { dispatch(arrival{ch, barrier_arrival{checkpoint_id{id}}}); });
+        guarded([&] { on_arrival(arrival{ch, barrier_arrival{checkpoint_id{id}}}); });
       },
       [this](latency_atom, uint32_t ch, int64_t marked_us) {
-        guarded([&] { dispatch(arrival{ch, latency_arrival{marked_us}}); });
+        guarded([&] { on_arrival(arrival{ch, latency_arrival{marked_us}}); });
       },
       [this](credit_atom, uint32_t gate, uint32_t target, uint32_t n) {
         guarded([&] { on_credit(gate, target, n); });
       },
+      [this](credit_sync_atom, uint32_t gate, uint32_t target, uint64_t returned) {
+        guarded([&] {
+          (*outputs_)[gate].sync_credits(target, returned);
+          on_credit(gate, target, 0);
+        });
+      },
+      [this](replay_atom, uint32_t gate, uint32_t target, caf::actor& to, uint64_t from) {
+        guarded([&] { on_replay_request(gate, target, to, from); });
+      },
+      [this](upstream_atom, uint32_t ch, caf::actor& from) {
+        guarded([&] { on_new_upstream(ch, from); });
+      },
+      [this](abort_atom, uint64_t through) { guarded([&] { on_abort_through(through); }); },
       [this](start_atom) { guarded([&] { start(); }); },
       [this](poll_atom) { guarded([&] { poll(); }); },
       [this](flush_atom) { guarded([&] { on_flush(); }); },
@@ -97,16 +118,24 @@ void task_actor::dispatch(arrival&& a) {
   if (inputs_.hold(a))
     return;
   const uint32_t ch = a.channel;
+  adds_before_ = outputs_->adds();
   auto& w = a.what;
-  if (auto* d = std::get_if<data_arrival>(&w))
+  // Operations are recorded once they completed (an actor stage's batch
+  // when its reply was emitted): the order a replacement replays them in.
+  if (auto* d = std::get_if<data_arrival>(&w)) {
     on_data(ch, d->batch);
-  else if (auto* wm = std::get_if<watermark_arrival>(&w))
+    if (!stage_)
+      record_arrival(ch);
+  } else if (auto* wm = std::get_if<watermark_arrival>(&w)) {
     on_watermark(ch, wm->wm);
-  else if (auto* st = std::get_if<status_arrival>(&w))
+    record_arrival(ch);
+  } else if (auto* st = std::get_if<status_arrival>(&w)) {
     on_status(ch, st->status);
-  else if (std::holds_alternative<end_arrival>(w))
+    record_arrival(ch);
+  } else if (std::holds_alternative<end_arrival>(w)) {
     on_end(ch);
-  else if (auto* l = std::get_if<latency_arrival>(&w))
+    record_arrival(ch);
+  } else if (auto* l = std::get_if<latency_arrival>(&w))
     on_latency_marker(l->marked_us);
   else
     on_barrier(ch, std::get<barrier_arrival>(w).id);
@@ -117,7 +146,7 @@ void task_actor::dispatch(arrival&& a) {
 void task_actor::on_latency_marker(int64_t marked_us) {
   if (chain_->ends_in_sink())
     chain_->record_latency(wall_clock_us() - marked_us);
-  outputs_.latency_marker(marked_us);
+  outputs_->latency_marker(marked_us);
 }
 
 /// A source task emits a latency marker every `latency_interval` of wall
@@ -168,6 +197,7 @@ void task_actor::on_stage_data(uint32_t ch, batch_ptr& b) {
         stage_reply([this, ch] {
           position_.clear();
           chain_->drain_head();
+          record_arrival(ch);
           release_credit(ch);
           after_emit();
         });
@@ -200,6 +230,8 @@ void task_actor::stage_reply(const std::function<void()>& continuation) {
       stage_waiting_.pop_front();
       f();
     }
+    if (replaying_)
+      drive_replay();
   });
 }
 
@@ -283,7 +315,7 @@ void task_actor::release_held() {
 }
 
 void task_actor::release_credit(uint32_t ch) {
-  if (inputs_.processed(ch, outputs_.backpressured()))
+  if (inputs_.processed(ch, outputs_->backpressured()))
     send_credit(ch);
   else
     ++chain_->head_metrics().backpressure_events;
@@ -291,6 +323,7 @@ void task_actor::release_credit(uint32_t ch) {
 
 void task_actor::send_credit(uint32_t ch) {
   auto& in = spec_.inputs[ch];
+  ++returned_[ch];  // also when the sender is gone: its replacement is told the total
   if (upstream_[ch])
     send(upstream_[ch], credit_atom::value, in.upstream_gate, in.upstream_target, 1u);
 }
@@ -299,10 +332,11 @@ void task_actor::send_credit(uint32_t ch) {
 /// credit, and once no longer backpressured, return the credits withheld
 /// and wake a blocked source.
 void task_actor::on_credit(uint32_t gate, uint32_t target, uint32_t n) {
-  outputs_[gate].credit(target, n);
+  if (n > 0)
+    (*outputs_)[gate].credit(target, n);
   if (backpressured_since_ms_ != 0)
     publish_task_metrics();  // a backpressure may end here (else after_emit publishes)
-  if (!outputs_.backpressured()) {
+  if (!outputs_->backpressured()) {
     inputs_.return_withheld([this](uint32_t ch) { send_credit(ch); });
     if (driver_ && blocked_) {
       blocked_ = false;
@@ -315,11 +349,17 @@ void task_actor::on_credit(uint32_t gate, uint32_t target, uint32_t n) {
 /// When every open input is idle, so are our outputs (and active again with
 /// the first input that is).
 void task_actor::update_idleness() {
+  // A replacement replaying ends where its predecessor was: idle or not as
+  // its outputs were marked then.
+  if (replaying_)
+    return;
   const bool idle = inputs_.all_idle();
   if (idle == idle_)
     return;
   idle_ = idle;
-  outputs_.idle(idle);
+  outputs_->idle(idle);
+  if (spec_.recovery)
+    spec_.recovery->idle = idle;
 }
 
 std::string task_actor::upstream_name(uint32_t ch) const {
@@ -332,7 +372,7 @@ void task_actor::publish_task_metrics() {
     return;
   // The clock is read only when the output turns backpressured or free;
   // readers add the time since the start of the current backpressure.
-  const bool bp = outputs_.backpressured();
+  const bool bp = outputs_->backpressured();
   if (bp != (backpressured_since_ms_ != 0)) {
     const int64_t now = sluice::system_clock{}.now().ms;
     if (bp) {
@@ -344,11 +384,11 @@ void task_actor::publish_task_metrics() {
   }
   operator_chain::task_figures f;
   f.batches_in = batches_in_;
-  f.batches_out = outputs_.batches_sent();
+  f.batches_out = outputs_->batches_sent();
   f.input_held = inputs_.held();
   f.input_withheld = inputs_.withheld_total();
-  f.credits_in_use = outputs_.in_flight();
-  f.output_waiting = outputs_.waiting();
+  f.credits_in_use = outputs_->in_flight();
+  f.output_waiting = outputs_->waiting();
   f.backpressured_ms = static_cast<uint64_t>(backpressured_ms_);
   f.backpressured_since_ms = backpressured_since_ms_;
   chain_->publish_task(f);

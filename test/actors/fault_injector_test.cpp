@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(bad_rules_are_rejected_with_the_rule_named) {
     }
     return std::string{};
   };
-  BOOST_TEST(message("explode:record=1").find("kind must be throw, crash or delay") !=
+  BOOST_TEST(message("explode:record=1").find("kind must be throw, kill, crash or delay") !=
              std::string::npos);
   BOOST_TEST(message("crash:at=sometime").find("unknown crash point 'sometime'") !=
              std::string::npos);

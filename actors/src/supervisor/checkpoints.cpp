@@ -11,6 +11,7 @@
 namespace sluice::actors {
 
 void job_supervisor::trigger(uint64_t id) {
+  last_triggered_ = std::max(last_triggered_, id);
   const auto& g = *args_.graph;
   for (auto& v : g.vertices()) {
     const bool source = g.logical().nodes[v.chain.front()].is_source;
@@ -54,6 +55,7 @@ void job_supervisor::on_ack(uint64_t id, task_id t, ack_stats stats) {
   log(log_level::debug,
       fmt::format("completed {} {}", done->savepoint ? "savepoint" : "checkpoint", done->id));
   faults().at(crash_point::before_sink_commit, done->id);
+  completed_in_attempt_ = done->id;
   if (auto p = dead_.publish(done->id); !p) {
     fail_job(p.error().message);
     return;

@@ -17,6 +17,10 @@ void job_supervisor::deploy(const std::optional<state::checkpoint_meta>& restore
   failed_.clear();
   metrics_.clear();
   total_ = 0;
+  local_.reset();
+  queued_.clear();
+  attempt_restore_ = restore;
+  completed_in_attempt_.reset();
   report_.restored_from = restore ? std::optional<uint64_t>{restore->id.value} : std::nullopt;
   if (dead_.staged())
     if (auto r = dead_.restart_from(restore ? restore->id.value : 0); !r) {
@@ -56,6 +60,10 @@ void job_supervisor::spawn_local(const std::optional<state::checkpoint_meta>& re
   d.writer = writer_;
   d.store = args_.store;
   d.restore = restore;
+  if (budget_) {
+    d.budget = budget_;
+    d.recovery = &recovery_;
+  }
   auto& cl = args_.cluster;
   if (cl) {
     d.where = &where_;

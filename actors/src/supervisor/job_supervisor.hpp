@@ -21,6 +21,7 @@
 
 #include "sluice/actors/checkpoint_driver.hpp"
 #include "sluice/actors/clock.hpp"
+#include "sluice/actors/instance_recovery.hpp"
 #include "sluice/actors/logging.hpp"
 #include "sluice/actors/messages.hpp"
 #include "sluice/actors/metrics_registry.hpp"
@@ -113,6 +114,25 @@ private:
 
   void redeploy();
 
+  // -- local recovery (local_recovery.cpp) ---------------------------------
+
+  /// Instance (v, i) failed (`down`: its actor is gone already): recover it
+  /// alone if local recovery is configured and possible. True when it is
+  /// being recovered so (or the restart strategy gave up: the job failed);
+  /// false: recover globally (why is in `global_reason_`).
+  bool try_local(errc code, const std::string& why, bool retryable,
+                 const std::optional<instance_ref>& about, uint32_t v, uint32_t i, bool down);
+  /// Why (v, i) cannot be recovered alone now; empty when it can.
+  std::string local_refusal(uint32_t v, uint32_t i) const;
+  /// The checkpoint a replacement restores: the last one completed in this
+  /// attempt, else the one the attempt started from (0: none).
+  uint64_t local_restore_id() const;
+  /// The failed task is down: spawn its replacement, have its upstream
+  /// instances resend and its downstream instances take its credits.
+  void replace_instance();
+  void on_caught_up(uint32_t v, uint32_t i, uint64_t determinants);
+  void on_replayed(uint32_t v, uint32_t i, uint64_t batches, bool ok);
+
   // -- the end of a run (supervisor.cpp) -----------------------------------
 
   void fail_job(const std::string& why, const std::optional<instance_ref>& about = std::nullopt);
@@ -179,6 +199,39 @@ private:
       restart_at_;  ///< When the next attempt may start (restarting, old tasks down).
   std::optional<uint64_t> ending_id_;
   std::set<std::pair<uint32_t, uint32_t>> committed_;
+
+  // Local recovery.
+  std::shared_ptr<recovery_budget> budget_;  ///< Null unless `--recovery local`.
+  std::vector<std::vector<std::shared_ptr<instance_recovery>>> recovery_;
+  std::optional<state::checkpoint_meta> attempt_restore_;  ///< What this attempt restored.
+  std::optional<uint64_t> completed_in_attempt_;
+  uint64_t last_triggered_ = 0;
+  /// The instance being recovered alone (one at a time).
+  struct local_recovery {
+    uint32_t v = 0, i = 0;
+    timestamp started;
+    bool down = false;
+    size_t record = 0;  ///< Index in report_.recoveries.
+    uint64_t from = 0;
+    uint64_t others_before = 0;  ///< Records the other instances had taken in.
+  };
+  /// Records taken in so far by every operator instance of this job in this
+  /// process except those of (v, i).
+  uint64_t records_of_others(uint32_t v, uint32_t i) const;
+  std::optional<local_recovery> local_;
+  /// Instances that failed while another recovered alone and that do not
+  /// feed it: recovered alone after it, in order.
+  struct queued_failure {
+    uint32_t v = 0, i = 0;
+    errc code = errc::operator_failed;
+    std::string why;
+    std::optional<instance_ref> about;
+    bool down = false;
+  };
+  std::vector<queued_failure> queued_;
+  /// Starts the next queued local recovery, if any.
+  void next_queued();
+  std::string global_reason_;  ///< Why the last failure was not recovered locally.
 };
 
 }  // namespace sluice::actors

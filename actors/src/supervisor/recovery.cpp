@@ -10,6 +10,16 @@ namespace sluice::actors {
 
 void job_supervisor::on_down(const caf::down_msg& dm) {
   const bool was_alive = alive_.erase(dm.source) > 0;
+  if (local_ && !local_->down && actors_[local_->v][local_->i].address() == dm.source) {
+    local_->down = true;
+    replace_instance();
+    return;
+  }
+  for (auto& q : queued_)
+    if (!q.down && actors_[q.v][q.i].address() == dm.source) {
+      q.down = true;  // recovered alone once the instance before it caught up
+      return;
+    }
   if (phase_ == phase::restarting) {
     if (old_tasks_.erase(dm.source) > 0) {
       watch_.progress(clock_->now());
@@ -27,8 +37,10 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
           return;
         failed_.insert({v, i});
         std::string why = system().render(dm.reason);
+        const bool remote =
+            args_.cluster && !where_.empty() && where_[v][i] != args_.cluster->local_node();
         errc code = errc::task_stopped;
-        if (args_.cluster && !where_.empty() && where_[v][i] != args_.cluster->local_node()) {
+        if (remote) {
           const uint16_t n = where_[v][i];
           const auto lost = args_.cluster->lost(n);
           why = fmt::format("node {} lost: {}", args_.cluster->node_name(n),
@@ -36,10 +48,12 @@ void job_supervisor::on_down(const caf::down_msg& dm) {
           if (lost)
             code = errc::node_lost;
         }
-        on_failure(code,
-                   fmt::format("task {}#{} stopped unexpectedly: {}",
-                               args_.graph->vertices()[v].name, i, why),
-                   true, instance_ref{args_.graph->vertices()[v].name, i});
+        const std::string what = fmt::format("task {}#{} stopped unexpectedly: {}",
+                                             args_.graph->vertices()[v].name, i, why);
+        const instance_ref about{args_.graph->vertices()[v].name, i};
+        if (!remote && try_local(code, what, true, about, v, i, true))
+          return;
+        on_failure(code, what, true, about);
         return;
       }
 }
@@ -97,6 +111,19 @@ bool job_supervisor::restart_after(errc code, const std::string& why, bool retry
   }
   auto decision = restart_->on_failure(clock_->now());
   record_failure(code, about, why, decision.restart);
+  if (decision.restart) {
+    recovery_record rec;
+    rec.instance = about ? fmt::format("{}#{}", about->operator_name, about->instance)
+                         : std::string{"the job"};
+    rec.mode = "global";
+    rec.reason = std::exchange(global_reason_, {});
+    if (rec.reason.empty() && cfg_.recovery == "local")
+      rec.reason =
+          about ? fmt::format("a failure of kind {} is not recovered locally", to_string(code))
+                : fmt::format("the failure ({}) concerns the whole job", to_string(code));
+    report_.recoveries.push_back(std::move(rec));
+    local_.reset();
+  }
   if (!decision.restart) {
     fail_job(report_.restarts == 0 ? why
                                    : fmt::format("{} (after {} restarts: {})", why,
@@ -141,6 +168,8 @@ void job_supervisor::redeploy() {
     if (args_.restore && (!restore || restore->id < args_.restore->id))
       restore = args_.restore;
   }
+  if (!report_.recoveries.empty() && report_.recoveries.back().mode == "global" && restore)
+    report_.recoveries.back().restored_from = restore->id.value;
   note(restore
            ? fmt::format("restart {}: restoring checkpoint {}", report_.restarts, restore->id.value)
            : fmt::format("restart {}: no checkpoint yet, starting from the beginning",

@@ -36,6 +36,20 @@ caf::behavior job_supervisor::make_behavior() {
   // own exits are handled through monitoring (down messages) instead.
   set_exit_handler([](caf::exit_msg&) {});
   restart_ = parse_restart_strategy(cfg_.restart);
+  if (cfg_.recovery == "local" && !args_.cluster) {
+    // Beyond the memory bound, in-flight logs spill to LMDB in the state
+    // directory (never synced: only this process reads it).
+    std::shared_ptr<state::spill_store> spill;
+    if (args_.store) {
+      auto s = state::spill_store::open(args_.store->dir() + "/inflight-spill");
+      if (s)
+        spill = std::move(s).value();
+      else
+        log(log_level::warn,
+            "in-flight logs will not spill beyond --inflight-log-mb: " + s.error().message);
+    }
+    budget_ = std::make_shared<recovery_budget>(cfg_.inflight_log_bytes, std::move(spill));
+  }
   {
     uint32_t tasks = 0;
     for (auto& v : args_.graph->vertices())
@@ -66,21 +80,29 @@ caf::behavior job_supervisor::make_behavior() {
   delayed_send(this, tick_interval(), tick_atom::value);
   return {
       [this](done_atom, uint32_t v, uint32_t i, std::vector<operator_metrics>& ms) {
-        if (phase_ != phase::running)
+        if (phase_ != phase::running || !finished_.insert({v, i}).second)
           return;
-        finished_.insert({v, i});
         for (auto& m : ms)
           metrics_.push_back(std::move(m));
         if (finished_.size() == total_)
           on_all_finished();
       },
       [this](failed_atom, uint32_t v, uint32_t i, task_failure& f) {
-        if (phase_ == phase::restarting)
+        if (phase_ == phase::restarting || failed_.count({v, i}))
           return;
         failed_.insert({v, i});
         // A refused stage fails again in every attempt: no restart.
-        on_failure(f.code, f.describe(), f.code != errc::stage_refused,
-                   instance_ref{f.operator_name, f.instance});
+        const bool retryable = f.code != errc::stage_refused;
+        const instance_ref about{f.operator_name, f.instance};
+        if (try_local(f.code, f.describe(), retryable, about, v, i, false))
+          return;
+        on_failure(f.code, f.describe(), retryable, about);
+      },
+      [this](caught_up_atom, uint32_t v, uint32_t i, uint64_t determinants) {
+        on_caught_up(v, i, determinants);
+      },
+      [this](replayed_atom, uint32_t v, uint32_t i, uint64_t batches, bool ok) {
+        on_replayed(v, i, batches, ok);
       },
       [this](dead_atom, uint64_t epoch, std::vector<dead_letter>& ds) {
         // A failed attempt's letters: its input is replayed from the
@@ -264,7 +286,7 @@ void job_supervisor::on_tick() {
       (phase_ != phase::running && phase_ != phase::finishing))
     return;
   checkpoints_->expire(now, pending_notes_);
-  if (phase_ == phase::running)
+  if (phase_ == phase::running && !local_)  // none while an instance recovers alone
     if (auto t = checkpoints_->poll(now, savepoint_request, pending_notes_))
       trigger(t->id);
   flush_notes();
@@ -321,6 +343,12 @@ void job_supervisor::report(bool ok, std::string error) {
   watch_.done();
   report_.ok = ok;
   report_.error = std::move(error);
+  if (budget_) {
+    report_.recovery_log_peak_bytes = budget_->peak();
+    report_.recovery_log_refusals = budget_->refused();
+    if (budget_->spill)
+      report_.recovery_log_spill_peak_bytes = budget_->spill->peak_bytes();
+  }
   report_.metrics = std::move(metrics_);
   report_.dead_letters = dead_.count();
   report_.dead_letter_path = dead_.finish();

@@ -128,6 +128,20 @@ public:
     return out;
   }
 
+  /// Checkpoints up to `id` were aborted (local recovery of another
+  /// instance): true when an alignment was given up (release what it held).
+  bool abort_through(checkpoint_id id) { return aligner_.abort_through(id); }
+
+  /// A replacement of a failed instance starts from the event-time state
+  /// its predecessor had at the checkpoint it is restored from.
+  void restore(const input_gate& g) {
+    gate_ = g;
+    for (uint32_t c = 0; c < g.size(); ++c)
+      if (g.ended(c))
+        aligner_.on_end(c);
+  }
+  const input_gate& gate() const noexcept { return gate_; }
+
   /// The checkpoint being aligned, if any.
   std::optional<checkpoint_id> aligning() const noexcept { return aligner_.aligning(); }
 

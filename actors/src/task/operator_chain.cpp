@@ -82,6 +82,8 @@ void operator_chain::drain(size_t k) {
     if (p == 0 && c.port0_chained) {
       feed(k + 1, 0, *b);
       current_ = k;
+    } else if (muted_) {
+      continue;
     } else if (!gs.empty()) {
       out_.add(gs, *b);
     } else if (dlq) {
@@ -105,7 +107,33 @@ void operator_chain::advance_watermark(timestamp wm, size_t from) {
     ops_[k].op->on_watermark(wm);
     drain(k);
   }
-  out_.watermark(wm);
+  if (!muted_)
+    out_.watermark(wm);
+}
+
+void operator_chain::restore_watermark(timestamp wm) {
+  for (auto& c : ops_)
+    c.ctx->set_watermark(wm);
+}
+
+std::vector<uint64_t> operator_chain::records_in() const {
+  std::vector<uint64_t> out;
+  for (auto& c : ops_)
+    out.push_back(c.m.records_in);
+  return out;
+}
+
+void operator_chain::set_records_in(const std::vector<uint64_t>& counts) {
+  for (size_t k = 0; k < ops_.size() && k < counts.size(); ++k)
+    ops_[k].m.records_in = counts[k];
+}
+
+std::optional<timestamp> operator_chain::pending_timer() const {
+  std::optional<timestamp> t;
+  for (auto& c : ops_)
+    if (auto p = c.ctx->pending_timer(); p && (!t || *p < *t))
+      t = p;
+  return t;
 }
 
 void operator_chain::fire_timers(timestamp now) {
@@ -131,7 +159,8 @@ void operator_chain::end_input() {
     ops_[k].op->close();
     drain(k);
   }
-  out_.end();
+  if (!muted_)
+    out_.end();
 }
 
 void operator_chain::notify_checkpoint_complete(uint64_t id) {

@@ -70,6 +70,22 @@ public:
   void end_input();
   void notify_checkpoint_complete(uint64_t id);
 
+  /// Muted (a replacement replaying what its failed predecessor did): what
+  /// the operators emit on network edges and as unconsumed dead letters is
+  /// dropped — the predecessor sent it already — while chained operators
+  /// still get their input. Watermarks and end of stream are not sent either.
+  void mute(bool on) noexcept { muted_ = on; }
+  bool muted() const noexcept { return muted_; }
+  /// Sets every operator's watermark without calling it (a replacement
+  /// starts from the event time its predecessor had at the checkpoint).
+  void restore_watermark(timestamp wm);
+  /// Records each operator took in so far, head first (and setting them: a
+  /// replacement counts on from its predecessor's figures at the checkpoint).
+  std::vector<uint64_t> records_in() const;
+  void set_records_in(const std::vector<uint64_t>& counts);
+  /// The earliest processing-time timer an operator asked for.
+  std::optional<timestamp> pending_timer() const;
+
   /// Serialises every operator's state for checkpoint `id`.
   std::vector<state::snapshot_store::entry> snapshot(uint64_t id);
 
@@ -120,6 +136,7 @@ private:
   hooks hooks_;
   std::vector<link> ops_;
   size_t current_ = 0;
+  bool muted_ = false;
 };
 
 }  // namespace sluice::actors

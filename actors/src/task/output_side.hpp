@@ -21,9 +21,28 @@ public:
   /// Records of one port: every gate the port feeds partitions them (the
   /// last one may consume the batch).
   void add(const std::vector<uint32_t>& gates, batch_base& b) {
+    ++adds_;
     for (size_t i = 0; i < gates.size(); ++i)
       gates_[gates[i]].add(b, i + 1 == gates.size());
   }
+  /// Times records were added (a task that fails part-way through an
+  /// operation compares it to tell whether that operation already emitted).
+  uint64_t adds() const noexcept { return adds_; }
+
+  // -- local recovery (see output_gate) --------------------------------------
+  void mark(uint64_t checkpoint) {
+    for (auto& g : gates_)
+      g.mark(checkpoint);
+  }
+  void truncate(uint64_t checkpoint) {
+    for (auto& g : gates_)
+      g.truncate(checkpoint);
+  }
+  void hold_credits() {
+    for (auto& g : gates_)
+      g.hold_credits();
+  }
+  uint64_t log_bytes() const noexcept { return sum(&output_gate::log_bytes); }
 
   void flush() {
     for (auto& g : gates_)
@@ -86,6 +105,7 @@ private:
   }
 
   std::vector<output_gate> gates_;
+  uint64_t adds_ = 0;
 };
 
 }  // namespace sluice::actors

@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "sluice/actors/actor_stage.hpp"
+#include "sluice/actors/fault_injector.hpp"
 #include "sluice/actors/task.hpp"
 #include "task/input_channels.hpp"
 #include "task/operator_chain.hpp"
 #include "task/output_side.hpp"
+#include "task/recorded_clock.hpp"
 #include "task/source_driver.hpp"
 
 namespace sluice::actors {
@@ -40,6 +42,9 @@ public:
 
 private:
   // -- input (task.cpp) ----------------------------------------------------
+  /// Everything that arrives on a channel comes here: processed now, or
+  /// kept while a replacement replays (see drive_replay).
+  void on_arrival(arrival&& a);
   void dispatch(arrival&& a);
   void on_data(uint32_t ch, batch_ptr& b);
   void on_stage_data(uint32_t ch, batch_ptr& b);
@@ -79,7 +84,11 @@ private:
     if (failed_)
       return;
     try {
+      if (outputs_)
+        adds_before_ = outputs_->adds();
       f();
+    } catch (const injected_kill&) {
+      killed();
     } catch (const std::exception& e) {
       fail(e.what());
     }
@@ -91,7 +100,24 @@ private:
   void stage_failed(const caf::error& err);
   const std::string& stage_name() const;
 
+  // -- local recovery (task/task_recovery.cpp) ------------------------------
+  /// Builds the output gates, or adopts those of the failed predecessor.
+  void setup_outputs();
+  /// A replacement: restores the input side and starts replaying.
+  void begin_replay();
+  /// Processes what the determinants say comes next, as far as it arrived.
+  void drive_replay();
+  void finish_replay();
+  /// Records that the operation on channel `ch` completed.
+  void record_arrival(uint32_t ch);
+  void on_replay_request(uint32_t gate, uint32_t target, caf::actor& to, uint64_t from);
+  void on_new_upstream(uint32_t ch, caf::actor& from);
+  void on_abort_through(uint64_t id);
+
   void fail(std::string cause, errc code = errc::operator_failed);
+  /// An injected kill (`kill:` fault rule): the actor quits as if killed
+  /// from outside, reporting nothing.
+  void killed();
   void report_failure(std::string cause, errc code = errc::operator_failed);
 
   task_spec spec_;
@@ -99,7 +125,19 @@ private:
   /// Per input channel: who sent its data (credits go back there).
   std::vector<caf::actor> upstream_;
   input_channels inputs_;
-  output_side outputs_;
+  std::shared_ptr<output_side> outputs_;
+  /// The operators' processing time (recorded / replayed with local recovery).
+  recorded_clock op_clock_;
+  /// Credits returned per input channel (local recovery: a replacement of
+  /// the sender learns from it how many it holds).
+  std::vector<uint64_t> returned_;
+  /// Replaying the failed predecessor's determinants (a replacement).
+  bool replaying_ = false;
+  std::deque<arrival> replay_pending_;
+  std::vector<determinant_log::entry> replay_;
+  size_t replay_pos_ = 0;
+  /// `outputs_->adds()` when the current operation began.
+  uint64_t adds_before_ = 0;
   std::unique_ptr<operator_chain> chain_;
   std::unique_ptr<source_driver> driver_;
   actor_stage_base* stage_ = nullptr;

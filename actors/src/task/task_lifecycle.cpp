@@ -16,13 +16,7 @@ void task_actor::start() {
   const auto& g = *spec_.graph;
   const auto& vx = g.vertices()[spec_.vertex];
   const auto& head = g.logical().nodes[vx.chain[0]];
-  for (size_t i = 0; i < spec_.gates.size(); ++i) {
-    auto& gs = spec_.gates[i];
-    outputs_.add_gate(output_gate{std::move(gs.partitioner), spec_.cfg.credits,
-                                  spec_.cfg.batch_size, [this, i](size_t t, channel_element&& e) {
-                                    transmit(i, t, std::move(e));
-                                  }});
-  }
+  setup_outputs();
   operator_chain::hooks hooks;
   dead_letter_epoch_ = spec_.restore ? spec_.restore->id.value : 0;
   hooks.dead_letters = [this](std::vector<dead_letter>&& ds) {
@@ -31,7 +25,7 @@ void task_actor::start() {
   hooks.timer = [this](timestamp t) {
     schedule_timer(t);
   };
-  chain_ = std::make_unique<operator_chain>(g, spec_.vertex, spec_.instance, *clock_, outputs_,
+  chain_ = std::make_unique<operator_chain>(g, spec_.vertex, spec_.instance, op_clock_, *outputs_,
                                             std::move(hooks));
   auto* source = chain_->source();
   stage_ = dynamic_cast<actor_stage_base*>(&chain_->head());
@@ -39,6 +33,13 @@ void task_actor::start() {
     throw std::logic_error("a source task cannot have inputs");
   chain_->open(spec_.store && spec_.cfg.checkpoints.interval.count() > 0,
                spec_.restore ? &*spec_.restore : nullptr, spec_.store.get());
+  if (spec_.replaces) {
+    begin_replay();
+  } else if (spec_.recovery) {
+    // The start of this instance's history (the checkpoint it restored).
+    spec_.recovery->dets.mark(spec_.restore ? spec_.restore->id.value : 0, inputs_.gate());
+    op_clock_.record_into(&spec_.recovery->dets);
+  }
   if (stage_) {
     user_ = stage_->spawn_user(system());
     link_to(user_);
@@ -65,7 +66,7 @@ void task_actor::start() {
   if (source) {
     const double rate = head.rate_limit > 0 ? head.rate_limit / vx.parallelism : 0;
     driver_ = std::make_unique<source_driver>(
-        *source, *chain_, outputs_, rate, spec_.cfg.batch_size, clock_->now(),
+        *source, *chain_, *outputs_, rate, spec_.cfg.batch_size, clock_->now(),
         source_driver::pacing{head.replay_speedup, head.replay_origin}, spec_.restore.has_value());
     schedule_poll(duration{0});
   } else if (spec_.inputs.empty()) {
@@ -76,7 +77,9 @@ void task_actor::start() {
   // through one proxy per task and upstream tasks may start first) is
   // processed now, in arrival order.
   for (auto& a : inputs_.start())
-    dispatch(std::move(a));
+    on_arrival(std::move(a));
+  if (replaying_)
+    drive_replay();
 }
 
 // -- sources -----------------------------------------------------------------
@@ -125,7 +128,7 @@ void task_actor::on_flush() {
     return;
   }
   flush_scheduled_ = false;
-  outputs_.flush();
+  outputs_->flush();
   after_emit();
 }
 
@@ -140,9 +143,13 @@ void task_actor::schedule_timer(timestamp t) {
 /// Fires the timers that are due; the chain asks again for those that are not.
 void task_actor::on_timer() {
   timer_scheduled_.reset();
-  if (closed_)
-    return;
-  chain_->fire_timers(clock_->now());
+  if (closed_ || replaying_)
+    return;  // a replacement fires timers where its predecessor did (finish_replay asks again)
+  const timestamp now = clock_->now();
+  adds_before_ = outputs_->adds();
+  chain_->fire_timers(now);
+  if (spec_.recovery && !failed_)
+    spec_.recovery->dets.timer(now);
   after_emit();
 }
 
@@ -216,7 +223,11 @@ void task_actor::write_snapshot(uint64_t id) {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
   if (!closed_)
-    outputs_.barrier(id);
+    outputs_->barrier(id);
+  else
+    outputs_->mark(id);  // no barrier after the end, but the logs note the position
+  if (spec_.recovery)
+    spec_.recovery->dets.mark(id, inputs_.gate(), chain_->records_in());
   if (!declined.empty())
     decline(id, declined);
   else if (spec_.writer)
@@ -230,6 +241,10 @@ void task_actor::decline(uint64_t id, std::string reason) {
 }
 
 void task_actor::on_complete(uint64_t id) {
+  if (spec_.recovery) {
+    outputs_->truncate(id);
+    spec_.recovery->dets.truncate(id);
+  }
   chain_->notify_checkpoint_complete(id);
   if (chain_->ends_in_sink())
     faults().at(crash_point::after_sink_commit, id);
@@ -273,7 +288,7 @@ void task_actor::transmit(size_t gate, size_t target, channel_element&& e) {
 void task_actor::after_emit() {
   chain_->publish_metrics();
   publish_task_metrics();
-  if (!flush_scheduled_ && outputs_.has_buffered()) {
+  if (!flush_scheduled_ && outputs_->has_buffered()) {
     flush_scheduled_ = true;
     flush_due_ = clock_->now() + spec_.cfg.flush_interval;
     delayed_send(this, clock_->recheck_after(spec_.cfg.flush_interval), flush_atom::value);
@@ -291,7 +306,7 @@ void task_actor::end_input() {
 }
 
 void task_actor::try_finish() {
-  if (!closed_ || finished_ || !outputs_.drained())
+  if (!closed_ || finished_ || !outputs_->drained())
     return;
   finished_ = true;
   send(spec_.supervisor, done_atom::value, spec_.vertex, spec_.instance, chain_->metrics());
@@ -302,8 +317,36 @@ void task_actor::try_finish() {
 // -- failures ------------------------------------------------------------------
 
 void task_actor::fail(std::string cause, errc code) {
+  if (spec_.recovery && !failed_) {
+    spec_.recovery->dets.abandon();
+    // Part of the failing operation's output is in the gates already: a
+    // replacement would emit it again.
+    if (outputs_ && outputs_->adds() != adds_before_ && spec_.recovery->outputs_clean) {
+      spec_.recovery->outputs_clean = false;
+      spec_.recovery->unclean = "it failed after emitting part of an operation's output";
+    }
+  }
   report_failure(std::move(cause), code);
   quit(caf::sec::runtime_error);
+}
+
+void task_actor::killed() {
+  if (failed_)
+    return;
+  failed_ = true;
+  if (spec_.recovery) {
+    spec_.recovery->dets.abandon();
+    if (outputs_ && outputs_->adds() != adds_before_ && spec_.recovery->outputs_clean) {
+      spec_.recovery->outputs_clean = false;
+      spec_.recovery->unclean = "it was killed after emitting part of an operation's output";
+    }
+  }
+  if (user_)
+    send_exit(user_, caf::exit_reason::user_shutdown);
+  // Not exit_reason::kill: the supervisor is linked to its tasks, and a kill
+  // cannot be trapped. An actor that died of an unhandled exception is what a
+  // supervisor sees of a crash.
+  quit(caf::exit_reason::unhandled_exception);
 }
 
 void task_actor::report_failure(std::string cause, errc code) {

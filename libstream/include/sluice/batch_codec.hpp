@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeinfo>
 
 #include "sluice/record.hpp"
@@ -21,6 +22,12 @@ struct batch_codec {
   /// Decodes `count` records; throws state::codec_error on malformed bytes.
   std::function<batch_ptr(std::string_view bytes, uint32_t count)> decode;
   std::string type_name;
+  /// A copy of a batch (empty for a type that cannot be copied): what an
+  /// in-flight log keeps, as receivers consume the batches they get.
+  std::function<batch_ptr(const batch_base&)> clone;
+  /// Approximate bytes a batch holds in memory (the records' own size;
+  /// heap memory they point to is not counted).
+  std::function<uint64_t(const batch_base&)> bytes;
 
   explicit operator bool() const noexcept { return static_cast<bool>(encode); }
 };
@@ -29,6 +36,14 @@ template <class T>
 batch_codec make_batch_codec() {
   batch_codec c;
   c.type_name = typeid(T).name();
+  if constexpr (std::is_copy_constructible_v<T>) {
+    c.clone = [](const batch_base& b) -> batch_ptr {
+      return std::make_shared<typed_batch<T>>(static_cast<const typed_batch<T>&>(b).records);
+    };
+    c.bytes = [](const batch_base& b) -> uint64_t {
+      return static_cast<uint64_t>(b.size()) * sizeof(record<T>) + sizeof(typed_batch<T>);
+    };
+  }
   if constexpr (state::serializable<T>()) {
     c.encode = [](const batch_base& b, std::string& out) {
       const auto& rs = static_cast<const typed_batch<T>&>(b).records;

@@ -12,7 +12,7 @@
 namespace sluice::state::lmdb {
 
 result<std::unique_ptr<env>> env::open(std::string dir, size_t map_size,
-                                       std::initializer_list<const char*> dbs) {
+                                       std::initializer_list<const char*> dbs, unsigned flags) {
   std::unique_ptr<env> e{new env(std::move(dir))};
   if (int rc = mdb_env_create(&e->env_))
     return e->failure("mdb_env_create", rc);
@@ -20,7 +20,7 @@ result<std::unique_ptr<env>> env::open(std::string dir, size_t map_size,
     return e->failure("mdb_env_set_maxdbs", rc);
   if (int rc = mdb_env_set_mapsize(e->env_, map_size))
     return e->failure("mdb_env_set_mapsize", rc);
-  if (int rc = mdb_env_open(e->env_, e->dir_.c_str(), MDB_NOTLS, 0644))
+  if (int rc = mdb_env_open(e->env_, e->dir_.c_str(), MDB_NOTLS | flags, 0644))
     return e->failure("mdb_env_open", rc);
   int dead = 0;
   if (int rc = mdb_reader_check(e->env_, &dead))  // reader slots of crashed processes

@@ -79,8 +79,11 @@ class env {
 public:
   /// Opens `dir` (which exists) with an initial map of `map_size` bytes and
   /// creates the databases `dbs` if missing; `dbi(i)` is the i-th of them.
+  /// `flags` are added to MDB_NOTLS (e.g. MDB_NOSYNC for a store that
+  /// need not survive the process).
   static result<std::unique_ptr<env>> open(std::string dir, size_t map_size,
-                                           std::initializer_list<const char*> dbs);
+                                           std::initializer_list<const char*> dbs,
+                                           unsigned flags = 0);
   ~env();
   env(const env&) = delete;
   env& operator=(const env&) = delete;

@@ -51,6 +51,8 @@ void apply(const net::cluster_config& cc, const net::node_config& n, runtime_con
   cfg.checkpoints.min_pause = cc.checkpoints.min_pause;
   cfg.checkpoints.retained = std::max(1u, cc.checkpoints.retained);
   cfg.restart = cc.restart;
+  cfg.recovery = cc.recovery;
+  cfg.inflight_log_bytes = cc.inflight_log_mb << 20;
 }
 
 /// Lists this node's view of the cluster at /api/nodes while `node` lives.

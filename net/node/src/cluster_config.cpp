@@ -36,6 +36,12 @@ constexpr config_key keys[] = {
     {"", "restart", "string, `\"none\"`",
      "restart strategy, as `--restart` (`fixed-delay:attempts=3,delay=1s`, `exponential:...`); "
      "validated by the runtime"},
+    {"", "recovery", "string, `\"global\"`",
+     "how a failed operator instance is recovered, as `--recovery`: `global` or `local`; a "
+     "cluster recovers globally for now (local is embedded only and says so in the log)"},
+    {"", "inflight_log_mb", "integer, 64",
+     "memory per node for the in-flight and determinant logs of local recovery (MiB), as "
+     "`--inflight-log-mb`"},
     {"", "log_level", "string, `\"info\"`",
      "least level of every node's log lines: `trace`, `debug`, `info`, `warn`, `error` or "
      "`off`; `--log-level` wins"},
@@ -364,6 +370,13 @@ cluster_config parse_cluster_config(std::string_view toml_text, std::string sour
     r.fail(root.get("placement"), "placement",
            fmt::format("unknown strategy '{}' (known: round-robin)", c.placement));
   c.restart = r.string(root, "restart", "restart").value_or(c.restart);
+  {
+    static constexpr std::string_view modes[] = {"global", "local"};
+    c.recovery = r.one_of(root, "recovery", modes).value_or(c.recovery);
+  }
+  c.inflight_log_mb =
+      static_cast<uint64_t>(r.integer(root, "inflight_log_mb", "inflight_log_mb", 1, 1 << 20)
+                                .value_or(static_cast<int64_t>(c.inflight_log_mb)));
   c.log_level = r.one_of(root, "log_level", log_levels).value_or("");
   c.log_format = r.one_of(root, "log_format", log_formats).value_or("");
   parse_checkpoint(r, root, c);

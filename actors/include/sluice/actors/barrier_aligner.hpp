@@ -88,6 +88,18 @@ public:
     return out;
   }
 
+  /// Checkpoints up to `id` were aborted (a local recovery): an alignment of
+  /// one of them is given up (true: release what was held), and their
+  /// barriers still on the way are ignored.
+  bool abort_through(checkpoint_id id) {
+    const bool was = current_ && *current_ <= id;
+    if (was)
+      reset();
+    if (!last_ || *last_ < id)
+      last_ = id;
+    return was;
+  }
+
   /// True while channel `c` is held back by an alignment in progress.
   bool blocked(size_t c) const noexcept { return current_.has_value() && ch_[c].delivered; }
 

@@ -79,6 +79,16 @@ struct runtime_config {
   /// "exponential:initial=100ms,max=10s,multiplier=2,reset=60s",
   /// "failure-rate:max=3,interval=1m,delay=1s".
   std::string restart = "none";
+  /// How a failed operator instance is recovered: "global" restarts every
+  /// task from the last completed checkpoint (Flink's default); "local"
+  /// restarts the failed instance alone, replaying its input from the
+  /// in-flight logs of its upstream instances and its own determinants, and
+  /// falls back to global where that cannot be done exactly (and says why).
+  std::string recovery = "global";
+  /// Memory the in-flight and determinant logs of one process may hold with
+  /// local recovery; a log beyond it stops recording until the next
+  /// checkpoint completes (a failure meanwhile restarts globally).
+  uint64_t inflight_log_bytes = 64ull << 20;
   /// A recovery (stopping the old tasks, waiting for nodes, deploying) that
   /// makes no progress for this long fails the attempt, which then goes on
   /// by the restart strategy; 0 = wait forever.

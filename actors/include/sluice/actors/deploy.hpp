@@ -12,6 +12,7 @@
 
 #include "sluice/actors/cluster_port.hpp"
 #include "sluice/actors/config.hpp"
+#include "sluice/actors/instance_recovery.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/state/snapshot_store.hpp"
 
@@ -31,7 +32,17 @@ struct deployment {
   uint16_t local_node = 0;
   /// The actor standing for a remote instance (its proxy).
   std::function<caf::actor(uint32_t vertex, uint32_t instance)> remote;
+  /// Local recovery: every local instance gets an `instance_recovery` from
+  /// this budget, stored here per vertex and instance (null: none).
+  std::shared_ptr<recovery_budget> budget;
+  std::vector<std::vector<std::shared_ptr<instance_recovery>>>* recovery = nullptr;
 };
+
+/// The spec of instance (v, i) whose downstream instances are `actors`
+/// (without its recovery object and restore flags).
+struct task_spec;
+task_spec task_spec_for(const deployment& d, uint32_t v, uint32_t i,
+                        const std::vector<std::vector<caf::actor>>& actors);
 
 /// Spawns the local tasks of a deployment, downstream first (so that every
 /// task knows the actors it sends to), and returns the actor of every

@@ -34,11 +34,21 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// Thrown by a `kill` rule: the task actor hosting the operator is killed
+/// as by `send_exit(kill)`, without reporting a failure (an actor killed
+/// from outside, as the supervisor sees it).
+class injected_kill : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
 /// In-process fault injection, configured by a rule list (runtime option
 /// `--faults` or the environment variable SLUICE_FAULTS):
 ///
 ///   throw:operator=NAME,instance=I,record=K   throw when instance I of NAME reaches its K-th input
 ///   record throw:probability=P,seed=S[,operator=NAME] throw per batch with probability P (seeded)
+///   kill:operator=NAME,instance=I,record=K    kill the task actor of instance I of NAME when it
+///                                             reaches its K-th input record (no failure report)
 ///   crash:at=POINT[,checkpoint=N]             _exit(137) at POINT (after_snapshot_write,
 ///                                             before_sink_commit, after_sink_commit,
 ///                                             during_recovery)
@@ -73,7 +83,7 @@ public:
 
 private:
   struct rule {
-    enum class kind { throw_, crash, delay } what = kind::throw_;
+    enum class kind { throw_, kill, crash, delay } what = kind::throw_;
     std::optional<delay_point> delay_at;
     std::chrono::milliseconds delay{0};
     std::string op;

@@ -54,6 +54,21 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Cluster port -> supervisor: (attempt) deployed everywhere, or (attempt, error).
 using deployed_atom = caf::atom_constant<caf::atom("deployed")>;
 
+// Local recovery (docs/architecture.md, "Local recovery"). Supervisor ->
+// upstream task: (gate, target, new receiver, checkpoint) resend what the log
+// holds after that checkpoint's barrier to the replacement. Supervisor ->
+// downstream task: (channel, new sender) the channel's sender was replaced;
+// the task answers the new sender (gate, target, credits returned in all).
+// Supervisor -> every task: (checkpoint) checkpoints up to it are aborted.
+// Replacement -> supervisor: (vertex, instance, determinants replayed) it
+// caught up. Upstream -> supervisor: (vertex, instance, batches resent, ok).
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
+using upstream_atom = caf::atom_constant<caf::atom("upstream")>;
+using credit_sync_atom = caf::atom_constant<caf::atom("csync")>;
+using abort_atom = caf::atom_constant<caf::atom("abortcp")>;
+using caught_up_atom = caf::atom_constant<caf::atom("caughtup")>;
+using replayed_atom = caf::atom_constant<caf::atom("replayed")>;
+
 // Job runner -> supervisor: stop the job now (timeout, user request).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
@@ -71,6 +86,23 @@ struct task_failure {
   std::string describe() const;
 };
 
+/// How one failure was recovered from.
+struct recovery_record {
+  std::string instance;  ///< "operator#i" of the failed instance.
+  std::string mode;      ///< "local" or "global".
+  std::string reason;    ///< Why global, when it is (empty for local).
+  /// Checkpoint the failed instance (local) or the job (global) restored.
+  uint64_t restored_from = 0;
+  uint64_t batches_replayed = 0;       ///< Batches upstream instances resent (local).
+  uint64_t determinants_replayed = 0;  ///< Of the failed instance (local).
+  int64_t duration_ms =
+      -1;  ///< From the failure until the instance caught up (local); -1: not yet.
+  /// Records the other operator instances of this process took in while the
+  /// failed one recovered (local): the job kept running.
+  uint64_t others_records = 0;
+  std::string describe() const;
+};
+
 /// Result of a job run, as the supervisor reports it.
 struct job_report {
   bool ok = false;
@@ -80,6 +112,14 @@ struct job_report {
   std::string dead_letter_path;       ///< Where unconsumed dead letters went, if any.
   uint32_t restarts = 0;              ///< Times the job was restarted after a failure.
   std::vector<std::string> failures;  ///< Every failure, in order (also those recovered from).
+  /// How each failure was recovered from, in order (local or global).
+  std::vector<recovery_record> recoveries;
+  uint32_t local_restarts = 0;  ///< Of `restarts`, those of one instance alone.
+  /// Local recovery: most memory its logs held at once, and how often a log
+  /// ran out of it (`--inflight-log-mb`).
+  uint64_t recovery_log_peak_bytes = 0;
+  uint64_t recovery_log_refusals = 0;
+  uint64_t recovery_log_spill_peak_bytes = 0;  ///< Most bytes spilled to LMDB at once.
   uint64_t checkpoints_completed = 0;
   uint64_t checkpoints_aborted = 0;
   std::optional<uint64_t> last_checkpoint;  ///< Latest completed checkpoint or savepoint.

@@ -8,29 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "sluice/actors/channel_element.hpp"
+#include "sluice/actors/in_flight_log.hpp"
 #include "sluice/partitioner.hpp"
 #include "sluice/record.hpp"
 #include "sluice/time.hpp"
 
 namespace sluice::actors {
-
-/// One element on a channel, in FIFO order with the data.
-struct channel_element {
-  enum class kind {
-    batch,      ///< Records (needs a credit).
-    watermark,  ///< Event time advanced to `wm`.
-    idle,       ///< The sender went idle: do not wait for its watermarks.
-    active,     ///< The sender is active again; `wm` repeats its last watermark.
-    eos,        ///< End of stream.
-    barrier,    ///< Checkpoint barrier `checkpoint`.
-    latency,    ///< Latency marker: a source emitted it at wall-clock `marked_us`.
-  };
-  kind k = kind::batch;
-  batch_ptr batch;
-  timestamp wm;             ///< For watermarks, and the last watermark for `active`.
-  uint64_t checkpoint = 0;  ///< For barriers.
-  int64_t marked_us = 0;    ///< For latency markers (µs since the epoch).
-};
 
 /// The sending side of one edge for one upstream instance: partitions records
 /// into per-target buffers, cuts batches (`batch_size`), and sends them only
@@ -52,6 +36,82 @@ public:
         initial_credits_(credits) {
     for (auto& o : out_)
       o.credits = credits;
+  }
+
+  /// Keeps an in-flight log per target (local recovery): what was handed to
+  /// a channel since its receiver's last completed checkpoint.
+  void keep_logs(const std::shared_ptr<recovery_budget>& budget, const batch_copier& copier) {
+    logs_.clear();
+    for (size_t t = 0; t < out_.size(); ++t)
+      logs_.emplace_back(budget, copier);
+  }
+  bool has_logs() const noexcept { return !logs_.empty(); }
+
+  /// A replacement of the failed task that owned this gate sends through
+  /// `send` from now on.
+  void set_send(send_fn send) { send_ = std::move(send); }
+
+  // -- local recovery --------------------------------------------------------
+
+  /// Checkpoint `id`'s position on every channel, without sending a barrier
+  /// (a sender that ended snapshots without one).
+  void mark(uint64_t id) {
+    for (auto& l : logs_)
+      l.barrier(id);
+  }
+  /// Checkpoint `id` completed: the logs drop what preceded its barrier.
+  void truncate(uint64_t id) {
+    for (auto& l : logs_)
+      l.truncate(id);
+  }
+  bool can_replay(size_t t, uint64_t from) const {
+    return t < logs_.size() && logs_[t].can_replay(from);
+  }
+  /// The receiver of target `t` was replaced by one restored from checkpoint
+  /// `from`: everything logged after barrier `from` is sent again, first,
+  /// with the full credits of a new channel. Returns the batches to resend,
+  /// or nullopt when the log cannot serve (nothing changes then).
+  std::optional<uint64_t> replay(size_t t, uint64_t from) {
+    if (t >= logs_.size())
+      return std::nullopt;
+    auto elements = logs_[t].replay(from);
+    if (!elements)
+      return std::nullopt;
+    auto& o = out_[t];
+    o.queue.clear();
+    o.queued_batches = 0;
+    o.credits = initial_credits_;
+    o.sent = 0;
+    uint64_t batches = 0;
+    for (auto& e : *elements) {
+      if (e.k == channel_element::kind::batch)
+        ++o.queued_batches, ++batches;
+      o.queue.push_back(std::move(e));
+    }
+    pump(t);
+    return batches;
+  }
+  /// A replacement adopted this gate: nothing goes out until each receiver
+  /// told how many credits it returned (`sync_credits`).
+  void hold_credits() {
+    for (auto& o : out_)
+      o.credits = 0;
+  }
+  /// The receiver of target `t` returned `returned` credits in all: the
+  /// credits in hand are those of the batches it has not processed yet.
+  void sync_credits(size_t t, uint64_t returned) {
+    auto& o = out_[t];
+    const uint64_t outstanding = o.sent > returned ? o.sent - returned : 0;
+    o.credits =
+        outstanding >= initial_credits_ ? 0 : initial_credits_ - static_cast<uint32_t>(outstanding);
+    pump(t);
+  }
+  /// Bytes and batches the logs hold.
+  uint64_t log_bytes() const noexcept {
+    uint64_t n = 0;
+    for (auto& l : logs_)
+      n += l.bytes();
+    return n;
   }
 
   size_t targets() const noexcept { return out_.size(); }
@@ -180,6 +240,9 @@ private:
     std::optional<timestamp> pending_wm;
     int64_t pending_marker_us = 0;         ///< A latency marker waiting for the next cut; 0: none.
     timestamp last_wm = timestamp::min();  ///< Newest watermark handed to the channel.
+    /// Batches sent to the current receiver (credit accounting when a
+    /// replacement task adopts the gate).
+    uint64_t sent = 0;
   };
 
   void cut(size_t t) {
@@ -194,9 +257,12 @@ private:
     auto& o = out_[t];
     if (e.k == channel_element::kind::watermark)
       o.last_wm = e.wm;
+    if (!logs_.empty())
+      logs_[t].append(e);
     if (o.queue.empty() && (e.k != channel_element::kind::batch || o.credits > 0)) {
       if (e.k == channel_element::kind::batch) {
         --o.credits;
+        ++o.sent;
         ++batches_sent_;
       }
       send_(t, std::move(e));
@@ -216,6 +282,7 @@ private:
           return;
         --o.credits;
         --o.queued_batches;
+        ++o.sent;
         ++batches_sent_;
       }
       send_(t, std::move(e));
@@ -230,6 +297,7 @@ private:
   uint32_t initial_credits_ = 0;
   uint64_t batches_sent_ = 0;
   size_t next_marker_target_ = 0;
+  std::vector<in_flight_log> logs_;  ///< Per target, when local recovery is on.
 };
 
 }  // namespace sluice::actors

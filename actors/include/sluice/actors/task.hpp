@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sluice/actors/config.hpp"
+#include "sluice/actors/instance_recovery.hpp"
 #include "sluice/actors/job_graph.hpp"
 #include "sluice/operator.hpp"
 #include "sluice/state/snapshot_store.hpp"
@@ -40,6 +41,12 @@ struct task_spec {
   caf::actor writer;
   /// Checkpoint to restore the operators from before the first record.
   std::optional<state::checkpoint_meta> restore;
+  /// Local recovery (`--recovery local`): what outlives this instance's
+  /// task; null without local recovery.
+  std::shared_ptr<instance_recovery> recovery;
+  /// This task replaces a failed one: it adopts `recovery`'s output side and
+  /// replays its determinants with its output muted, then goes on live.
+  bool replaces = false;
 };
 
 /// Spawns the task actor for one vertex instance. The task opens its

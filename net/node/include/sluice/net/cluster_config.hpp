@@ -53,7 +53,9 @@ struct cluster_config {
   /// Operator name or uid -> the nodes its instances may run on.
   std::map<std::string, std::vector<std::string>> constraints;
   checkpoint_settings checkpoints;
-  std::string restart = "none";  ///< Restart strategy text, parsed by the runtime.
+  std::string restart = "none";     ///< Restart strategy text, parsed by the runtime.
+  std::string recovery = "global";  ///< "global" or "local" (`--recovery`).
+  uint64_t inflight_log_mb = 64;    ///< Memory for local recovery's logs (`--inflight-log-mb`).
   /// Log level and format of every node (`--log-level`, `--log-format`
   /// win); empty: not set.
   std::string log_level;
