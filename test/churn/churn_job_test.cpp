@@ -436,6 +436,32 @@ BOOST_AUTO_TEST_CASE(another_parallelism_gives_identical_outputs) {
   require_same_outputs(reference_run(), out);
 }
 
+BOOST_AUTO_TEST_CASE(failures_inside_instances_recover_alone_with_identical_outputs) {
+  // --recovery local: exceptions in a sliding aggregate, the business rules
+  // and the online model, and a killed task actor, each recovered alone
+  // while the rest of the job runs; the outputs are those of the reference.
+  auto dir = temp_dir("local");
+  auto out = dir / "out";
+  const auto r = it::run(fmt::format(
+      "{} --data {} --output {} --no-report --state-dir {} --checkpoint-ms 100 --workers 2 "
+      "--recovery local --restart fixed-delay:attempts=5,delay=1ms --faults "
+      "'throw:operator=flows-90d,instance=1,record=30000;throw:operator=offers,instance=0,"
+      "record=1000;kill:operator=by-customer,instance=1,record=3000;"
+      "throw:operator=churn-model,instance=0,record=12000' 2>&1",
+      churn_bin, data_dir.string(), out.string(), (dir / "state").string()));
+  BOOST_TEST_MESSAGE(r.output);
+  BOOST_REQUIRE_EQUAL(r.code, 0);
+  size_t failures = 0, local = 0;
+  std::istringstream lines{r.output};
+  for (std::string l; std::getline(lines, l);) {
+    failures += l.rfind("  failure: ", 0) == 0;
+    local += l.rfind("  recovery: ", 0) == 0 && l.find("recovered locally") != std::string::npos;
+  }
+  BOOST_TEST(failures == 4u);
+  BOOST_TEST(local == 4u);
+  require_same_outputs(reference_run(), out);
+}
+
 BOOST_AUTO_TEST_CASE(kill_and_restart_give_identical_outputs) {
   auto dir = temp_dir("kill");
   auto out = dir / "out";
