@@ -27,6 +27,10 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
 
 #include "sluice/actors/run.hpp"
 #include "sluice/key_group.hpp"
@@ -63,6 +67,11 @@ struct options {
   int64_t flush_ms = -1;    ///< <0 = runtime default
   bool chaining = true;
   bool verbose = false;  ///< per-operator summary and CPU times on stderr
+  /// "local": run with local recovery on (its logs recorded), checkpointing
+  /// every 500 ms into a temporary state directory (the logs are truncated
+  /// when checkpoints complete); empty: the runtime default (global, no
+  /// checkpoints).
+  std::string recovery;
 
   /// `name` is e.g. "window_p2"; `--case window` selects all parallelisms.
   bool selected(const std::string& base, const std::string& name) const {
@@ -88,6 +97,13 @@ struct options {
     cfg.print_summary = false;
     cfg.timeout = std::chrono::minutes{10};
     cfg.dead_letter_path = "/dev/null";
+    if (!recovery.empty()) {
+      static int runs = 0;
+      cfg.recovery = recovery;
+      cfg.state_dir =
+          "/tmp/sluice-bench-state-" + std::to_string(::getpid()) + "-" + std::to_string(runs++);
+      cfg.checkpoints.interval = std::chrono::milliseconds{500};
+    }
     return cfg;
   }
 };
@@ -99,13 +115,15 @@ struct options {
       stderr,
       "usage: %s [--events N] [--case NAME]... [--parallelism 1,2] [--repeat R]\n"
       "          [--workers W] [--batch-size B] [--credits C] [--flush-ms MS] [--no-chaining] "
-      "[--verbose]\n"
+      "[--verbose] [--recovery local|global]\n"
       "  --events N       events per case (default 10000000; wordcount: N/10 lines of 10 words)\n"
       "  --case NAME      run only this case: window, stateless, wordcount or e.g. window_p2\n"
       "                   (repeatable; programs without a matching case run nothing)\n"
       "  --parallelism L  comma-separated operator parallelisms (default 1,2)\n"
       "  --repeat R       run every case R times (default 1)\n"
-      "  runtime knobs    as in sluice::runtime_config (defaults: workers 2, runtime defaults)\n",
+      "  runtime knobs    as in sluice::runtime_config (defaults: workers 2, runtime defaults)\n"
+      "  --recovery M     local or global, checkpointing every 500 ms into a temporary\n"
+      "                   state directory (default: no checkpoints)\n",
       prog);
   std::exit(error ? 2 : 0);
 }
@@ -174,6 +192,10 @@ inline options parse(int argc, char** argv) {
       o.chaining = false;
     } else if (a == "--verbose") {
       o.verbose = true;
+    } else if (a == "--recovery") {
+      o.recovery = value();
+      if (o.recovery != "local" && o.recovery != "global")
+        usage(prog, "--recovery must be local or global");
     } else {
       usage(prog, ("unknown argument: " + a).c_str());
     }
@@ -298,6 +320,10 @@ public:
         c0 = process_cpu_seconds();
         const auto report = sluice::execute(p, cfg);
         const double s = seconds_since(t0);
+        if (!cfg.state_dir.empty()) {
+          std::error_code ec;
+          std::filesystem::remove_all(cfg.state_dir, ec);
+        }
         const double cpu = process_cpu_seconds() - c0;
         if (opt_.verbose || !report.ok)
           std::fputs(sluice::actors::format_summary(p, report, s).c_str(), stderr);
