@@ -82,6 +82,8 @@ caf::behavior task_actor::make_behavior() {
       },
       [this](credit_sync_atom, uint32_t gate, uint32_t target, uint64_t returned) {
         guarded([&] {
+          if (!outputs_)
+            return;  // cannot happen: the supervisor starts a replacement first
           (*outputs_)[gate].sync_credits(target, returned);
           on_credit(gate, target, 0);
         });

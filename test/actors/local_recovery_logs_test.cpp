@@ -165,8 +165,10 @@ BOOST_AUTO_TEST_CASE(beyond_the_memory_bound_batches_spill_to_lmdb_and_read_back
     BOOST_TEST(!log.lost());
     BOOST_TEST(log.batches() == 4u);
     BOOST_TEST(log.spilled() == 3u);
-    BOOST_TEST(store.value()->bytes() > 0u);
+    // Spills are written in groups: a replay writes what is pending first.
+    BOOST_TEST(store.value()->bytes() == 0u);
     BOOST_TEST(flatten(*log.replay(1)) == (std::vector<int>{1, 2, 3, 4, -1009, 5, 6, 7}));
+    BOOST_TEST(store.value()->bytes() > 0u);
     log.truncate(2);  // drops the spilled values before barrier 2
     BOOST_TEST(log.spilled() == 1u);
     BOOST_TEST(flatten(*log.replay(2)) == (std::vector<int>{7}));

@@ -180,12 +180,14 @@ void job_supervisor::replace_instance() {
   // A predecessor that had finished keeps its place in finished_ (and its
   // figures): the replacement replays to the same end.
   failed_.erase({v, i});
+  // The start first: the replacement must have set up its adopted output
+  // side before a downstream task's credit count (csync) can reach it.
+  send(a, start_atom::value);
   for (auto& in : g.inputs(v, i))
     send(actors_[in.from_vertex][in.from_instance], replay_atom::value, in.upstream_gate,
          in.upstream_target, a, from);
   for (auto& [task, ch] : downstream)
     send(task, upstream_atom::value, ch, a);
-  send(a, start_atom::value);
   watch_.waiting_for(fmt::format("{}#{} to catch up", g.vertices()[v].name, i), clock_->now());
 }
 

@@ -74,6 +74,53 @@ result<void> spill_store::put(uint64_t key, std::string_view bytes) {
   return {};
 }
 
+result<void> spill_store::put_many(const std::vector<std::pair<uint64_t, std::string>>& values) {
+  size_t total = 0;
+  for (auto& [k, v] : values)
+    total += v.size() + 64;
+  auto r = impl_->env->write(
+      [&](lmdb::write_txn& w) -> result<void> {
+        for (auto& [key, bytes] : values) {
+          const std::string k = key_bytes(key);
+          MDB_val kv = lmdb::to_val(k), vv = lmdb::to_val(bytes);
+          if (int rc = mdb_put(w.txn, impl_->db, &kv, &vv, 0))
+            return impl_->env->fail(w, "mdb_put (spilled batches)", rc);
+        }
+        return {};
+      },
+      total);
+  if (!r)
+    return r;
+  uint64_t added = 0;
+  for (auto& [k, v] : values)
+    added += v.size();
+  const uint64_t now = impl_->bytes.fetch_add(added) + added;
+  uint64_t peak = impl_->peak.load(std::memory_order_relaxed);
+  while (now > peak && !impl_->peak.compare_exchange_weak(peak, now)) {
+  }
+  return {};
+}
+
+result<void> spill_store::erase_many(const std::vector<uint64_t>& keys) {
+  size_t freed = 0;
+  auto r = impl_->env->write([&](lmdb::write_txn& w) -> result<void> {
+    freed = 0;
+    for (uint64_t key : keys) {
+      const std::string k = key_bytes(key);
+      MDB_val kv = lmdb::to_val(k), vv{};
+      if (mdb_get(w.txn, impl_->db, &kv, &vv) != 0)
+        continue;
+      freed += vv.mv_size;
+      if (int rc = mdb_del(w.txn, impl_->db, &kv, nullptr))
+        return impl_->env->fail(w, "mdb_del (spilled batches)", rc);
+    }
+    return {};
+  });
+  if (r)
+    impl_->bytes.fetch_sub(freed);
+  return r;
+}
+
 result<std::string> spill_store::get(uint64_t key) {
   const std::string k = key_bytes(key);
   return impl_->env->read([&](MDB_txn* t) -> result<std::string> {

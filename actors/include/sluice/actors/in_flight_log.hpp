@@ -104,6 +104,8 @@ public:
       bytes_ = std::exchange(o.bytes_, 0);
       batches_ = std::exchange(o.batches_, 0);
       spilled_ = std::exchange(o.spilled_, 0);
+      pending_ = std::move(o.pending_);
+      pending_bytes_ = std::exchange(o.pending_bytes_, 0);
       base_ = o.base_;
       lost_ = o.lost_;
       valid_from_ = o.valid_from_;
@@ -149,11 +151,17 @@ public:
   /// Checkpoint `id` completed: the receiver will never need what preceded
   /// barrier `id` again.
   void truncate(uint64_t id) {
+    // Written first, so that the erase below finds them (a failed write
+    // lost the log: then there is nothing left to truncate).
+    (void)flush_spills();
     auto it = find_barrier(id);
     if (it == entries_.end())
       return;
+    std::vector<uint64_t> keys;
     for (auto p = entries_.begin(); p != std::next(it); ++p)
-      forget(*p);
+      forget(*p, keys);
+    if (!keys.empty())
+      (void)budget_->spill->erase_many(keys);  // a failed erase only leaves dead values
     entries_.erase(entries_.begin(), std::next(it));
     base_ = id;
     if (lost_ && valid_from_ && *valid_from_ <= id) {
@@ -173,8 +181,8 @@ public:
   /// Copies of what followed barrier `from`, barriers left out (a replay
   /// happens after the checkpoints in progress were aborted); nullopt when
   /// the log lost part of it to the memory bound.
-  std::optional<std::vector<channel_element>> replay(uint64_t from) const {
-    if (!can_replay(from))
+  std::optional<std::vector<channel_element>> replay(uint64_t from) {
+    if (!can_replay(from) || !flush_spills())
       return std::nullopt;
     auto it = find_barrier(from);
     it = it == entries_.end() ? entries_.begin() : std::next(it);
@@ -219,6 +227,22 @@ private:
     uint32_t records = 0;  ///< Of a spilled batch.
   };
 
+  /// Batches encoded for the spill store, written together (one LMDB
+  /// transaction per `spill_group` batches or `spill_group_bytes`).
+  static constexpr size_t spill_group = 32;
+  static constexpr size_t spill_group_bytes = size_t{1} << 20;
+
+  bool flush_spills() {
+    if (pending_.empty())
+      return true;
+    const bool ok = static_cast<bool>(budget_->spill->put_many(pending_));
+    pending_.clear();
+    pending_bytes_ = 0;
+    if (!ok)
+      lose();  // entries refer to values that were never written
+    return ok;
+  }
+
   /// Keeps the batch of `en` in the spill store instead of memory; false
   /// when there is none, the records have no codec, or LMDB fails.
   bool spill(entry& en) {
@@ -228,8 +252,8 @@ private:
     std::string bytes;
     copier_.encode(*en.e.batch, bytes);
     const uint64_t key = store->next_key();
-    if (!store->put(key, bytes))
-      return false;
+    pending_bytes_ += bytes.size();
+    pending_.emplace_back(key, std::move(bytes));
     en.records = static_cast<uint32_t>(en.e.batch->size());
     en.e.batch = nullptr;
     en.bytes = 0;
@@ -237,6 +261,8 @@ private:
     ++batches_;
     ++spilled_;
     entries_.push_back(std::move(en));
+    if (pending_.size() >= spill_group || pending_bytes_ >= spill_group_bytes)
+      return flush_spills() || true;  // a failed write lost the log: nothing more to do
     return true;
   }
 
@@ -253,9 +279,9 @@ private:
     });
   }
 
-  void forget(const entry& en) {
+  void forget(const entry& en, std::vector<uint64_t>& spilled_keys) {
     if (en.spilled != 0) {
-      (void)budget_->spill->erase(en.spilled);  // a failed erase only leaves a dead value
+      spilled_keys.push_back(en.spilled);
       --batches_;
       --spilled_;
       return;
@@ -276,8 +302,13 @@ private:
   }
 
   void release() {
+    pending_.clear();  // never written: nothing to erase
+    pending_bytes_ = 0;
+    std::vector<uint64_t> keys;
     for (auto& en : entries_)
-      forget(en);
+      forget(en, keys);
+    if (!keys.empty())
+      (void)budget_->spill->erase_many(keys);  // missing keys are skipped
     entries_.clear();
   }
 
@@ -287,6 +318,8 @@ private:
   uint64_t bytes_ = 0;
   uint64_t batches_ = 0;
   uint64_t spilled_ = 0;
+  std::vector<std::pair<uint64_t, std::string>> pending_;  ///< Spills not written yet.
+  size_t pending_bytes_ = 0;
   uint64_t base_ = 0;  ///< Everything after barrier `base_` (0: the start) is here.
   bool lost_ = false;
   std::optional<uint64_t> valid_from_;

@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sluice/result.hpp"
 
@@ -29,9 +31,13 @@ public:
   /// A key no other caller got.
   uint64_t next_key() noexcept;
   result<void> put(uint64_t key, std::string_view bytes);
+  /// Several values in one transaction (one commit instead of one each).
+  result<void> put_many(const std::vector<std::pair<uint64_t, std::string>>& values);
   /// The bytes under `key`; `io_error` when there are none.
   result<std::string> get(uint64_t key);
   result<void> erase(uint64_t key);
+  /// Several keys in one transaction; missing keys are skipped.
+  result<void> erase_many(const std::vector<uint64_t>& keys);
 
   /// Bytes stored now, and the most stored at once.
   uint64_t bytes() const noexcept;
