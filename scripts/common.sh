@@ -61,3 +61,25 @@ configure_and_build() {
     return 1
   fi
 }
+
+# invalid_json_lines FILE: how many lines of FILE are not valid JSON (bytes
+# that are not UTF-8 make a line invalid). python3 when present, else iconv
+# (which rejects bytes that are not UTF-8, where jq would replace them) and jq.
+invalid_json_lines() {
+  if command -v python3 > /dev/null 2>&1; then
+    python3 -c '
+import json, sys
+bad = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        try:
+            json.loads(line.decode("utf-8"))
+        except Exception:
+            bad += 1
+print(bad)' "$1"
+  elif iconv -f UTF-8 -t UTF-8 "$1" > /dev/null 2>&1; then
+    jq -R -r 'try (fromjson | "ok") catch "invalid"' "$1" | grep -c invalid || true
+  else
+    wc -l < "$1"
+  fi
+}

@@ -467,25 +467,7 @@ free_port() {
 dead_letter_counts() {
   local f="$1" invalid
   [[ -s "$f" ]] || { echo "0 0 0 0 0"; return; }
-  if command -v python3 >/dev/null 2>&1; then
-    invalid=$(python3 -c '
-import json, sys
-bad = 0
-with open(sys.argv[1], "rb") as f:
-    for line in f:
-        try:
-            json.loads(line.decode("utf-8"))
-        except Exception:
-            bad += 1
-print(bad)' "$f")
-  else
-    # iconv rejects bytes that are not UTF-8 (jq would replace them); jq parses each line.
-    if iconv -f UTF-8 -t UTF-8 "$f" >/dev/null 2>&1; then
-      invalid=$(jq -R -r 'try (fromjson | "ok") catch "invalid"' "$f" | grep -c invalid || true)
-    else
-      invalid=$(wc -l <"$f")
-    fi
-  fi
+  invalid=$(invalid_json_lines "$f")
   jq -r '.raw' "$f" 2>/dev/null | awk -v lines="$(wc -l <"$f")" -v invalid="$invalid" '
     /^bad / { n[$0]++ }
     /^~/ { garbage++ }

@@ -15,6 +15,8 @@
 # usage: tcp_ingest_test.sh ORACLE_TCP_BIN ORACLE_SEND_BIN ORACLE_CHECK_BIN
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# invalid_json_lines, shared with scripts/fault-inject.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 
 job_bin="$1" send_bin="$2" check_bin="$3"
 if ! command -v python3 > /dev/null && ! command -v jq > /dev/null; then
@@ -55,27 +57,6 @@ wait_for() {
   wait "$1" || rc=$?
 }
 
-# invalid_json FILE: how many lines are not valid JSON (bytes that are not
-# UTF-8 make a line invalid).
-invalid_json() {
-  if command -v python3 > /dev/null; then
-    python3 -c '
-import json, sys
-bad = 0
-with open(sys.argv[1], "rb") as f:
-    for line in f:
-        try:
-            json.loads(line.decode("utf-8"))
-        except Exception:
-            bad += 1
-print(bad)' "$1"
-  elif iconv -f UTF-8 -t UTF-8 "$1" > /dev/null 2>&1; then
-    jq -R -r 'try (fromjson | "ok") catch "invalid"' "$1" | grep -c invalid || true
-  else
-    wc -l < "$1"
-  fi
-}
-
 # 1. A run with random bytes and malformed lines.
 "${job[@]}" --output "$tmp/out" --dead-letters "$tmp/dead.jsonl" > "$tmp/run1.log" 2>&1 &
 job_pid=$!
@@ -94,7 +75,7 @@ want_bad=${BASH_REMATCH[1]} want_garbage=${BASH_REMATCH[2]}
 "$check_bin" --count "$count" --keys "$keys" --output "$tmp/out" > "$tmp/check.log" 2>&1 ||
   fail "oracle-check: $(tail -n 1 "$tmp/check.log")"
 lines=$(wc -l < "$tmp/dead.jsonl")
-invalid=$(invalid_json "$tmp/dead.jsonl")
+invalid=$(invalid_json_lines "$tmp/dead.jsonl")
 ((invalid == 0)) || fail "$invalid of $lines dead letters are not valid JSON"
 if command -v jq > /dev/null; then
   got_bad=$(jq -r '.raw' "$tmp/dead.jsonl" | grep -ac '^bad ' || true)
