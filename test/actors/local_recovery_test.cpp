@@ -79,17 +79,18 @@ std::vector<result_t> reference_windows(uint64_t n, uint64_t seed, uint32_t cust
   return sorted(out);
 }
 
-}  // namespace
+constexpr uint64_t window_events = 12000;
+constexpr uint32_t window_customers = 50;
 
-BOOST_AUTO_TEST_SUITE(local_recovery)
-
-BOOST_AUTO_TEST_CASE(a_failed_window_instance_recovers_alone_with_exact_output) {
-  state_dir dir{"window"};
-  const uint64_t n = 12000;
-  const uint32_t customers = 50;
+/// Tumbling 100 ms windows of count and sum per customer at parallelism 2
+/// over events of `seed`, with local recovery and `faults`.
+std::pair<actors::job_report, std::vector<result_t>> run_windows(const state_dir& dir,
+                                                                 uint64_t seed,
+                                                                 std::string faults) {
   auto out = std::make_shared<collected<result_t>>();
   pipeline p{"local-window"};
-  p.generate(n, [](uint64_t i) { return make_event(i, 7, customers, disorder); })
+  p.generate(window_events,
+             [seed](uint64_t i) { return make_event(i, seed, window_customers, disorder); })
       .with_watermarks(watermark_strategy<event>::bounded(
           duration{disorder}, [](const event& e) { return timestamp::of(e.ts); }))
       .rate_limit(12000)
@@ -100,10 +101,20 @@ BOOST_AUTO_TEST_CASE(a_failed_window_instance_recovers_alone_with_exact_output) 
       .name("window")
       .parallelism(2)
       .collect(out);
-  auto r = execute(p, local_config(dir, 2, "throw:operator=window,instance=1,record=3500"));
+  auto r = execute(p, local_config(dir, 2, std::move(faults)));
+  return {r, sorted(out->items())};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(local_recovery)
+
+BOOST_AUTO_TEST_CASE(a_failed_window_instance_recovers_alone_with_exact_output) {
+  state_dir dir{"window"};
+  auto [r, got] = run_windows(dir, 7, "throw:operator=window,instance=1,record=3500");
   require_local_recovery_of(r, "window#1");
   BOOST_TEST(r.recoveries[0].restored_from > 0u);
-  BOOST_TEST((sorted(out->items()) == reference_windows(n, 7, customers)));
+  BOOST_TEST((got == reference_windows(window_events, 7, window_customers)));
 }
 
 BOOST_AUTO_TEST_CASE(two_instances_failing_together_both_recover_alone) {
@@ -111,24 +122,9 @@ BOOST_AUTO_TEST_CASE(two_instances_failing_together_both_recover_alone) {
   // same moment: one waits for the other's recovery (they do not feed each
   // other), then recovers alone too.
   state_dir dir{"two"};
-  const uint64_t n = 12000;
-  const uint32_t customers = 50;
-  auto out = std::make_shared<collected<result_t>>();
-  pipeline p{"local-two"};
-  p.generate(n, [](uint64_t i) { return make_event(i, 9, customers, disorder); })
-      .with_watermarks(watermark_strategy<event>::bounded(
-          duration{disorder}, [](const event& e) { return timestamp::of(e.ts); }))
-      .rate_limit(12000)
-      .parallelism(2)
-      .key_by([](const event& e) { return e.customer; })
-      .window(window::tumbling::of(duration{100}))
-      .aggregate(count_sum{})
-      .name("window")
-      .parallelism(2)
-      .collect(out);
-  auto r = execute(p, local_config(dir, 2,
-                                   "throw:operator=window,instance=0,record=3000;"
-                                   "kill:operator=window,instance=1,record=3000"));
+  auto [r, got] = run_windows(dir, 9,
+                              "throw:operator=window,instance=0,record=3000;"
+                              "kill:operator=window,instance=1,record=3000");
   for (auto& rec : r.recoveries)
     BOOST_TEST_MESSAGE("recovery: " << rec.describe());
   require_ok(r);
@@ -136,7 +132,7 @@ BOOST_AUTO_TEST_CASE(two_instances_failing_together_both_recover_alone) {
   BOOST_TEST(r.recoveries[0].mode == "local");
   BOOST_TEST(r.recoveries[1].mode == "local");
   BOOST_TEST(r.local_restarts == 2u);
-  BOOST_TEST((sorted(out->items()) == reference_windows(n, 9, customers)));
+  BOOST_TEST((got == reference_windows(window_events, 9, window_customers)));
 }
 
 BOOST_AUTO_TEST_CASE(an_operator_after_a_union_of_sources_recovers_alone) {

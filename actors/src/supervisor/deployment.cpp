@@ -51,8 +51,7 @@ void job_supervisor::deploy(const std::optional<state::checkpoint_meta>& restore
              caf::actor_cast<caf::actor>(this));
 }
 
-void job_supervisor::spawn_local(const std::optional<state::checkpoint_meta>& restore) {
-  const auto& vs = args_.graph->vertices();
+deployment job_supervisor::local_deployment(const std::optional<state::checkpoint_meta>& restore) {
   deployment d;
   d.graph = args_.graph;
   d.cfg = cfg_;
@@ -60,6 +59,12 @@ void job_supervisor::spawn_local(const std::optional<state::checkpoint_meta>& re
   d.writer = writer_;
   d.store = args_.store;
   d.restore = restore;
+  return d;
+}
+
+void job_supervisor::spawn_local(const std::optional<state::checkpoint_meta>& restore) {
+  const auto& vs = args_.graph->vertices();
+  deployment d = local_deployment(restore);
   if (budget_) {
     d.budget = budget_;
     d.recovery = &recovery_;

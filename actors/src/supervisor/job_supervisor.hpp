@@ -21,6 +21,7 @@
 
 #include "sluice/actors/checkpoint_driver.hpp"
 #include "sluice/actors/clock.hpp"
+#include "sluice/actors/deploy.hpp"
 #include "sluice/actors/instance_recovery.hpp"
 #include "sluice/actors/logging.hpp"
 #include "sluice/actors/messages.hpp"
@@ -65,6 +66,10 @@ private:
 
   /// Spawns this node's tasks (and proxies of the remote ones) and starts them.
   void spawn_local(const std::optional<state::checkpoint_meta>& restore);
+
+  /// What every task of this node gets: the graph, the settings, this
+  /// supervisor, the snapshot writer and store, the checkpoint to restore.
+  deployment local_deployment(const std::optional<state::checkpoint_meta>& restore);
 
   // -- checkpoints (checkpoints.cpp) ---------------------------------------
 
@@ -136,6 +141,11 @@ private:
   // -- the end of a run (supervisor.cpp) -----------------------------------
 
   void fail_job(const std::string& why, const std::optional<instance_ref>& about = std::nullopt);
+
+  /// The restart strategy refused another restart after `why`: the job
+  /// fails, saying how many restarts it had and why no more.
+  void give_up(const std::string& why, const std::string& strategy_reason,
+               const std::optional<instance_ref>& about);
 
   /// Stops every task at once (a user's cancel): no savepoint, no final
   /// checkpoint; a later run with the state directory resumes from the last

@@ -103,10 +103,7 @@ bool job_supervisor::try_local(errc code, const std::string& why, bool retryable
   auto decision = restart_->on_failure(now);
   record_failure(code, about, why, decision.restart);
   if (!decision.restart) {
-    fail_job(report_.restarts == 0 ? why
-                                   : fmt::format("{} (after {} restarts: {})", why,
-                                                 report_.restarts, decision.reason),
-             about);
+    give_up(why, decision.reason, about);
     return true;
   }
   log(log_level::warn, why, about);
@@ -158,14 +155,7 @@ void job_supervisor::replace_instance() {
       return;
     }
   }
-  deployment d;
-  d.graph = args_.graph;
-  d.cfg = cfg_;
-  d.supervisor = caf::actor_cast<caf::actor>(this);
-  d.writer = writer_;
-  d.store = args_.store;
-  d.restore = restore;
-  task_spec spec = task_spec_for(d, v, i, actors_);
+  task_spec spec = task_spec_for(local_deployment(restore), v, i, actors_);
   spec.recovery = recovery_[v][i];
   spec.replaces = true;
   std::vector<std::pair<caf::actor, uint32_t>> downstream;  // (task, its channel from us)

@@ -125,10 +125,7 @@ bool job_supervisor::restart_after(errc code, const std::string& why, bool retry
     local_.reset();
   }
   if (!decision.restart) {
-    fail_job(report_.restarts == 0 ? why
-                                   : fmt::format("{} (after {} restarts: {})", why,
-                                                 report_.restarts, decision.reason),
-             about);
+    give_up(why, decision.reason, about);
     return false;
   }
   // A failure recovered from is a warning; one that ends the job is logged
@@ -139,6 +136,14 @@ bool job_supervisor::restart_after(errc code, const std::string& why, bool retry
   ++report_.restarts;
   restart_delay_ = decision.delay;
   return true;
+}
+
+void job_supervisor::give_up(const std::string& why, const std::string& strategy_reason,
+                             const std::optional<instance_ref>& about) {
+  fail_job(report_.restarts == 0
+               ? why
+               : fmt::format("{} (after {} restarts: {})", why, report_.restarts, strategy_reason),
+           about);
 }
 
 void job_supervisor::redeploy_later() {
