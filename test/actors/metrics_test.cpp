@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE actors_metrics
 #include <boost/test/unit_test.hpp>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -95,3 +96,24 @@ BOOST_AUTO_TEST_CASE(prometheus_has_a_cumulative_histogram_and_quantiles_per_sin
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(failures_say_how_they_were_recovered_and_local_restarts_are_counted) {
+  auto job = metrics_registry::process().add_job("recovery-metrics", 0);
+  {
+    std::lock_guard<std::mutex> guard{job->mtx};
+    job->failure_log.push_back({1, "window", 1, "boom", "operator_failed", true, "local"});
+    job->failure_log.push_back({2, "", -1, "lost", "node_lost", true, "global"});
+    job->failure_log.push_back({3, "sink", 0, "bad", "operator_failed", false, ""});
+  }
+  job->restarts.store(2);
+  job->local_restarts.store(1);
+  const std::string json = metrics_registry::failures_json(*job);
+  BOOST_TEST(json.find(R"("action":"restarted","recovery":"local")") != std::string::npos, json);
+  BOOST_TEST(json.find(R"("action":"restarted","recovery":"global")") != std::string::npos, json);
+  BOOST_TEST(json.find(R"("action":"failed","recovery":null)") != std::string::npos, json);
+  const std::string prom = metrics_registry::prometheus(metrics_registry::process().sample(),
+                                                        metrics_registry::process().jobs(), 0);
+  BOOST_TEST(prom.find(R"(sluice_job_local_restarts_total{job_name="recovery-metrics"} 1)") !=
+                 std::string::npos,
+             prom);
+}

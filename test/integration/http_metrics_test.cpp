@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(savepoint_rescale_and_cancel_over_http) {
   BOOST_TEST(std::regex_search(
       failures,
       std::regex{
-          R"(\{"time_ms":\d+,"operator":"track","instance":1,"cause":"[^"]*injected[^"]*","kind":"operator_failed","action":"restarted"\})"}));
+          R"(\{"time_ms":\d+,"operator":"track","instance":1,"cause":"[^"]*injected[^"]*","kind":"operator_failed","action":"restarted","recovery":"global"\})"}));
   const std::string prom = body(get(port, "/metrics"));
   BOOST_TEST(
       prom.find(R"(sluice_job_operator_failures_total{job_name="oracle",operator="track"} 1)") !=

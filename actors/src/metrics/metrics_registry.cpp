@@ -85,6 +85,7 @@ std::vector<job_sample> metrics_registry::jobs() const {
       j.checkpoints_aborted = e->checkpoints_aborted.load(relaxed);
       j.last_checkpoint = e->last_checkpoint.load(relaxed);
       j.restarts = e->restarts.load(relaxed);
+      j.local_restarts = e->local_restarts.load(relaxed);
       j.failures = e->failures.load(relaxed);
       std::lock_guard<std::mutex> history{e->mtx};
       j.state_sizes = e->state_sizes;
@@ -469,6 +470,8 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
        "Longest barrier alignment of a task (first to last barrier) in the latest completed "
        "checkpoint."},
       {"sluice_job_failures_total", "counter", "Failures, also those recovered from."},
+      {"sluice_job_local_restarts_total", "counter",
+       "Of the restarts, those of one failed operator instance alone (--recovery local)."},
   };
   out +=
       "# HELP sluice_job_operator_failures_total Failures by the operator they happened in "
@@ -560,6 +563,9 @@ std::string metrics_registry::prometheus(const std::vector<operator_sample>& s,
           if (j.last_checkpoint_duration_ms < 0)
             continue;
           v = fmt::format("{:.3f}", static_cast<double>(j.last_checkpoint_alignment_ms) / 1000.0);
+          break;
+        case 10:
+          v = fmt::format("{}", j.local_restarts);
           break;
         default:
           v = fmt::format("{}", j.failures);
@@ -694,8 +700,10 @@ std::string metrics_registry::failures_json(const live_job& j) {
     format::append_json_string(out, it->cause);
     out += ",\"kind\":";
     format::append_json_string(out, it->kind);
-    fmt::format_to(std::back_inserter(out), ",\"action\":\"{}\"}}",
-                   it->restarted ? "restarted" : "failed");
+    fmt::format_to(std::back_inserter(out),
+                   ",\"action\":\"{}\",\"recovery\":", it->restarted ? "restarted" : "failed");
+    append_str_or_null(out, it->recovery);
+    out += '}';
   }
   out += "]}";
   return out;

@@ -158,7 +158,7 @@ private:
 
   /// Records a failure in the job's failure log (`/api/failures`).
   void record_failure(errc code, const std::optional<instance_ref>& about, const std::string& why,
-                      bool restarted);
+                      bool restarted, bool local = false);
   void describe_graph();
 
   void finish_job();

@@ -101,7 +101,7 @@ bool job_supervisor::try_local(errc code, const std::string& why, bool retryable
         now);
   flush_notes();
   auto decision = restart_->on_failure(now);
-  record_failure(code, about, why, decision.restart);
+  record_failure(code, about, why, decision.restart, true);
   if (!decision.restart) {
     give_up(why, decision.reason, about);
     return true;

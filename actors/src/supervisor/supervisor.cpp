@@ -199,6 +199,7 @@ void job_supervisor::publish_job_metrics() noexcept {
     }
   }
   live_->restarts.store(report_.restarts, relaxed);
+  live_->local_restarts.store(report_.local_restarts, relaxed);
   live_->failures.store(report_.failures.size(), relaxed);
   job_state st = job_state::running;
   if (phase_ == phase::restarting || phase_ == phase::waiting || phase_ == phase::deploying)
@@ -209,7 +210,7 @@ void job_supervisor::publish_job_metrics() noexcept {
 }
 
 void job_supervisor::record_failure(errc code, const std::optional<instance_ref>& about,
-                                    const std::string& why, bool restarted) {
+                                    const std::string& why, bool restarted, bool local) {
   failure_info f;
   f.kind = std::string{to_string(code)};
   f.time_ms = sluice::system_clock{}.now().ms;
@@ -219,6 +220,8 @@ void job_supervisor::record_failure(errc code, const std::optional<instance_ref>
   }
   f.cause = why;
   f.restarted = restarted;
+  if (restarted)
+    f.recovery = local ? "local" : "global";
   std::lock_guard<std::mutex> guard{live_->mtx};
   if (restarted) {
     auto& by = live_->restarts_by_cause;

@@ -118,6 +118,9 @@ struct failure_info {
   std::string cause;
   std::string kind;  ///< The cause's class: an errc name ("operator_failed", "node_lost", ...).
   bool restarted = false;  ///< The job restarted after it (else it failed).
+  /// How it was recovered from: "local" (the instance alone), "global" (the
+  /// whole job); empty when the job failed.
+  std::string recovery;
 };
 
 /// The snapshot size of one task (a chain of operators) in the latest
@@ -177,7 +180,8 @@ struct live_job {
   std::atomic<uint64_t> checkpoints_aborted{0};
   std::atomic<uint64_t> last_checkpoint{0};  ///< id of the latest completed one, 0: none
   std::atomic<uint64_t> restarts{0};
-  std::atomic<uint64_t> failures{0};  ///< failures seen, also those recovered from
+  std::atomic<uint64_t> local_restarts{0};  ///< of `restarts`, one instance alone
+  std::atomic<uint64_t> failures{0};        ///< failures seen, also those recovered from
 };
 
 struct job_sample {
@@ -195,7 +199,7 @@ struct job_sample {
   std::vector<std::pair<std::string, uint64_t>> failures_by_operator;
   std::vector<std::pair<std::string, uint64_t>> restarts_by_cause;  ///< over the run
   uint64_t checkpoints_completed = 0, checkpoints_aborted = 0, last_checkpoint = 0, restarts = 0,
-           failures = 0;
+           failures = 0, local_restarts = 0;
 };
 
 /// A copy of one entry, for rendering.
