@@ -116,16 +116,16 @@ void operator_chain::restore_watermark(timestamp wm) {
     c.ctx->set_watermark(wm);
 }
 
-std::vector<uint64_t> operator_chain::records_in() const {
-  std::vector<uint64_t> out;
-  for (auto& c : ops_)
-    out.push_back(c.m.records_in);
-  return out;
-}
-
-void operator_chain::set_records_in(const std::vector<uint64_t>& counts) {
-  for (size_t k = 0; k < ops_.size() && k < counts.size(); ++k)
-    ops_[k].m.records_in = counts[k];
+void operator_chain::set_counts(const std::vector<operator_metrics>& counts) {
+  for (size_t k = 0; k < ops_.size() && k < counts.size(); ++k) {
+    auto& m = ops_[k].m;
+    m.records_in = counts[k].records_in;
+    m.records_out = counts[k].records_out;
+    m.dead_letters = counts[k].dead_letters;
+    m.unconsumed = counts[k].unconsumed;
+    m.late_records = counts[k].late_records;
+    m.backpressure_events = counts[k].backpressure_events;
+  }
 }
 
 std::optional<timestamp> operator_chain::pending_timer() const {

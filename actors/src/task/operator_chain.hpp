@@ -79,10 +79,9 @@ public:
   /// Sets every operator's watermark without calling it (a replacement
   /// starts from the event time its predecessor had at the checkpoint).
   void restore_watermark(timestamp wm);
-  /// Records each operator took in so far, head first (and setting them: a
-  /// replacement counts on from its predecessor's figures at the checkpoint).
-  std::vector<uint64_t> records_in() const;
-  void set_records_in(const std::vector<uint64_t>& counts);
+  /// Sets each operator's counters (head first) to `counts`: a replacement
+  /// counts on from its predecessor's figures at the checkpoint.
+  void set_counts(const std::vector<operator_metrics>& counts);
   /// The earliest processing-time timer an operator asked for.
   std::optional<timestamp> pending_timer() const;
 

@@ -227,7 +227,7 @@ void task_actor::write_snapshot(uint64_t id) {
   else
     outputs_->mark(id);  // no barrier after the end, but the logs note the position
   if (spec_.recovery)
-    spec_.recovery->dets.mark(id, inputs_.gate(), chain_->records_in());
+    spec_.recovery->dets.mark(id, inputs_.gate(), chain_->metrics());
   if (!declined.empty())
     decline(id, declined);
   else if (spec_.writer)

@@ -86,7 +86,7 @@ void task_actor::begin_replay() {
   }
   inputs_.restore(plan->gate);
   chain_->restore_watermark(plan->gate.watermark());
-  chain_->set_records_in(plan->records_in);
+  chain_->set_counts(plan->counts);
   replay_ = std::move(plan->entries);
   replay_pos_ = 0;
   replaying_ = true;

@@ -9,6 +9,7 @@
 
 #include "sluice/actors/in_flight_log.hpp"
 #include "sluice/actors/input_gate.hpp"
+#include "sluice/actors/operator_metrics.hpp"
 #include "sluice/time.hpp"
 
 namespace sluice::actors {
@@ -47,9 +48,10 @@ public:
   struct replay_plan {
     input_gate gate;
     std::vector<entry> entries;
-    /// Records each operator of the chain had taken in at the mark (so the
-    /// replacement counts on where its predecessor was).
-    std::vector<uint64_t> records_in;
+    /// Each operator's counters at the mark, head first (so the replacement
+    /// counts on where its predecessor was: the summary and the fault rules'
+    /// record numbers stay right).
+    std::vector<operator_metrics> counts;
   };
 
   explicit determinant_log(std::shared_ptr<recovery_budget> budget) : budget_(std::move(budget)) {}
@@ -67,11 +69,11 @@ public:
 
   /// The instance snapshotted checkpoint `id` (or started from it: `id` is
   /// the restored checkpoint, 0 for a fresh start) with this input state.
-  void mark(uint64_t id, const input_gate& gate, std::vector<uint64_t> records_in = {}) {
+  void mark(uint64_t id, const input_gate& gate, std::vector<operator_metrics> counts = {}) {
     reads_.clear();
     if (lost_ && !valid_from_)
       valid_from_ = id;
-    marks_.push_back({id, first_ + entries_.size(), gate, std::move(records_in)});
+    marks_.push_back({id, first_ + entries_.size(), gate, std::move(counts)});
   }
 
   /// Checkpoint `id` completed: what preceded its mark is never replayed.
@@ -105,7 +107,7 @@ public:
     if (!can_replay(from))
       return std::nullopt;
     auto m = find(from);
-    replay_plan p{m->gate, {}, m->records_in};
+    replay_plan p{m->gate, {}, m->counts};
     p.entries.assign(entries_.begin() + static_cast<std::ptrdiff_t>(m->position - first_),
                      entries_.end());
     return p;
@@ -120,7 +122,7 @@ private:
     uint64_t id = 0;
     uint64_t position = 0;  ///< Absolute index of the first entry after the mark.
     input_gate gate{0};
-    std::vector<uint64_t> records_in;
+    std::vector<operator_metrics> counts;
   };
   static constexpr uint64_t chunk = 4096;  ///< Budget taken in steps of this many bytes.
 
