@@ -115,6 +115,7 @@ private:
   void on_abort_through(uint64_t id);
 
   void fail(std::string cause, errc code = errc::operator_failed);
+  void abandon_operation(const char* how);
   /// An injected kill (`kill:` fault rule): the actor quits as if killed
   /// from outside, reporting nothing.
   void killed();

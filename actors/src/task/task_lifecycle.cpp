@@ -316,31 +316,31 @@ void task_actor::try_finish() {
 
 // -- failures ------------------------------------------------------------------
 
-void task_actor::fail(std::string cause, errc code) {
-  if (spec_.recovery && !failed_) {
-    spec_.recovery->dets.abandon();
-    // Part of the failing operation's output is in the gates already: a
-    // replacement would emit it again.
-    if (outputs_ && outputs_->adds() != adds_before_ && spec_.recovery->outputs_clean) {
-      spec_.recovery->outputs_clean = false;
-      spec_.recovery->unclean = "it failed after emitting part of an operation's output";
-    }
+/// The operation in progress will not complete: its determinants are not
+/// kept, and if part of its output is in the gates already a replacement
+/// would emit that again, so the instance cannot recover alone.
+void task_actor::abandon_operation(const char* how) {
+  if (!spec_.recovery || failed_)
+    return;
+  spec_.recovery->dets.abandon();
+  if (outputs_ && outputs_->adds() != adds_before_ && spec_.recovery->outputs_clean) {
+    spec_.recovery->outputs_clean = false;
+    spec_.recovery->unclean =
+        fmt::format("it {} after emitting part of an operation's output", how);
   }
+}
+
+void task_actor::fail(std::string cause, errc code) {
+  abandon_operation("failed");
   report_failure(std::move(cause), code);
   quit(caf::sec::runtime_error);
 }
 
 void task_actor::killed() {
+  abandon_operation("was killed");
   if (failed_)
     return;
   failed_ = true;
-  if (spec_.recovery) {
-    spec_.recovery->dets.abandon();
-    if (outputs_ && outputs_->adds() != adds_before_ && spec_.recovery->outputs_clean) {
-      spec_.recovery->outputs_clean = false;
-      spec_.recovery->unclean = "it was killed after emitting part of an operation's output";
-    }
-  }
   if (user_)
     send_exit(user_, caf::exit_reason::user_shutdown);
   // Not exit_reason::kill: the supervisor is linked to its tasks, and a kill

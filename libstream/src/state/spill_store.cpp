@@ -55,25 +55,6 @@ uint64_t spill_store::next_key() noexcept {
   return impl_->next.fetch_add(1, std::memory_order_relaxed);
 }
 
-result<void> spill_store::put(uint64_t key, std::string_view bytes) {
-  const std::string k = key_bytes(key);
-  auto r = impl_->env->write(
-      [&](lmdb::write_txn& w) -> result<void> {
-        MDB_val kv = lmdb::to_val(k), vv = lmdb::to_val(bytes);
-        if (int rc = mdb_put(w.txn, impl_->db, &kv, &vv, 0))
-          return impl_->env->fail(w, "mdb_put (spilled batch)", rc);
-        return {};
-      },
-      bytes.size() + 64);
-  if (!r)
-    return r;
-  const uint64_t now = impl_->bytes.fetch_add(bytes.size()) + bytes.size();
-  uint64_t peak = impl_->peak.load(std::memory_order_relaxed);
-  while (now > peak && !impl_->peak.compare_exchange_weak(peak, now)) {
-  }
-  return {};
-}
-
 result<void> spill_store::put_many(const std::vector<std::pair<uint64_t, std::string>>& values) {
   size_t total = 0;
   for (auto& [k, v] : values)
@@ -129,23 +110,6 @@ result<std::string> spill_store::get(uint64_t key) {
       return impl_->env->failure(fmt::format("mdb_get (spilled batch {})", key), rc);
     return std::string{lmdb::from_val(vv)};
   });
-}
-
-result<void> spill_store::erase(uint64_t key) {
-  const std::string k = key_bytes(key);
-  size_t freed = 0;
-  auto r = impl_->env->write([&](lmdb::write_txn& w) -> result<void> {
-    MDB_val kv = lmdb::to_val(k), vv{};
-    if (int rc = mdb_get(w.txn, impl_->db, &kv, &vv); rc == 0) {
-      freed = vv.mv_size;
-      if (int drc = mdb_del(w.txn, impl_->db, &kv, nullptr))
-        return impl_->env->fail(w, "mdb_del (spilled batch)", drc);
-    }
-    return {};
-  });
-  if (r)
-    impl_->bytes.fetch_sub(freed);
-  return r;
 }
 
 uint64_t spill_store::bytes() const noexcept {

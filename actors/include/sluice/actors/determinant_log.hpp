@@ -98,7 +98,8 @@ public:
     auto m = find(from);
     if (!m)
       return false;
-    return !lost_ || (valid_from_ && *valid_from_ <= from && m->position >= valid_position_);
+    // A loss drops every mark: a mark found after one was made since.
+    return !lost_ || (valid_from_ && *valid_from_ <= from);
   }
 
   /// What a replacement restored from checkpoint `from` replays; nullopt
@@ -159,9 +160,7 @@ private:
     valid_from_.reset();
     // Marks from before the loss cannot be replayed from any more; the next
     // mark starts a whole log again.
-    const uint64_t pos = first_;
     marks_.clear();
-    valid_position_ = pos;
     shrink();
   }
 
@@ -181,7 +180,6 @@ private:
   uint64_t taken_ = 0;
   bool lost_ = false;
   std::optional<uint64_t> valid_from_;
-  uint64_t valid_position_ = 0;
 };
 
 }  // namespace sluice::actors

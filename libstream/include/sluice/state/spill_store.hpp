@@ -30,13 +30,11 @@ public:
 
   /// A key no other caller got.
   uint64_t next_key() noexcept;
-  result<void> put(uint64_t key, std::string_view bytes);
-  /// Several values in one transaction (one commit instead of one each).
+  /// Values in one transaction (the in-flight logs write in groups).
   result<void> put_many(const std::vector<std::pair<uint64_t, std::string>>& values);
   /// The bytes under `key`; `io_error` when there are none.
   result<std::string> get(uint64_t key);
-  result<void> erase(uint64_t key);
-  /// Several keys in one transaction; missing keys are skipped.
+  /// Keys in one transaction; missing keys are skipped.
   result<void> erase_many(const std::vector<uint64_t>& keys);
 
   /// Bytes stored now, and the most stored at once.
